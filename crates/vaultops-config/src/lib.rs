@@ -1,0 +1,1 @@
+//! Server configuration rendering (HCL) for OpenBao and Vault nodes; pure, no I/O.

