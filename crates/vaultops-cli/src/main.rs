@@ -1,5 +1,44 @@
 //! `vaultops`: the command-line entry point; a thin shell over the library crates.
+//!
+//! Parsing and global options live in [`cli`]; each subcommand group in its own module
+//! turns arguments into library calls and prints the result as a table or JSON.
 
-fn main() -> anyhow::Result<()> {
-    Ok(())
+mod cli;
+mod output;
+mod status_cmd;
+mod tls_cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VAULTOPS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        cli::Command::Tls(cmd) => tls_cmd::run(&args.global, cmd),
+        cli::Command::Status(cmd) => status_cmd::run(&args.global, cmd).await,
+    }
 }

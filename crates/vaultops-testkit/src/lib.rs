@@ -1,1 +1,30 @@
-//! Real-server test harness: runs `bao server` processes on loopback (one node, or a 3-node TLS raft cluster).
+//! Real-server test harness: runs `bao server` processes on loopback for integration tests.
+//!
+//! - [`DevServer`]: one `bao server -dev` node (in-memory, unsealed, plain HTTP on a free
+//!   loopback port, known root token). The fastest real server: for API behaviour tests.
+//! - `Cluster` (module [`cluster`]): N raft nodes with TLS from `vaultops-tls` and configs from
+//!   `vaultops-config`, initialised and unsealed through `vaultops-api`: for anything that
+//!   needs raft, TLS, sealing or several nodes.
+//!
+//! Every process is killed when its handle drops; every wait polls a condition with a
+//! deadline (`vaultops_bootstrap::wait::until`). The binary comes from `vaultops-install` (pinned, verified).
+
+pub mod cluster;
+pub mod process;
+
+mod dev;
+pub use cluster::{Cluster, ClusterOptions};
+pub use dev::DevServer;
+
+/// Path of the verified `bao` binary (installs it on first use).
+///
+/// # Panics
+/// When it cannot be installed: tests cannot run without a real server, and the message says why.
+pub fn bao_bin() -> std::path::PathBuf {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        vaultops_install::ensure_bao(&Default::default())
+            .unwrap_or_else(|e| panic!("cannot obtain the bao binary for tests: {e}"))
+    })
+    .clone()
+}

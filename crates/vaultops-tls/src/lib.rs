@@ -1,1 +1,46 @@
-//! TLS material for a Vault/OpenBao cluster: CA and node certificates (rcgen), inspection and verification (x509-parser).
+//! TLS material for a Vault/OpenBao TLS raft cluster.
+//!
+//! The crate owns three things and keeps them apart:
+//! - [`build`]: pure creation of a CA and of node certificates (serverAuth + clientAuth, DNS and
+//!   IP SANs, ECDSA P-256 by default) and renewal of a node certificate. No I/O.
+//! - [`mod@inspect`]: reading a certificate ([`CertInfo`]) and verifying it against a CA, its
+//!   validity period and, optionally, a hostname or IP. No I/O.
+//! - [`store`]: the only I/O: atomic PEM writes (private keys mode 0600, certificates 0644) and
+//!   loading a CA back from a directory.
+//!
+//! Private keys only ever live in [`secrecy::SecretString`], whose `Debug` is redacted.
+//!
+//! ```
+//! use vaultops_tls::{create_ca, create_node_cert, verify_for_host, Ca, CaParams, NodeParams};
+//!
+//! let bundle = create_ca(&CaParams::default()).unwrap();
+//! let ca = Ca::from_bundle(&bundle).unwrap();
+//! let node = create_node_cert(
+//!     &ca,
+//!     &NodeParams {
+//!         name: "node1".into(),
+//!         dns: vec!["node1".into(), "localhost".into()],
+//!         ips: vec!["127.0.0.1".parse().unwrap()],
+//!         ..NodeParams::default()
+//!     },
+//! )
+//! .unwrap();
+//! verify_for_host(&node.cert_pem, &bundle.cert_pem, "127.0.0.1").unwrap();
+//! ```
+
+pub mod build;
+pub mod inspect;
+mod parse;
+pub mod store;
+
+pub use build::{
+    create_ca, create_node_cert, renew_node_cert, Ca, CaBundle, CaParams, CreateCaError,
+    CreateNodeCertError, KeyAlgorithm, NodeCert, NodeParams, ParseCaError, RenewError, Validity,
+    ValidityError,
+};
+pub use inspect::{inspect, verify, verify_for_host, CertInfo, InspectError, VerifyError};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use store::{
+    load_ca, node_files, write_ca, write_node, CaFiles, LoadCaError, NodeFiles, Overwrite,
+    WriteError,
+};

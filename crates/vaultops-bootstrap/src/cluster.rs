@@ -1,0 +1,94 @@
+//! Cluster-level bootstrap: init one node, unseal every node (the leader first, then each
+//! node once it has joined through `retry_join`), and wait for the cluster to settle.
+
+use crate::error::BootstrapError;
+use crate::nodes::{NodeSet, POLL};
+use crate::unseal::{unseal_node, UnsealOutcome};
+use crate::wait;
+use std::time::Duration;
+use vaultops_api::{InitRequest, InitResponse, NodeClient, NodeRole, UnsealKey};
+
+/// Initializes the cluster through `node`. Refuses an initialized cluster.
+pub async fn init_cluster(
+    node: &NodeClient,
+    req: &InitRequest,
+) -> Result<InitResponse, BootstrapError> {
+    let fail = |source| BootstrapError::Init {
+        node: node.addr().to_owned(),
+        source,
+    };
+    if node.init_status().await.map_err(fail)? {
+        return Err(BootstrapError::AlreadyInitialized {
+            node: node.addr().to_owned(),
+        });
+    }
+    node.init(req).await.map_err(fail)
+}
+
+/// Unseals every node of `nodes` with `keys`, in order: node `first` (normally the one that
+/// was initialized), wait until it is active, then each other node as soon as it reports
+/// initialized (it has joined raft). Per-node outcomes are returned in node order.
+///
+/// With auto-unseal (no keys), it only waits for the nodes to unseal themselves.
+pub async fn unseal_cluster(
+    nodes: &NodeSet,
+    first: usize,
+    keys: &[UnsealKey],
+    deadline: Duration,
+) -> Result<Vec<UnsealOutcome>, BootstrapError> {
+    let mut outcomes = vec![UnsealOutcome::AlreadyUnsealed; nodes.nodes().len()];
+    if keys.is_empty() {
+        nodes
+            .wait_all(
+                "every node to unseal itself (auto-unseal)",
+                &[
+                    NodeRole::Active,
+                    NodeRole::Standby,
+                    NodeRole::PerformanceStandby,
+                ],
+                deadline,
+            )
+            .await?;
+        return Ok(outcomes);
+    }
+    outcomes[first] = unseal_node(&nodes.nodes()[first], keys).await?;
+    nodes.wait_active(deadline).await?;
+    let handles: Vec<_> = nodes
+        .nodes()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != first)
+        .map(|(i, n)| {
+            let n = n.clone();
+            let keys = keys.to_vec();
+            tokio::spawn(async move { (i, unseal_when_joined(&n, &keys, deadline).await) })
+        })
+        .collect();
+    for h in handles {
+        let (i, r) = h.await.expect("unseal task panicked");
+        outcomes[i] = r?;
+    }
+    Ok(outcomes)
+}
+
+/// Waits until `node` reports initialized (it fetched the raft challenge through
+/// retry_join), then unseals it.
+pub async fn unseal_when_joined(
+    node: &NodeClient,
+    keys: &[UnsealKey],
+    deadline: Duration,
+) -> Result<UnsealOutcome, BootstrapError> {
+    wait::until("the node to join the cluster", deadline, POLL, || async {
+        match node.seal_status().await {
+            Ok(s) if s.initialized => Ok(Some(())),
+            Ok(_) => Err("not initialized yet".to_string()),
+            Err(e) => Err(e.kind.to_string()),
+        }
+    })
+    .await
+    .map_err(|source| BootstrapError::Wait {
+        step: "waiting for a node to join",
+        source,
+    })?;
+    unseal_node(node, keys).await
+}

@@ -1,0 +1,46 @@
+//! Bootstrap errors, one variant per operation, each naming the node it concerns.
+
+use crate::wait::WaitTimeout;
+use vaultops_api::ApiError;
+
+/// A bootstrap step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("init of {node}: the cluster is already initialized; nothing was changed (use unseal, or another cluster)")]
+    AlreadyInitialized { node: String },
+    #[error("init of {node} failed: {source}")]
+    Init {
+        node: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("unseal of {node}: the node is not initialized yet (has it joined the cluster?)")]
+    UnsealNotInitialized { node: String },
+    #[error("unseal of {node}: the keys do not open this cluster (a share is wrong or belongs to another cluster); progress was reset: {message}")]
+    UnsealWrongKeys { node: String, message: String },
+    #[error("unseal of {node}: {given} distinct share(s) given but the threshold is {threshold}; give at least {threshold}")]
+    UnsealNotEnoughKeys {
+        node: String,
+        given: usize,
+        threshold: u8,
+    },
+    #[error("unseal of {node} failed: {source}")]
+    Unseal {
+        node: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("{step}: {source}")]
+    Wait {
+        step: &'static str,
+        #[source]
+        source: WaitTimeout,
+    },
+    #[error("{step} on {node} failed: {source}")]
+    Configure {
+        step: &'static str,
+        node: String,
+        #[source]
+        source: ApiError,
+    },
+}

@@ -1,0 +1,19 @@
+//! Cluster bootstrap that talks only to node URLs, through `vaultops-api`.
+//!
+//! This is the production code path: `vaultops init`/`unseal` and the testbed's `up` call the
+//! same functions, so every testbed run exercises what operators run on rollout day.
+//!
+//! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
+//! harness; it sees nodes only as HTTP endpoints.
+
+pub mod cluster;
+pub mod error;
+pub mod nodes;
+pub mod status;
+pub mod unseal;
+pub mod wait;
+
+pub use cluster::{init_cluster, unseal_cluster, unseal_when_joined};
+pub use error::BootstrapError;
+pub use nodes::{NodeSet, NodeState};
+pub use unseal::{unseal_node, UnsealOutcome};

@@ -1,0 +1,172 @@
+//! Command-line grammar (clap derive) and the global connection options.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Operate a Vault/OpenBao cluster: TLS material, status, bootstrap.
+#[derive(Debug, Parser)]
+#[command(name = "vaultops", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Node address(es), e.g. https://vault-1:8200. Repeat for several nodes.
+    /// Default: $VAULT_ADDR, then $BAO_ADDR.
+    #[arg(long = "addr", global = true, value_name = "URL")]
+    pub addr: Vec<String>,
+    /// CA certificate (PEM) to trust instead of the system roots.
+    /// Default: $VAULT_CACERT, then $BAO_CACERT.
+    #[arg(long = "ca-cert", global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Token. Default: $VAULT_TOKEN, then $BAO_TOKEN. Prefer the environment: a token on the
+    /// command line shows in the process list.
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and inspect TLS certificates for the cluster.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+    /// Report every node's state; exit 0 only when all are reachable, initialized,
+    /// unsealed, and exactly one is active.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Create a CA (ca.pem, ca-key.pem mode 0600) in DIR.
+    Ca {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value = vaultops_tls::build::DEFAULT_CA_COMMON_NAME)]
+        common_name: String,
+        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_CA_DAYS)]
+        days: u32,
+        /// Replace an existing CA key (certificates issued by the old CA stop verifying).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a node certificate (serverAuth + clientAuth) signed by the CA in --ca-dir.
+    Node {
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// Certificate common name and file name (NAME.pem, NAME-key.pem).
+        #[arg(long)]
+        name: String,
+        /// DNS subject alternative name; repeat. The name itself is added when it is a
+        /// valid DNS name and not already given.
+        #[arg(long = "dns", value_name = "NAME")]
+        dns: Vec<String>,
+        /// IP subject alternative name; repeat.
+        #[arg(long = "ip", value_name = "IP")]
+        ips: Vec<std::net::IpAddr>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_NODE_DAYS)]
+        days: u32,
+    },
+    /// Show a certificate's subject, SANs and validity; with --ca, verify it (and with
+    /// --host, that the host is in its SANs).
+    Inspect {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Re-issue a node certificate with the same CN and SANs and a new key.
+    Renew {
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// The existing certificate (NAME.pem); it and NAME-key.pem are replaced atomically.
+        cert: PathBuf,
+        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_NODE_DAYS)]
+        days: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+impl Global {
+    /// Node addresses: --addr, else $VAULT_ADDR, else $BAO_ADDR.
+    pub fn addrs(&self) -> anyhow::Result<Vec<String>> {
+        if !self.addr.is_empty() {
+            return Ok(self.addr.clone());
+        }
+        for var in ["VAULT_ADDR", "BAO_ADDR"] {
+            if let Ok(v) = std::env::var(var) {
+                if !v.trim().is_empty() {
+                    return Ok(v.split(',').map(|s| s.trim().to_owned()).collect());
+                }
+            }
+        }
+        anyhow::bail!("no node address: pass --addr https://HOST:8200 (repeat for several nodes) or set VAULT_ADDR")
+    }
+
+    /// The CA file: --ca-cert, else $VAULT_CACERT, else $BAO_CACERT.
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.ca_cert.clone().or_else(|| {
+            ["VAULT_CACERT", "BAO_CACERT"].iter().find_map(|v| {
+                std::env::var_os(v)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+            })
+        })
+    }
+
+    /// The token: --token, else $VAULT_TOKEN, else $BAO_TOKEN.
+    pub fn token(&self) -> Option<vaultops_api::Token> {
+        self.token
+            .clone()
+            .or_else(|| {
+                ["VAULT_TOKEN", "BAO_TOKEN"]
+                    .iter()
+                    .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            })
+            .map(vaultops_api::Token::new)
+    }
+
+    /// Client configuration from the global options.
+    pub fn client_config(&self) -> anyhow::Result<vaultops_api::ClientConfig> {
+        use anyhow::Context;
+        let ca_pem = match self.ca_cert() {
+            Some(p) => Some(
+                std::fs::read(&p)
+                    .with_context(|| format!("reading the CA certificate {}", p.display()))?,
+            ),
+            None => None,
+        };
+        Ok(vaultops_api::ClientConfig {
+            ca_pem,
+            token: self.token(),
+            ..Default::default()
+        })
+    }
+
+    /// One client per node address.
+    pub fn clients(&self) -> anyhow::Result<Vec<vaultops_api::NodeClient>> {
+        let cfg = self.client_config()?;
+        self.addrs()?
+            .iter()
+            .map(|a| vaultops_api::NodeClient::new(a, &cfg).map_err(anyhow::Error::from))
+            .collect()
+    }
+}

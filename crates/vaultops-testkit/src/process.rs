@@ -1,0 +1,82 @@
+//! A child `bao` process that is killed on drop, with its output captured to a log file.
+
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running `bao server`; killed (SIGKILL) and reaped when dropped.
+#[derive(Debug)]
+pub struct BaoProcess {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl BaoProcess {
+    /// Starts `bao` with `args`, output appended to `log`.
+    pub fn spawn(args: &[&str], log: &Path) -> std::io::Result<Self> {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let child = Command::new(crate::bao_bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            // Keep the developer's VAULT_*/BAO_* settings away from the server.
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN")
+            .spawn()?;
+        Ok(Self {
+            child: Some(child),
+            log: log.to_owned(),
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process has exited (and its status).
+    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Everything the process wrote so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for BaoProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released: good enough for tests that start the
+/// server right away; a clash shows as the server failing to bind, which the caller reports).
+pub fn free_port() -> u16 {
+    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding 127.0.0.1:0 for a free port")
+}

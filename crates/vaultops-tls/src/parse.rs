@@ -1,0 +1,85 @@
+//! Shared PEM/X.509 parsing for [`crate::build`] and [`crate::inspect`]: turns PEM text into an
+//! x509-parser certificate and reads the names this crate cares about. No I/O.
+
+use std::net::IpAddr;
+
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::pem::Pem;
+
+use crate::inspect::InspectError;
+
+/// Decodes the first PEM block of `pem` and checks that it is a certificate.
+///
+/// The returned [`Pem`] owns the DER; callers parse it with [`Pem::parse_x509`] through
+/// [`with_cert`], because the parsed certificate borrows from it.
+pub(crate) fn decode_pem(pem: &str) -> Result<Pem, InspectError> {
+    if !pem.contains("-----BEGIN") {
+        return Err(InspectError::NotPem);
+    }
+    let (_rest, block) =
+        x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| InspectError::Malformed {
+            reason: format!("invalid PEM: {e}"),
+        })?;
+    if block.label != "CERTIFICATE" {
+        return Err(InspectError::NotACertificate { label: block.label });
+    }
+    Ok(block)
+}
+
+/// Parses the first certificate in `pem` and hands it to `f`.
+pub(crate) fn with_cert<T>(
+    pem: &str,
+    f: impl FnOnce(&X509Certificate<'_>) -> T,
+) -> Result<T, InspectError> {
+    let block = decode_pem(pem)?;
+    let cert = block.parse_x509().map_err(|e| InspectError::Malformed {
+        reason: format!("invalid X.509 certificate: {e}"),
+    })?;
+    Ok(f(&cert))
+}
+
+/// The certificate's DNS and IP subject alternative names, in certificate order.
+pub(crate) fn sans(cert: &X509Certificate<'_>) -> Result<(Vec<String>, Vec<IpAddr>), InspectError> {
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    let ext = cert
+        .subject_alternative_name()
+        .map_err(|e| InspectError::Malformed {
+            reason: format!("invalid subjectAltName extension: {e}"),
+        })?;
+    if let Some(ext) = ext {
+        for name in &ext.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => dns.push((*d).to_owned()),
+                GeneralName::IPAddress(bytes) => ips.push(ip_from_bytes(bytes)?),
+                // Other name types (URI, e-mail...) play no part in TLS server identity.
+                _ => {}
+            }
+        }
+    }
+    Ok((dns, ips))
+}
+
+fn ip_from_bytes(bytes: &[u8]) -> Result<IpAddr, InspectError> {
+    match bytes.len() {
+        4 => Ok(IpAddr::from(
+            <[u8; 4]>::try_from(bytes).expect("length checked"),
+        )),
+        16 => Ok(IpAddr::from(
+            <[u8; 16]>::try_from(bytes).expect("length checked"),
+        )),
+        n => Err(InspectError::Malformed {
+            reason: format!("IP address SAN has {n} bytes (expected 4 or 16)"),
+        }),
+    }
+}
+
+/// The first common name of the subject, if any.
+pub(crate) fn subject_cn(cert: &X509Certificate<'_>) -> Option<String> {
+    cert.subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+}
