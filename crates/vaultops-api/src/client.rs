@@ -287,7 +287,14 @@ pub(crate) fn list_method() -> Method {
 
 /// Percent-encodes one path segment given by a caller (a role or policy name, a KV path
 /// component), so a name can never escape into another API path.
+///
+/// `.` and `..` cannot be written in a URL path at all (URL parsing resolves them, even
+/// percent-encoded), so they are sent double-encoded: the server sees the literal name
+/// `%2E%2E`, which names nothing, instead of the parent path.
 pub(crate) fn seg(name: &str) -> String {
+    if !name.is_empty() && name.chars().all(|c| c == '.') {
+        return "%252E".repeat(name.len());
+    }
     url::form_urlencoded::byte_serialize(name.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
@@ -360,6 +367,13 @@ mod tests {
     fn segments_cannot_escape() {
         assert_eq!(seg("../sys/seal"), "..%2Fsys%2Fseal");
         assert_eq!(segs("atmr/db config"), "atmr/db%20config");
+        let c = NodeClient::new("https://h:8200", &ClientConfig::default()).unwrap();
+        for name in [".", ".."] {
+            let u = c.url(&format!("sys/policies/acl/{}", seg(name)));
+            assert!(u.path().starts_with("/v1/sys/policies/acl/%252E"), "{u}");
+        }
+        let u = c.url(&format!("secret/data/{}", segs("a/../../sys/seal")));
+        assert!(u.path().starts_with("/v1/secret/data/a/%252E%252E/"), "{u}");
     }
 
     #[test]

@@ -312,7 +312,10 @@ impl NodeClient {
 
     /// `POST sys/storage/raft/join`, sent to the node that should join (no token needed on
     /// an uninitialized node). Returns the server's `joined` flag: `false` means it could not
-    /// join now (with `retry` it keeps trying in the background).
+    /// join now (with `retry` it keeps trying in the background). A leader that cannot be
+    /// reached or verified (wrong `leader_ca_cert`) is HTTP 500 "failed to join raft
+    /// cluster: failed to get raft challenge". After joining, the node must be unsealed with
+    /// the cluster's keys.
     pub async fn raft_join(&self, req: &RaftJoinRequest) -> Result<bool, ApiError> {
         const OP: &str = "raft join";
         if req.leader_api_addr.trim().is_empty() {
@@ -386,7 +389,8 @@ impl NodeClient {
 
     /// `POST sys/storage/raft/autopilot/configuration` with every field of `config`. The
     /// server validates it (a bad duration or `cleanup_dead_servers` with `min_quorum` < 3
-    /// is a 400 whose message is kept).
+    /// is a 400 whose message is kept). OpenBao 2.7 treats a `min_quorum` of 0 as "not
+    /// given": once set, it cannot be reset to 0 through this endpoint.
     pub async fn set_autopilot_config(&self, config: &AutopilotConfig) -> Result<(), ApiError> {
         self.call_empty(
             "autopilot config write",

@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn otp_decoding_round_trips() {
         let token = "s.AbCdEfGhIjKlMnOpQrStUvWx";
-        let otp = "0123456789abcdefghijklmno";
+        let otp = "0123456789abcdefghijklmnop";
         let x: Vec<u8> = token.bytes().zip(otp.bytes()).map(|(a, b)| a ^ b).collect();
         let enc = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&x);
         let got = decode_otp_root_token(&Token::new(enc), &Token::new(otp)).unwrap();

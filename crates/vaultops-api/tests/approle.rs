@@ -402,7 +402,7 @@ async fn accessor_list_lookup_and_destroy() {
     assert_eq!(err.status(), Some(400), "{err}");
     assert_eq!(
         c.approle_list_secret_id_accessors(M, "r").await.unwrap(),
-        [b.secret_id_accessor.clone()]
+        [b.secret_id_accessor.as_str()]
     );
     // Destroying an accessor that is gone is reported, with the server's message.
     let err = c

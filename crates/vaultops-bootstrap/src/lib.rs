@@ -9,6 +9,7 @@
 pub mod cluster;
 pub mod error;
 pub mod nodes;
+pub mod raft;
 pub mod status;
 pub mod unseal;
 pub mod wait;

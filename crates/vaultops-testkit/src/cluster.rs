@@ -24,6 +24,10 @@ pub struct ClusterOptions {
     pub bootstrap: bool,
     /// Raft `performance_multiplier` (1 = fastest failure detection).
     pub performance_multiplier: u8,
+    /// After unsealing, tune autopilot (1 s stabilization) and wait until every node is a
+    /// raft voter and autopilot is healthy (default). Off saves a few seconds for tests that
+    /// need only an active node.
+    pub wait_voters: bool,
     /// Deadline for each bootstrap wait.
     pub deadline: Duration,
 }
@@ -35,6 +39,7 @@ impl Default for ClusterOptions {
             split: KeySplit::new(5, 3).expect("5/3 is valid"),
             bootstrap: true,
             performance_multiplier: 1,
+            wait_voters: true,
             deadline: Duration::from_secs(60),
         }
     }
@@ -185,6 +190,16 @@ impl Cluster {
             )
             .await
             .unwrap_or_else(|e| self.fail("waiting for unsealed nodes", &e));
+        if opts.wait_voters {
+            let active = self.wait_active(opts.deadline).await;
+            let client = self.root_client(active);
+            vaultops_bootstrap::raft::tune_autopilot(&client, Duration::from_secs(1))
+                .await
+                .unwrap_or_else(|e| self.fail("tuning autopilot", &e));
+            vaultops_bootstrap::raft::wait_voters(&client, self.nodes.len(), opts.deadline)
+                .await
+                .unwrap_or_else(|e| self.fail("waiting for voters", &e));
+        }
     }
 
     fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {

@@ -27,6 +27,10 @@ async fn three_node_cluster_bootstraps_and_survives_a_restart() {
         "{roles:?}"
     );
 
+    let raft = c.root_client(active).raft_configuration().await.unwrap();
+    assert_eq!(raft.servers.len(), 3);
+    assert!(raft.servers.iter().all(|s| s.voter), "{raft:?}");
+
     let standby = (active + 1) % 3;
     c.kill_node(standby);
     c.start_node(standby);
