@@ -251,19 +251,22 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
+    // `io::Error::source` skips the error it wraps (it returns the wrapped error's source), and
+    // hyper-rustls nests io errors (Other → InvalidData → rustls::Error): so descend through
+    // `get_ref` as well as `source`.
+    let mut stack: Vec<&(dyn std::error::Error + 'static)> = vec![err];
+    while let Some(e) = stack.pop() {
         if e.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if let Some(inner) = io.get_ref() {
-                if inner.downcast_ref::<rustls::Error>().is_some() {
-                    return true;
-                }
+                stack.push(inner);
             }
         }
-        cur = e.source();
+        if let Some(next) = e.source() {
+            stack.push(next);
+        }
     }
     false
 }
