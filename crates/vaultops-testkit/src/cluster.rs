@@ -112,7 +112,7 @@ impl Cluster {
                     name: node.name.clone(),
                     dns: vec![node.name.clone(), "localhost".into()],
                     ips: vec![std::net::Ipv4Addr::LOCALHOST.into()],
-                    days: 2,
+                    days: 1, // shorter than the CA: a certificate may not outlive its issuer
                     ..Default::default()
                 },
             )
