@@ -1,0 +1,502 @@
+//! The server image: which one to run, and building the local one when no registry is reachable.
+//!
+//! Order of preference for the OpenBao engine: the pinned official image if it is present
+//! locally; else the local image built from the verified binary if it is present and current;
+//! else a pull of the official image (it fails fast without a registry, which is only logged at
+//! debug level); else a build of the local image from a `FROM scratch` context assembled in
+//! memory ([`build_context`], pure). Vault has no local build: no Vault binary can be obtained
+//! here, so the official image must be present or pullable.
+//!
+//! Whatever the image, containers are started with an explicit entrypoint (the binary), user
+//! (100:1000) and `server -config=<file>` command, so the official images' entrypoint scripts
+//! and default paths never matter.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use vaultops_config::Engine;
+
+use crate::docker::is_not_found;
+use crate::error::TestbedError;
+
+/// The pinned official OpenBao image.
+pub const OFFICIAL_OPENBAO_IMAGE: &str = "quay.io/openbao/openbao:2.7.2";
+/// The pinned official Vault image.
+pub const OFFICIAL_VAULT_IMAGE: &str = "hashicorp/vault:1.20.4";
+/// Repository of the locally built OpenBao image.
+pub const LOCAL_REPOSITORY: &str = "vaultops/openbao";
+/// Where a static busybox is looked for on the host (Debian package `busybox-static`).
+pub const HOST_BUSYBOX: &str = "/bin/busybox";
+
+/// Image label: sha256 of the `bao` binary inside.
+pub const LABEL_BINARY_SHA256: &str = "vaultops.binary.sha256";
+/// Image label: hash of everything else in the build context (Dockerfile, passwd, busybox).
+pub const LABEL_CONTEXT: &str = "vaultops.context";
+/// Image label: `true` when the image has `/bin/busybox` (needed by the audit sink).
+pub const LABEL_BUSYBOX: &str = "vaultops.busybox";
+
+const DOCKERFILE: &str = include_str!("../../../testbed/image/Dockerfile");
+const PASSWD: &str = include_str!("../../../testbed/image/passwd");
+const GROUP: &str = include_str!("../../../testbed/image/group");
+/// Applets linked to busybox in the image, for `docker exec … sh` debugging.
+const BUSYBOX_LINKS: [&str; 5] = ["sh", "ls", "cat", "tail", "nc"];
+/// Directories under `/vault` (owned 100:1000 in the image).
+pub const VAULT_DIRS: [&str; 4] = ["config", "tls", "data", "audit"];
+
+/// Where the image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageOrigin {
+    /// The official image, already present locally.
+    OfficialPresent,
+    /// The official image, pulled just now.
+    OfficialPulled,
+    /// The local image, already built with the same binary and context.
+    LocalCached,
+    /// The local image, built just now.
+    LocalBuilt,
+    /// An image the caller named explicitly.
+    Explicit,
+}
+
+/// The image nodes run, and what the runtime needs to know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerImage {
+    /// Image reference (`repo:tag`).
+    pub reference: String,
+    pub origin: ImageOrigin,
+    /// Path of the server binary inside the image (`/bin/bao`, `/bin/vault`).
+    pub binary: &'static str,
+    /// Whether `/bin/busybox` exists in the image (the official images are Alpine-based).
+    pub has_busybox: bool,
+}
+
+/// The inputs of the local image: the binary and, optionally, a static busybox.
+#[derive(Debug, Clone)]
+pub struct ContextInputs {
+    pub bao: PathBuf,
+    pub bao_sha256: String,
+    pub busybox: Option<PathBuf>,
+}
+
+/// `vaultops/openbao:2.7.2-<first 12 hex of the binary's sha256>`.
+pub fn local_tag(bao_sha256: &str) -> String {
+    let short: String = bao_sha256.chars().take(12).collect();
+    format!(
+        "{LOCAL_REPOSITORY}:{}-{short}",
+        vaultops_install::OPENBAO_VERSION
+    )
+}
+
+/// Hash of everything in the context except the binary: the image files and busybox's hash.
+/// A change to any of them changes the label and forces a rebuild.
+pub fn context_hash(busybox_sha256: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    for part in [DOCKERFILE, PASSWD, GROUP, busybox_sha256.unwrap_or("no-busybox")] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The labels the local image is built with.
+pub fn image_labels(bao_sha256: &str, busybox_sha256: Option<&str>) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_BINARY_SHA256.to_owned(), bao_sha256.to_owned()),
+        (LABEL_CONTEXT.to_owned(), context_hash(busybox_sha256)),
+        (LABEL_BUSYBOX.to_owned(), busybox_sha256.is_some().to_string()),
+    ])
+}
+
+/// The build context as an uncompressed tar: see `testbed/image/README.md` for its layout.
+/// Every entry has mtime 0 and fixed ownership, so the same inputs give the same bytes.
+pub fn build_context(inputs: &ContextInputs) -> io::Result<Vec<u8>> {
+    let bao = std::fs::File::open(&inputs.bao)?;
+    let bao_len = bao.metadata()?.len();
+    let busybox = match &inputs.busybox {
+        Some(p) => Some(std::fs::read(p)?),
+        None => None,
+    };
+    let mut tar = tar::Builder::new(Vec::with_capacity(bao_len as usize + (4 << 20)));
+    add_file(&mut tar, "Dockerfile", 0o644, DOCKERFILE.as_bytes())?;
+    for d in ["rootfs", "rootfs/bin", "rootfs/etc", "vault"] {
+        add_dir(&mut tar, d, 0o755)?;
+    }
+    add_dir(&mut tar, "rootfs/tmp", 0o1777)?;
+    for d in VAULT_DIRS {
+        add_dir(&mut tar, &format!("vault/{d}"), 0o755)?;
+    }
+    add_reader(&mut tar, "rootfs/bin/bao", 0o755, bao_len, bao)?;
+    if let Some(bb) = &busybox {
+        add_file(&mut tar, "rootfs/bin/busybox", 0o755, bb)?;
+        for link in BUSYBOX_LINKS {
+            let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+            h.set_link_name("busybox")?;
+            tar.append_data(&mut h, format!("rootfs/bin/{link}"), io::empty())?;
+        }
+    }
+    add_file(&mut tar, "rootfs/etc/passwd", 0o644, PASSWD.as_bytes())?;
+    add_file(&mut tar, "rootfs/etc/group", 0o644, GROUP.as_bytes())?;
+    tar.into_inner()
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn add_dir(tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32) -> io::Result<()> {
+    let mut h = header(tar::EntryType::Directory, mode, 0);
+    tar.append_data(&mut h, format!("{path}/"), io::empty())
+}
+
+fn add_file(tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]) -> io::Result<()> {
+    add_reader(tar, path, mode, data.len() as u64, data)
+}
+
+fn add_reader(
+    tar: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    mode: u32,
+    size: u64,
+    data: impl Read,
+) -> io::Result<()> {
+    let mut h = header(tar::EntryType::Regular, mode, size);
+    tar.append_data(&mut h, path, data)
+}
+
+/// sha256 of the host's busybox, or `None` when there is none (the image then has no audit
+/// sink support).
+pub fn host_busybox() -> Option<(PathBuf, String)> {
+    let p = Path::new(HOST_BUSYBOX);
+    if !p.is_file() {
+        return None;
+    }
+    vaultops_install::sha256_file(p)
+        .ok()
+        .map(|h| (p.to_owned(), h))
+}
+
+/// Picks (and if needed pulls or builds) the image for `engine`; see the module docs for the
+/// order. `explicit` names an image to use instead (it must be present or pullable).
+pub async fn ensure_image(
+    docker: &Docker,
+    engine: Engine,
+    explicit: Option<&str>,
+) -> Result<ServerImage, TestbedError> {
+    let binary = match engine {
+        Engine::OpenBao => "/bin/bao",
+        Engine::Vault => "/bin/vault",
+    };
+    if let Some(reference) = explicit {
+        if !image_present(docker, reference).await? {
+            pull(docker, reference)
+                .await
+                .map_err(|reason| TestbedError::ImageUnavailable {
+                    image: reference.to_owned(),
+                    reason,
+                })?;
+        }
+        let has_busybox = image_labels_of(docker, reference)
+            .await?
+            .get(LABEL_BUSYBOX)
+            .is_none_or(|v| v == "true");
+        return Ok(ServerImage {
+            reference: reference.to_owned(),
+            origin: ImageOrigin::Explicit,
+            binary,
+            has_busybox,
+        });
+    }
+    let official = match engine {
+        Engine::OpenBao => OFFICIAL_OPENBAO_IMAGE,
+        Engine::Vault => OFFICIAL_VAULT_IMAGE,
+    };
+    let official_image = |origin| ServerImage {
+        reference: official.to_owned(),
+        origin,
+        binary,
+        has_busybox: true,
+    };
+    if image_present(docker, official).await? {
+        return Ok(official_image(ImageOrigin::OfficialPresent));
+    }
+    if engine == Engine::Vault {
+        return match pull(docker, official).await {
+            Ok(()) => Ok(official_image(ImageOrigin::OfficialPulled)),
+            Err(reason) => Err(TestbedError::VaultImageUnavailable {
+                image: official.to_owned(),
+                reason,
+            }),
+        };
+    }
+
+    // The local image: its tag and labels follow from the binary's checksum and the context.
+    let busybox = tokio::task::spawn_blocking(host_busybox)
+        .await
+        .map_err(|e| TestbedError::Internal(e.to_string()))?;
+    let busybox_sha = busybox.as_ref().map(|(_, h)| h.as_str());
+    let bao_sha256 = binary_checksum().await?;
+    let tag = local_tag(&bao_sha256);
+    let want = image_labels(&bao_sha256, busybox_sha);
+    let local_image = |origin| ServerImage {
+        reference: tag.clone(),
+        origin,
+        binary,
+        has_busybox: busybox.is_some(),
+    };
+    if image_present(docker, &tag).await? {
+        let have = image_labels_of(docker, &tag).await?;
+        if have.get(LABEL_BINARY_SHA256) == want.get(LABEL_BINARY_SHA256)
+            && have.get(LABEL_CONTEXT) == want.get(LABEL_CONTEXT)
+        {
+            return Ok(local_image(ImageOrigin::LocalCached));
+        }
+        tracing::info!(image = %tag, "local image is stale (context changed); rebuilding");
+    } else {
+        match pull(docker, official).await {
+            Ok(()) => return Ok(official_image(ImageOrigin::OfficialPulled)),
+            Err(reason) => {
+                tracing::debug!(image = official, %reason, "pull failed; building the local image")
+            }
+        }
+    }
+
+    let bao = tokio::task::spawn_blocking(|| {
+        vaultops_install::ensure_bao(&vaultops_install::InstallOptions::default())
+    })
+    .await
+    .map_err(|e| TestbedError::Internal(e.to_string()))?
+    .map_err(|source| TestbedError::InstallBao { source })?;
+    let inputs = ContextInputs {
+        bao,
+        bao_sha256: bao_sha256.clone(),
+        busybox: busybox.as_ref().map(|(p, _)| p.clone()),
+    };
+    let context = tokio::task::spawn_blocking(move || build_context(&inputs))
+        .await
+        .map_err(|e| TestbedError::Internal(e.to_string()))?
+        .map_err(|e| TestbedError::ImageBuild {
+            image: tag.clone(),
+            reason: format!("assembling the build context: {e}"),
+            output: String::new(),
+        })?;
+    build(docker, &tag, &want, context).await?;
+    Ok(local_image(ImageOrigin::LocalBuilt))
+}
+
+/// The checksum of the binary the local image is built from: the pinned one, unless
+/// `VAULTOPS_BAO_BIN` names another binary (hashed here, off the async runtime).
+async fn binary_checksum() -> Result<String, TestbedError> {
+    let Some(path) = std::env::var_os(vaultops_install::BAO_BIN_ENV) else {
+        return Ok(vaultops_install::BINARY_SHA256.to_owned());
+    };
+    let path = PathBuf::from(path);
+    let p = path.clone();
+    tokio::task::spawn_blocking(move || vaultops_install::sha256_file(&p))
+        .await
+        .map_err(|e| TestbedError::Internal(e.to_string()))?
+        .map_err(|e| TestbedError::ImageBuild {
+            image: LOCAL_REPOSITORY.to_owned(),
+            reason: format!(
+                "cannot hash {} (from {}): {e}",
+                path.display(),
+                vaultops_install::BAO_BIN_ENV
+            ),
+            output: String::new(),
+        })
+}
+
+async fn image_present(docker: &Docker, reference: &str) -> Result<bool, TestbedError> {
+    match docker.inspect_image(reference).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(TestbedError::docker("inspecting image", reference, e)),
+    }
+}
+
+async fn image_labels_of(
+    docker: &Docker,
+    reference: &str,
+) -> Result<HashMap<String, String>, TestbedError> {
+    let img = docker
+        .inspect_image(reference)
+        .await
+        .map_err(|e| TestbedError::docker("inspecting image", reference, e))?;
+    Ok(img.config.and_then(|c| c.labels).unwrap_or_default())
+}
+
+/// Pulls `reference`, reading the progress stream to its end; the error text on failure.
+async fn pull(docker: &Docker, reference: &str) -> Result<(), String> {
+    let opts = CreateImageOptionsBuilder::new()
+        .from_image(reference)
+        .build();
+    let mut stream = docker.create_image(Some(opts), None, None);
+    let mut result = Ok(());
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    result = Err(e);
+                }
+            }
+            Err(e) => result = Err(e.to_string()),
+        }
+    }
+    result
+}
+
+/// Builds `tag` from the in-memory `context`, reading the build output to its end; a failed
+/// step becomes [`TestbedError::ImageBuild`] with the output's last lines.
+async fn build(
+    docker: &Docker,
+    tag: &str,
+    labels: &HashMap<String, String>,
+    context: Vec<u8>,
+) -> Result<(), TestbedError> {
+    let opts = BuildImageOptionsBuilder::new()
+        .dockerfile("Dockerfile")
+        .t(tag)
+        .rm(true)
+        .forcerm(true)
+        .labels(labels)
+        .build();
+    let mut stream = docker.build_image(opts, None, Some(bollard::body_full(context.into())));
+    let mut output: Vec<String> = Vec::new();
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(s) = info.stream {
+                    output.extend(s.lines().map(str::to_owned));
+                }
+                if let Some(msg) = info.error_detail.and_then(|d| d.message) {
+                    failure = Some(msg);
+                }
+            }
+            Err(e) => failure = Some(e.to_string()),
+        }
+    }
+    if let Some(reason) = failure {
+        let tail = output.len().saturating_sub(20);
+        return Err(TestbedError::ImageBuild {
+            image: tag.to_owned(),
+            reason,
+            output: output[tail..].join("\n"),
+        });
+    }
+    if !image_present(docker, tag).await? {
+        return Err(TestbedError::ImageBuild {
+            image: tag.to_owned(),
+            reason: "the build finished without error but the image does not exist".into(),
+            output: output.join("\n"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn entries(tar_bytes: &[u8]) -> BTreeMap<String, (tar::EntryType, u32, Vec<u8>, String)> {
+        let mut a = tar::Archive::new(tar_bytes);
+        a.entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = e.path().unwrap().to_string_lossy().into_owned();
+                let kind = e.header().entry_type();
+                let mode = e.header().mode().unwrap();
+                let link = e
+                    .link_name()
+                    .unwrap()
+                    .map(|l| l.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (path, (kind, mode, data, link))
+            })
+            .collect()
+    }
+
+    fn fake(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn context_holds_binary_accounts_dirs_and_dockerfile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let inputs = ContextInputs {
+            bao: fake(tmp.path(), "bao", b"fake bao"),
+            bao_sha256: "ab".repeat(32),
+            busybox: None,
+        };
+        let e = entries(&build_context(&inputs).unwrap());
+        let (kind, mode, data, _) = &e["rootfs/bin/bao"];
+        assert_eq!((*kind, *mode, data.as_slice()), (tar::EntryType::Regular, 0o755, &b"fake bao"[..]));
+        let passwd = String::from_utf8(e["rootfs/etc/passwd"].2.clone()).unwrap();
+        assert!(passwd.contains("openbao:x:100:1000:"), "{passwd}");
+        let group = String::from_utf8(e["rootfs/etc/group"].2.clone()).unwrap();
+        assert!(group.contains("openbao:x:1000:"), "{group}");
+        for d in VAULT_DIRS {
+            assert_eq!(e[&format!("vault/{d}/")].0, tar::EntryType::Directory, "{d}");
+        }
+        assert_eq!(e["rootfs/tmp/"].1, 0o1777);
+        assert!(!e.contains_key("rootfs/bin/busybox"));
+        assert!(!e.contains_key("rootfs/bin/sh"));
+        let df = String::from_utf8(e["Dockerfile"].2.clone()).unwrap();
+        for line in [
+            "FROM scratch",
+            "COPY --chown=100:1000 vault/ /vault/",
+            "USER 100:1000",
+            r#"ENTRYPOINT ["/bin/bao"]"#,
+        ] {
+            assert!(df.lines().any(|l| l == line), "missing {line:?} in\n{df}");
+        }
+    }
+
+    #[test]
+    fn context_with_busybox_links_applets_and_is_deterministic() {
+        let tmp = tempfile::tempdir().unwrap();
+        let inputs = ContextInputs {
+            bao: fake(tmp.path(), "bao", b"fake bao"),
+            bao_sha256: "ab".repeat(32),
+            busybox: Some(fake(tmp.path(), "busybox", b"fake busybox")),
+        };
+        let bytes = build_context(&inputs).unwrap();
+        assert_eq!(bytes, build_context(&inputs).unwrap());
+        let e = entries(&bytes);
+        assert_eq!(e["rootfs/bin/busybox"].2, b"fake busybox");
+        for l in BUSYBOX_LINKS {
+            let (kind, _, _, target) = &e[&format!("rootfs/bin/{l}")];
+            assert_eq!((*kind, target.as_str()), (tar::EntryType::Symlink, "busybox"));
+        }
+    }
+
+    #[test]
+    fn tag_and_labels_follow_the_checksums() {
+        let sha = vaultops_install::BINARY_SHA256;
+        assert_eq!(local_tag(sha), "vaultops/openbao:2.7.2-9c5f36287c67");
+        let with = image_labels(sha, Some("11"));
+        let without = image_labels(sha, None);
+        assert_eq!(with[LABEL_BINARY_SHA256], sha);
+        assert_eq!(with[LABEL_BUSYBOX], "true");
+        assert_eq!(without[LABEL_BUSYBOX], "false");
+        assert_ne!(with[LABEL_CONTEXT], without[LABEL_CONTEXT]);
+        assert_ne!(context_hash(Some("11")), context_hash(Some("12")));
+    }
+}
