@@ -15,8 +15,8 @@ pub mod status;
 pub use client::{BuildClientError, ClientConfig, NodeClient};
 pub use error::{ApiError, ErrorKind, ServerErrors};
 pub use seal::{
-    decode_otp_root_token, GenerateRootProtection, GenerateRootStatus, InitRequest, InitResponse,
-    KeySplit, KeySplitError,
+    decode_otp_root_token, GenerateRootEndpoint, GenerateRootProtection, GenerateRootStatus,
+    InitRequest, InitResponse, KeySplit, KeySplitError,
 };
 pub use secret::{SecretId, Token, UnsealKey, WrappingToken};
 pub use status::{Health, HealthBody, HealthQuery, Leader, NodeRole, SealStatus};

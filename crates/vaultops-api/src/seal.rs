@@ -253,60 +253,111 @@ impl NodeClient {
             .await
     }
 
-    /// `GET sys/generate-root/attempt`.
-    pub async fn generate_root_status(&self) -> Result<GenerateRootStatus, ApiError> {
-        self.call::<(), _>(
-            "generate-root status",
-            Method::GET,
-            "sys/generate-root/attempt",
-            None,
-        )
-        .await
+    /// `GET <endpoint>/attempt`.
+    pub async fn generate_root_status(
+        &self,
+        endpoint: GenerateRootEndpoint,
+    ) -> Result<GenerateRootStatus, ApiError> {
+        let env: Envelope<GenerateRootStatus> = self
+            .call::<(), _>(
+                "generate-root status",
+                Method::GET,
+                &format!("{}/attempt", endpoint.path()),
+                None,
+            )
+            .await?;
+        Ok(env.into_inner())
     }
 
-    /// `PUT sys/generate-root/attempt`: starts an attempt. With [`GenerateRootProtection::Otp`]
+    /// `POST <endpoint>/attempt`: starts an attempt. With [`GenerateRootProtection::Otp`]
     /// the answer's `otp` holds the one-time pad needed to decode the token.
     pub async fn generate_root_start(
         &self,
+        endpoint: GenerateRootEndpoint,
         protection: &GenerateRootProtection,
     ) -> Result<GenerateRootStatus, ApiError> {
         let body = match protection {
             GenerateRootProtection::Otp => serde_json::json!({}),
             GenerateRootProtection::Pgp(k) => serde_json::json!({ "pgp_key": k }),
         };
-        self.call(
-            "generate-root start",
-            Method::PUT,
-            "sys/generate-root/attempt",
-            Some(&body),
-        )
-        .await
+        let env: Envelope<GenerateRootStatus> = self
+            .call(
+                "generate-root start",
+                Method::POST,
+                &format!("{}/attempt", endpoint.path()),
+                Some(&body),
+            )
+            .await?;
+        Ok(env.into_inner())
     }
 
-    /// `DELETE sys/generate-root/attempt`: cancels the attempt in progress.
-    pub async fn generate_root_cancel(&self) -> Result<(), ApiError> {
+    /// `DELETE <endpoint>/attempt`: cancels the attempt in progress.
+    pub async fn generate_root_cancel(
+        &self,
+        endpoint: GenerateRootEndpoint,
+    ) -> Result<(), ApiError> {
         self.call_empty::<()>(
             "generate-root cancel",
             Method::DELETE,
-            "sys/generate-root/attempt",
+            &format!("{}/attempt", endpoint.path()),
             None,
         )
         .await
     }
 
-    /// `PUT sys/generate-root/update`: gives one unseal (or recovery) share.
+    /// `POST <endpoint>/update`: gives one unseal (or recovery) share.
     pub async fn generate_root_update(
         &self,
+        endpoint: GenerateRootEndpoint,
         key: &UnsealKey,
         nonce: &str,
     ) -> Result<GenerateRootStatus, ApiError> {
-        self.call(
-            "generate-root update",
-            Method::PUT,
-            "sys/generate-root/update",
-            Some(&serde_json::json!({ "key": key.expose(), "nonce": nonce })),
-        )
-        .await
+        let env: Envelope<GenerateRootStatus> = self
+            .call(
+                "generate-root update",
+                Method::POST,
+                &format!("{}/update", endpoint.path()),
+                Some(&serde_json::json!({ "key": key.expose(), "nonce": nonce })),
+            )
+            .await?;
+        Ok(env.into_inner())
+    }
+}
+
+/// Which generate-root API to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenerateRootEndpoint {
+    /// `sys/generate-root-token/*` (OpenBao ≥ 2.6): needs a token allowed on that path AND
+    /// the shares. The only one enabled by default on OpenBao 2.7 (measured: the legacy
+    /// endpoints answer 405 "unsupported operation").
+    Authenticated,
+    /// `sys/generate-root/*` (Vault; OpenBao only with the listener setting
+    /// `disable_unauthed_generate_root_endpoints = false`): shares only, no token.
+    Unauthenticated,
+}
+
+impl GenerateRootEndpoint {
+    fn path(self) -> &'static str {
+        match self {
+            GenerateRootEndpoint::Authenticated => "sys/generate-root-token",
+            GenerateRootEndpoint::Unauthenticated => "sys/generate-root",
+        }
+    }
+}
+
+/// The authenticated endpoints answer inside `data`, the legacy ones at the top level.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Envelope<T> {
+    Wrapped { data: T },
+    Bare(T),
+}
+
+impl<T> Envelope<T> {
+    fn into_inner(self) -> T {
+        match self {
+            Envelope::Wrapped { data } | Envelope::Bare(data) => data,
+        }
     }
 }
 

@@ -1,0 +1,143 @@
+//! [`TestbedError`]: one variant per operation that can fail, each naming the object (testbed,
+//! node, image, path) and saying what to do next.
+
+use std::path::PathBuf;
+
+use crate::names::{InvalidName, InvalidNodeCount, InvalidNodeId};
+use crate::plan::{InvalidSubnet, PortError};
+
+/// A testbed operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TestbedError {
+    #[error("cannot reach the Docker engine: {reason}. Start Docker (e.g. `systemctl start docker` or `dockerd &`), check that /var/run/docker.sock is accessible, or set DOCKER_HOST")]
+    DockerUnreachable { reason: String },
+
+    #[error("docker: {op} {object} failed: {source}")]
+    Docker {
+        op: &'static str,
+        object: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+
+    #[error(transparent)]
+    InvalidName(#[from] InvalidName),
+    #[error(transparent)]
+    InvalidNodeCount(#[from] InvalidNodeCount),
+    #[error(transparent)]
+    InvalidNode(#[from] InvalidNodeId),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("network {network}: {source}")]
+    Subnet {
+        network: String,
+        #[source]
+        source: InvalidSubnet,
+    },
+
+    #[error("image {image} is not present locally and cannot be pulled: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+    #[error("the Vault engine needs the image {image}, which is not present locally and cannot be pulled ({reason}); no Vault binary can be built here: `docker load` the image from a machine with registry access, or use --engine openbao")]
+    VaultImageUnavailable { image: String, reason: String },
+    #[error("building image {image} failed: {reason}{}", fmt_output(.output))]
+    ImageBuild {
+        image: String,
+        reason: String,
+        output: String,
+    },
+    #[error("obtaining the bao binary for the local image failed: {source}")]
+    InstallBao {
+        #[source]
+        source: vaultops_install::InstallError,
+    },
+
+    #[error("TLS material for {what}: {reason}")]
+    Tls { what: String, reason: String },
+    #[error("rendering the server config of {node}: {source}")]
+    Render {
+        node: String,
+        #[source]
+        source: vaultops_config::RenderError,
+    },
+    #[error("testbed state {}: {source}", .path.display())]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("testbed {name}: {step} failed: {source}{}", fmt_logs(.logs))]
+    Bootstrap {
+        name: String,
+        step: &'static str,
+        #[source]
+        source: vaultops_bootstrap::BootstrapError,
+        /// The last log lines of every node, to show why.
+        logs: String,
+    },
+    #[error("testbed {name}: {step} on {node} failed: {source}")]
+    Api {
+        name: String,
+        step: &'static str,
+        node: String,
+        #[source]
+        source: vaultops_api::ApiError,
+    },
+    #[error("testbed {name}: container {container} did not start: {reason}{}", fmt_logs(.logs))]
+    ContainerStart {
+        name: String,
+        container: String,
+        reason: String,
+        logs: String,
+    },
+
+    #[error("no testbed named {name} exists: create it with `cargo xtask testbed up --name {name}`")]
+    NotFound { name: String },
+    #[error("testbed {name} exists but {reason}: remove it with `cargo xtask testbed down --name {name}` and run up again")]
+    Inconsistent { name: String, reason: String },
+    #[error("testbed {name} has no {node} (it has {nodes} nodes)")]
+    NoSuchNode {
+        name: String,
+        node: String,
+        nodes: usize,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl TestbedError {
+    pub(crate) fn docker(
+        op: &'static str,
+        object: impl Into<String>,
+        source: bollard::errors::Error,
+    ) -> Self {
+        Self::Docker {
+            op,
+            object: object.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn state(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::State {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+fn fmt_output(output: &str) -> String {
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!("\n--- build output (last lines) ---\n{output}")
+    }
+}
+
+fn fmt_logs(logs: &str) -> String {
+    if logs.is_empty() {
+        String::new()
+    } else {
+        format!("\n{logs}")
+    }
+}

@@ -1,0 +1,248 @@
+//! The testbed's files on the host, under `target/testbed/<name>/`:
+//!
+//! ```text
+//! tls/ca.pem, tls/ca-key.pem, tls/node<i>.pem, tls/node<i>-key.pem
+//! nodes/node<i>/config.hcl   the rendered server config (as uploaded into the container)
+//! init.json                  unseal keys and root token: mode 0600, written atomically
+//! audit/                     audit logs copied out of the containers on demand
+//! env.sh                     VAULT_/BAO_ADDR and _CACERT (and a token only when asked), 0600
+//! ```
+//!
+//! Secret-holding files are written to a temporary file in the same directory with mode 0600
+//! and renamed into place, so they are never briefly world-readable or half-written.
+
+use std::fs::{self, File, Permissions};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use vaultops_api::{Token, UnsealKey};
+
+use crate::error::TestbedError;
+use crate::names::{NodeId, TestbedName};
+
+/// `<workspace target dir>/testbed`: the default root of every testbed's state. Derived from
+/// the directory vaultops-install caches `bao` in (`<target>/openbao/<version>`), so both
+/// follow `CARGO_TARGET_DIR` the same way.
+pub fn default_state_root() -> Result<PathBuf, TestbedError> {
+    let cache = vaultops_install::default_cache_dir().map_err(|e| {
+        TestbedError::Internal(format!("cannot locate the workspace target directory: {e}"))
+    })?;
+    let target = cache
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| TestbedError::Internal(format!("unexpected cache dir {}", cache.display())))?;
+    Ok(target.join("testbed"))
+}
+
+/// What init returned, as kept in `init.json`. Debug output is redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InitFile {
+    pub shares: u8,
+    pub threshold: u8,
+    pub keys_base64: Vec<UnsealKey>,
+    pub root_token: Token,
+}
+
+/// The state directory of one testbed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// `<root>/<name>`.
+    pub fn new(root: &Path, name: &TestbedName) -> Self {
+        Self {
+            dir: root.join(name.as_str()),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
+    }
+
+    /// The CA certificate clients trust (`VAULT_CACERT`).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.tls_dir().join(vaultops_tls::store::CA_CERT_FILE)
+    }
+
+    pub fn node_config(&self, node: NodeId) -> PathBuf {
+        self.dir.join("nodes").join(node.to_string()).join("config.hcl")
+    }
+
+    pub fn init_file(&self) -> PathBuf {
+        self.dir.join("init.json")
+    }
+
+    pub fn audit_dir(&self) -> PathBuf {
+        self.dir.join("audit")
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.dir.join("env.sh")
+    }
+
+    /// Removes the directory (a previous incarnation's keys and certificates) if it exists.
+    pub fn reset(&self) -> Result<(), TestbedError> {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(TestbedError::state(&self.dir, e)),
+        }
+    }
+
+    /// Writes `init.json` (0600, atomically).
+    pub fn write_init(&self, init: &InitFile) -> Result<(), TestbedError> {
+        let path = self.init_file();
+        let json = serde_json::to_vec_pretty(init)
+            .map_err(|e| TestbedError::Internal(format!("encoding init.json: {e}")))?;
+        write_atomic(&path, &json, 0o600)
+    }
+
+    /// Reads `init.json`; `None` when it does not exist.
+    pub fn read_init(&self) -> Result<Option<InitFile>, TestbedError> {
+        let path = self.init_file();
+        match fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
+                TestbedError::state(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(TestbedError::state(&path, e)),
+        }
+    }
+
+    /// Writes `env.sh` (0600, atomically) pointing at `addr`.
+    pub fn write_env(&self, addr: &str, token: Option<&Token>) -> Result<(), TestbedError> {
+        let text = env_sh(addr, &self.ca_cert(), token);
+        write_atomic(&self.env_file(), text.as_bytes(), 0o600)
+    }
+
+    /// Writes a non-secret file (0644, atomically), creating its directory.
+    pub fn write_file(&self, path: &Path, data: &[u8]) -> Result<(), TestbedError> {
+        write_atomic(path, data, 0o644)
+    }
+}
+
+/// The text of `env.sh`: addresses and CA for both CLIs, and a token only when given.
+pub fn env_sh(addr: &str, ca: &Path, token: Option<&Token>) -> String {
+    let ca = shell_quote(&ca.to_string_lossy());
+    let addr = shell_quote(addr);
+    let mut s = String::from("# Generated by `cargo xtask testbed up`; source it: `source env.sh`.\n");
+    s.push_str(&format!("export VAULT_ADDR={addr} VAULT_CACERT={ca}\n"));
+    s.push_str(&format!("export BAO_ADDR={addr} BAO_CACERT={ca}\n"));
+    if let Some(t) = token {
+        let t = shell_quote(t.expose());
+        s.push_str("# Root token (written because of --with-token).\n");
+        s.push_str(&format!("export VAULT_TOKEN={t} BAO_TOKEN={t}\n"));
+    }
+    s
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:+=@,".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Writes `data` to `path` via a temporary file in the same directory created with `mode`,
+/// synced, then renamed over `path`.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), TestbedError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let err = |e| TestbedError::state(path, e);
+    fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vaultops-testbed-")
+        .permissions(Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.as_file()
+        .set_permissions(Permissions::from_mode(mode))
+        .map_err(err)?;
+    tmp.write_all(data).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn layout() {
+        let s = StateDir::new(Path::new("/t/testbed"), &TestbedName::new("dev").unwrap());
+        let n2 = NodeId::new(2).unwrap();
+        assert_eq!(s.dir(), Path::new("/t/testbed/dev"));
+        assert_eq!(s.ca_cert(), Path::new("/t/testbed/dev/tls/ca.pem"));
+        assert_eq!(s.node_config(n2), Path::new("/t/testbed/dev/nodes/node2/config.hcl"));
+        assert_eq!(s.init_file(), Path::new("/t/testbed/dev/init.json"));
+        assert_eq!(s.audit_dir(), Path::new("/t/testbed/dev/audit"));
+        assert_eq!(s.env_file(), Path::new("/t/testbed/dev/env.sh"));
+    }
+
+    #[test]
+    fn init_file_round_trips_with_mode_0600_and_redacted_debug() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = StateDir::new(tmp.path(), &TestbedName::new("t").unwrap());
+        assert!(s.read_init().unwrap().is_none());
+        let init = InitFile {
+            shares: 5,
+            threshold: 3,
+            keys_base64: vec![UnsealKey::new("k1-secret"), UnsealKey::new("k2-secret")],
+            root_token: Token::new("s.root-secret"),
+        };
+        s.write_init(&init).unwrap();
+        assert_eq!(mode(&s.init_file()), 0o600);
+        let back = s.read_init().unwrap().unwrap();
+        assert_eq!(back.keys_base64, init.keys_base64);
+        assert_eq!(back.root_token, init.root_token);
+        let dbg = format!("{back:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+        // Nothing but init.json in the directory: no temporary files left.
+        let names: Vec<_> = fs::read_dir(s.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["init.json"]);
+        s.reset().unwrap();
+        assert!(!s.dir().exists());
+        s.reset().unwrap();
+    }
+
+    #[test]
+    fn env_sh_has_a_token_only_when_asked() {
+        let ca = Path::new("/w/target/testbed/default/tls/ca.pem");
+        let without = env_sh("https://127.0.0.1:18201", ca, None);
+        assert!(without.contains(
+            "export VAULT_ADDR=https://127.0.0.1:18201 VAULT_CACERT=/w/target/testbed/default/tls/ca.pem"
+        ), "{without}");
+        assert!(without.contains("export BAO_ADDR=https://127.0.0.1:18201 BAO_CACERT="), "{without}");
+        assert!(!without.contains("TOKEN"), "{without}");
+        let with = env_sh("https://127.0.0.1:18201", ca, Some(&Token::new("s.abc")));
+        assert!(with.contains("export VAULT_TOKEN=s.abc BAO_TOKEN=s.abc"), "{with}");
+        let odd = env_sh("https://x", Path::new("/a b/ca.pem"), None);
+        assert!(odd.contains("VAULT_CACERT='/a b/ca.pem'"), "{odd}");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let s = StateDir::new(tmp.path(), &TestbedName::new("t").unwrap());
+        s.write_env("https://127.0.0.1:1", Some(&Token::new("s.x"))).unwrap();
+        assert_eq!(mode(&s.env_file()), 0o600);
+    }
+}
