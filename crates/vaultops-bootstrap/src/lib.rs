@@ -18,4 +18,4 @@ pub mod wait;
 pub use cluster::{init_cluster, unseal_cluster, unseal_when_joined};
 pub use error::BootstrapError;
 pub use nodes::{NodeSet, NodeState};
-pub use unseal::{unseal_node, UnsealOutcome};
+pub use unseal::{submit_shares, unseal_node, ShareProgress, UnsealOutcome};

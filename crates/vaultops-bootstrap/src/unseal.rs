@@ -107,3 +107,63 @@ async fn wait_unsealed(node: &NodeClient, deadline: Duration) -> Result<(), Boot
         source,
     })
 }
+
+/// Where a node stands after [`submit_shares`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareProgress {
+    /// Already unsealed: nothing sent.
+    AlreadyUnsealed,
+    /// Opened by these shares.
+    Unsealed,
+    /// Still sealed: `progress` of `threshold` shares given so far (by anyone).
+    Pending { progress: u8, threshold: u8 },
+}
+
+/// Submits `keys` to `node` WITHOUT resetting an attempt in progress: for key ceremonies
+/// where several holders each bring fewer shares than the threshold. Stops as soon as the
+/// node opens.
+pub async fn submit_shares(
+    node: &NodeClient,
+    keys: &[UnsealKey],
+) -> Result<ShareProgress, BootstrapError> {
+    let fail = |source| BootstrapError::Unseal {
+        node: node.addr().to_owned(),
+        source,
+    };
+    let status = node.seal_status().await.map_err(fail)?;
+    if !status.initialized {
+        return Err(BootstrapError::UnsealNotInitialized {
+            node: node.addr().to_owned(),
+        });
+    }
+    if !status.sealed {
+        return Ok(ShareProgress::AlreadyUnsealed);
+    }
+    let mut last = status;
+    for key in keys {
+        match node.unseal(key).await {
+            Ok(s) if !s.sealed => return Ok(ShareProgress::Unsealed),
+            Ok(s) if s.progress == 0 => {
+                wait_unsealed(node, FINISH_DEADLINE).await?;
+                return Ok(ShareProgress::Unsealed);
+            }
+            Ok(s) => last = s,
+            Err(e)
+                if e.status() == Some(400)
+                    && e.server_errors()
+                        .iter()
+                        .any(|m| m.contains("message authentication failed")) =>
+            {
+                return Err(BootstrapError::UnsealWrongKeys {
+                    node: node.addr().to_owned(),
+                    message: e.server_errors().join("; "),
+                });
+            }
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    Ok(ShareProgress::Pending {
+        progress: last.progress,
+        threshold: last.t,
+    })
+}

@@ -47,6 +47,64 @@ pub enum Command {
     /// Report every node's state; exit 0 only when all are reachable, initialized,
     /// unsealed, and exactly one is active.
     Status(StatusArgs),
+    /// Initialize a cluster and write the init bundle with every share encrypted (age by
+    /// this tool, or PGP by the server). Refuses an initialized cluster and an existing bundle.
+    Init(InitArgs),
+    /// Unseal every sealed node of --addr with shares from a bundle (decrypted with
+    /// --identity) or typed at a prompt.
+    Unseal(UnsealArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Number of key shares (recovery shares with auto-unseal).
+    #[arg(long, default_value_t = 5)]
+    pub key_shares: u32,
+    /// Shares needed to unseal (or to use recovery).
+    #[arg(long, default_value_t = 3)]
+    pub key_threshold: u32,
+    /// Where to write the init bundle (JSON, mode 0600). Must not exist.
+    #[arg(long, value_name = "BUNDLE")]
+    pub out: std::path::PathBuf,
+    /// age recipient (age1…) for the shares: one per share (share i to recipient i), or one
+    /// for all shares. Shares are encrypted before anything touches disk.
+    #[arg(
+        long = "age-recipient",
+        value_name = "RECIPIENT",
+        conflicts_with = "pgp_keys"
+    )]
+    pub age_recipients: Vec<String>,
+    /// age recipient for the root token (default: the first --age-recipient).
+    #[arg(long, value_name = "RECIPIENT")]
+    pub root_token_age_recipient: Option<String>,
+    /// PGP public key files, comma-separated, one per share: the SERVER encrypts each share
+    /// (as `vault operator init -pgp-keys`).
+    #[arg(long, value_name = "FILE,…", value_delimiter = ',')]
+    pub pgp_keys: Vec<std::path::PathBuf>,
+    /// PGP public key file for the root token.
+    #[arg(long, value_name = "FILE")]
+    pub root_token_pgp_key: Option<std::path::PathBuf>,
+    /// Also print the plaintext shares and root token on stdout. Anyone who sees the
+    /// terminal or its scrollback can then unseal the cluster.
+    #[arg(long)]
+    pub insecure_print: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsealArgs {
+    /// The init bundle.
+    #[arg(long, value_name = "FILE", required_unless_present = "prompt")]
+    pub bundle: Option<std::path::PathBuf>,
+    /// age identity file (AGE-SECRET-KEY-1…); repeat for several holders' files. PGP
+    /// shares are decrypted with the local gpg keyring instead.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<std::path::PathBuf>,
+    /// Type shares at a prompt (no echo), one per line, empty line to finish.
+    #[arg(long)]
+    pub prompt: bool,
+    /// How long to wait for a node that has not joined the cluster yet (seconds).
+    #[arg(long, default_value_t = 60)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,9 +4,11 @@
 //! turns arguments into library calls and prints the result as a table or JSON.
 
 mod cli;
+mod init_cmd;
 mod output;
 mod status_cmd;
 mod tls_cmd;
+mod unseal_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -40,5 +42,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match &args.command {
         cli::Command::Tls(cmd) => tls_cmd::run(&args.global, cmd),
         cli::Command::Status(cmd) => status_cmd::run(&args.global, cmd).await,
+        cli::Command::Init(cmd) => init_cmd::run(&args.global, cmd).await,
+        cli::Command::Unseal(cmd) => unseal_cmd::run(&args.global, cmd).await,
     }
 }

@@ -1,0 +1,186 @@
+//! `vaultops unseal`: open every sealed node with shares from the bundle or a prompt.
+
+use crate::cli::{Global, UnsealArgs};
+use anyhow::{bail, Context};
+use std::process::ExitCode;
+use std::time::Duration;
+use vaultops_api::UnsealKey;
+use vaultops_bootstrap::{submit_shares, unseal_when_joined, ShareProgress, UnsealOutcome};
+use vaultops_custody::bundle::ShareCustody;
+use vaultops_custody::{agekeys, pgp, store, InitBundle};
+
+pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode> {
+    let nodes = global.clients()?;
+    let bundle = match &args.bundle {
+        Some(p) => Some(store::read_bundle(p)?),
+        None => None,
+    };
+    let mut keys = match &bundle {
+        Some(b) => shares_from_bundle(b, args)?,
+        None => Vec::new(),
+    };
+    if args.prompt {
+        keys.extend(prompt_shares()?);
+    }
+    if keys.is_empty() {
+        bail!("no share to submit: the identities given decrypt none of the bundle's shares, or none was typed");
+    }
+    let threshold = bundle.as_ref().map(|b| b.threshold);
+    check_cluster_identity(&nodes, bundle.as_ref()).await?;
+
+    let deadline = Duration::from_secs(args.wait);
+    let mut failed = 0;
+    let mut pending = 0;
+    for node in &nodes {
+        let result = if threshold.is_some_and(|t| keys.len() >= t as usize) {
+            // Enough shares in hand: the production path (waits for a node to join, resets
+            // a stale attempt, names a wrong share).
+            unseal_when_joined(node, &keys, deadline)
+                .await
+                .map(|o| match o {
+                    UnsealOutcome::AlreadyUnsealed => ShareProgress::AlreadyUnsealed,
+                    UnsealOutcome::Unsealed { .. } => ShareProgress::Unsealed,
+                })
+        } else {
+            // A ceremony: this holder brings part of the threshold; keep others' progress.
+            match submit_shares(node, &keys).await {
+                Err(vaultops_bootstrap::BootstrapError::UnsealNotInitialized { node: addr }) => {
+                    pending += 1;
+                    eprintln!("{addr}: has not joined the cluster yet (it joins once the active node is unsealed); run again then");
+                    continue;
+                }
+                other => other,
+            }
+        };
+        match result {
+            Ok(ShareProgress::AlreadyUnsealed) => {
+                eprintln!("{}: already unsealed, skipped", node.addr())
+            }
+            Ok(ShareProgress::Unsealed) => eprintln!("{}: unsealed", node.addr()),
+            Ok(ShareProgress::Pending {
+                progress,
+                threshold,
+            }) => {
+                pending += 1;
+                eprintln!(
+                    "{}: still sealed, {progress}/{threshold} shares given; the next holder runs vaultops unseal with theirs",
+                    node.addr()
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} node(s) failed; fix the cause and run vaultops unseal again: unsealed nodes are skipped");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if pending > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Decrypts every share the given identities (or the gpg keyring) can open.
+fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<UnsealKey>> {
+    let mut ids = Vec::new();
+    for p in &args.identities {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        ids.push(
+            agekeys::Identities::from_text(&text).with_context(|| format!("{}", p.display()))?,
+        );
+    }
+    let mut keys = Vec::new();
+    let mut age_recipients = Vec::new();
+    for s in &b.encrypted_shares {
+        match &s.custody {
+            ShareCustody::Age { recipient } => {
+                age_recipients.push(recipient.clone());
+                for id in &ids {
+                    if let Some(plain) = id.decrypt(s)? {
+                        keys.push(UnsealKey::new(plain));
+                        break;
+                    }
+                }
+            }
+            ShareCustody::Pgp { .. } => {
+                // Only the holder whose secret key is in the keyring can open it; the
+                // others are skipped quietly.
+                if let Ok(plain) = pgp::decrypt_with_gpg(&s.ciphertext) {
+                    keys.push(UnsealKey::new(plain));
+                }
+            }
+        }
+    }
+    if keys.is_empty() && !args.prompt {
+        if !age_recipients.is_empty() && ids.is_empty() {
+            bail!("the bundle's shares are age-encrypted: pass --identity FILE (a holder's AGE-SECRET-KEY file)");
+        }
+        bail!(
+            "none of the bundle's {} shares is encrypted to the identities given (the bundle's recipients: {})",
+            b.encrypted_shares.len(),
+            age_recipients.join(", ")
+        );
+    }
+    eprintln!(
+        "{} of {} shares decrypted (threshold {})",
+        keys.len(),
+        b.shares,
+        b.threshold
+    );
+    Ok(keys)
+}
+
+/// Refuses a bundle that belongs to another cluster, when an unsealed node can tell.
+async fn check_cluster_identity(
+    nodes: &[vaultops_api::NodeClient],
+    bundle: Option<&InitBundle>,
+) -> anyhow::Result<()> {
+    let Some(want) = bundle.and_then(|b| b.cluster_id.as_deref()) else {
+        return Ok(());
+    };
+    for n in nodes {
+        if let Ok(s) = n.seal_status().await {
+            if let Some(id) = s.cluster_id.as_deref() {
+                if id != want {
+                    bail!(
+                        "the bundle belongs to cluster {want}, but {} is in cluster {id}: these shares cannot open it",
+                        n.addr()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads shares without echo from the terminal; from a pipe (automation, tests) line by
+/// line, where there is nothing to echo.
+fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
+    use std::io::{BufRead, IsTerminal};
+    let tty = std::io::stdin().is_terminal();
+    let mut keys = Vec::new();
+    loop {
+        eprint!("Unseal share {} (empty to finish): ", keys.len() + 1);
+        let line = if tty {
+            rpassword::read_password().context("reading a share")?
+        } else {
+            let mut l = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut l)
+                .context("reading a share")?;
+            l
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            break;
+        }
+        keys.push(UnsealKey::new(line));
+    }
+    Ok(keys)
+}
