@@ -53,6 +53,30 @@ pub enum Command {
     /// Unseal every sealed node of --addr with shares from a bundle (decrypted with
     /// --identity) or typed at a prompt.
     Unseal(UnsealArgs),
+    /// Root token operations.
+    #[command(subcommand)]
+    Root(RootCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RootCommand {
+    /// Generate a new root token from a quorum of unseal (or recovery) shares, OTP-protected.
+    /// On OpenBao ≥ 2.6 this uses the authenticated sys/generate-root-token endpoint: pass a
+    /// --token allowed on it (a break-glass policy); --unauthenticated-endpoint uses the
+    /// legacy sys/generate-root (Vault, or OpenBao with it re-enabled on the listener).
+    Generate(RootGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RootGenerateArgs {
+    #[command(flatten)]
+    pub shares: UnsealArgs,
+    /// Use the legacy unauthenticated sys/generate-root endpoint.
+    #[arg(long)]
+    pub unauthenticated_endpoint: bool,
+    /// Write the new root token to FILE (mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 mod cli;
 mod init_cmd;
 mod output;
+mod root_cmd;
 mod status_cmd;
 mod tls_cmd;
 mod unseal_cmd;
@@ -44,5 +45,8 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Status(cmd) => status_cmd::run(&args.global, cmd).await,
         cli::Command::Init(cmd) => init_cmd::run(&args.global, cmd).await,
         cli::Command::Unseal(cmd) => unseal_cmd::run(&args.global, cmd).await,
+        cli::Command::Root(cli::RootCommand::Generate(cmd)) => {
+            root_cmd::generate(&args.global, cmd).await
+        }
     }
 }

@@ -85,7 +85,7 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
 }
 
 /// Decrypts every share the given identities (or the gpg keyring) can open.
-fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<UnsealKey>> {
+pub fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<UnsealKey>> {
     let mut ids = Vec::new();
     for p in &args.identities {
         let text =
@@ -160,7 +160,7 @@ async fn check_cluster_identity(
 
 /// Reads shares without echo from the terminal; from a pipe (automation, tests) line by
 /// line, where there is nothing to echo.
-fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
+pub fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
     use std::io::{BufRead, IsTerminal};
     let tty = std::io::stdin().is_terminal();
     let mut keys = Vec::new();

@@ -1,0 +1,96 @@
+//! `vaultops root generate`: a new root token from a quorum of shares (OTP flow).
+
+use crate::cli::{Global, RootGenerateArgs};
+use crate::unseal_cmd::{prompt_shares, shares_from_bundle};
+use anyhow::{bail, Context};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::ExitCode;
+use vaultops_api::{decode_otp_root_token, GenerateRootEndpoint, GenerateRootProtection};
+use vaultops_custody::store;
+
+pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Result<ExitCode> {
+    let mut nodes = global.clients()?;
+    if nodes.len() != 1 {
+        bail!("root generate talks to ONE node: pass a single --addr");
+    }
+    let node = nodes.remove(0);
+    if let Some(out) = &args.out {
+        if out.exists() {
+            bail!("{} already exists: choose another --out", out.display());
+        }
+    }
+    let mut keys = match &args.shares.bundle {
+        Some(p) => shares_from_bundle(&store::read_bundle(p)?, &args.shares)?,
+        None => Vec::new(),
+    };
+    if args.shares.prompt {
+        keys.extend(prompt_shares()?);
+    }
+    let endpoint = if args.unauthenticated_endpoint {
+        GenerateRootEndpoint::Unauthenticated
+    } else {
+        GenerateRootEndpoint::Authenticated
+    };
+    let start = node
+        .generate_root_start(endpoint, &GenerateRootProtection::Otp)
+        .await
+        .map_err(|e| {
+            let hint = match (endpoint, e.status()) {
+                (GenerateRootEndpoint::Authenticated, Some(403)) => "; pass --token with a policy allowing sys/generate-root-token/*",
+                (GenerateRootEndpoint::Unauthenticated, Some(405)) => "; the server disables the unauthenticated endpoint (OpenBao ≥ 2.5.3): drop --unauthenticated-endpoint and pass --token",
+                _ => "",
+            };
+            anyhow::anyhow!("{e}{hint}")
+        })?;
+    let otp = start.otp.clone().context("the server returned no OTP")?;
+    let mut status = start;
+    for k in &keys {
+        match node.generate_root_update(endpoint, k, &status.nonce).await {
+            Ok(s) => status = s,
+            Err(e) => {
+                let _ = node.generate_root_cancel(endpoint).await;
+                bail!("{e}; the attempt was cancelled");
+            }
+        }
+        if status.complete {
+            break;
+        }
+    }
+    if !status.complete {
+        let _ = node.generate_root_cancel(endpoint).await;
+        bail!(
+            "{} of {} shares given: not enough to generate a root token; the attempt was cancelled",
+            status.progress,
+            status.required
+        );
+    }
+    let encoded = status
+        .encoded_token
+        .or(status.encoded_root_token)
+        .context("the server returned no encoded token")?;
+    let token = decode_otp_root_token(&encoded, &otp).map_err(|e| anyhow::anyhow!(e))?;
+    match &args.out {
+        Some(path) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            writeln!(f, "{}", token.expose())
+                .with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "new root token written to {} (mode 0600); revoke it when done",
+                path.display()
+            );
+        }
+        None => {
+            println!("{}", token.expose());
+            eprintln!(
+                "new root token printed above; revoke it when done (vault token revoke -self)"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
