@@ -6,6 +6,7 @@
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
 
+pub mod apply;
 pub mod baseline;
 pub mod cluster;
 pub mod error;

@@ -56,6 +56,50 @@ pub enum Command {
     /// Root token operations.
     #[command(subcommand)]
     Root(RootCommand),
+    /// Bring the cluster to the state a rollout file declares: secrets engines, policies,
+    /// auth methods, AppRole roles, audit devices; prints the plan as a diff first. Talk to
+    /// the ACTIVE node. Ends by revoking the (root) token used, unless --keep-root-token.
+    Apply(ApplyArgs),
+    /// Server configuration checks.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The rollout file (YAML; see docs/rollout.md).
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete managed objects absent from the file (single policies and roles; never
+    /// root or default; mounts only with allow_prune in the file).
+    #[arg(long)]
+    pub prune: bool,
+    /// Check the file's expectations (policy test matrix) with sys/capabilities; exit 1 on
+    /// any mismatch.
+    #[arg(long)]
+    pub verify: bool,
+    /// Do not revoke the root token at the end.
+    #[arg(long)]
+    pub keep_root_token: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report fields the engine does not support or that would fail at run time, as errors.
+    Lint {
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value_t = EngineArg::Openbao)]
+        engine: EngineArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Openbao,
+    Vault,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! Parsing and global options live in [`cli`]; each subcommand group in its own module
 //! turns arguments into library calls and prints the result as a table or JSON.
 
+mod apply_cmd;
 mod cli;
 mod init_cmd;
 mod output;
@@ -48,5 +49,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Root(cli::RootCommand::Generate(cmd)) => {
             root_cmd::generate(&args.global, cmd).await
         }
+        cli::Command::Apply(cmd) => apply_cmd::run(&args.global, cmd).await,
+        cli::Command::Config(cmd) => apply_cmd::config(&args.global, cmd),
     }
 }
