@@ -25,6 +25,10 @@
 //! assert!(rendered.hcl.contains("storage \"raft\" {"));
 //! ```
 //!
+//! [`lint`] is the other direction: it reads a configuration file (hand-written, or the seed's)
+//! and reports, with line numbers, every field the chosen engine does not support and the
+//! settings measured to break a cluster (`vaultops config lint`).
+//!
 //! What OpenBao accepts was measured with 2.7.2: unknown fields at top level, in `listener`,
 //! `telemetry` and at `audit` stanza level only produce a `WARN unknown or unsupported field`
 //! log line (the integration test `bao_starts` asserts there is none), while fields inside
@@ -33,11 +37,13 @@
 
 mod error;
 mod hcl;
+mod lint;
 mod model;
 mod render;
 
 pub use error::RenderError;
 pub use hcl::quote;
+pub use lint::{lint, supported_fields, Finding, HostFacts, LintReport, Severity};
 pub use model::{
     AuditDevice, AuditKind, AwsKmsSeal, AzureKeyVaultSeal, ConsulScheme, ConsulStorage, Engine,
     GcpCkmsSeal, Listener, ListenerTls, LogLevel, NodeConfig, ParseEngineError, RaftStorage,

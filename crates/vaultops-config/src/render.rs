@@ -559,7 +559,7 @@ impl Ctx<'_> {
 
 /// Whether `s` parses as a Go `time.Duration` (unsigned): one or more `<number><unit>` with units
 /// ns, us, µs, ms, s, m, h; `"0"` alone is also valid.
-fn is_go_duration(s: &str) -> bool {
+pub(crate) fn is_go_duration(s: &str) -> bool {
     if s == "0" {
         return true;
     }

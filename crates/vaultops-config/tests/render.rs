@@ -280,3 +280,172 @@ fn insecure_single_node_for_tests() {
     );
     insta::assert_snapshot!("openbao_insecure_single_node", node.render().unwrap().hcl);
 }
+
+#[test]
+fn vault_awskms_seal() {
+    let mut node = vault_raft_node();
+    node.seal = Seal::AwsKms(AwsKmsSeal {
+        region: "eu-central-1".into(),
+        kms_key_id: "alias/vault-unseal".into(),
+    });
+    insta::assert_snapshot!(
+        "vault_awskms_seal",
+        seal_stanza(&node.render().unwrap().hcl)
+    );
+}
+
+/// Every node rendered by the snapshot tests above, by snapshot name (seal-only snapshots are
+/// linted as the whole file they were cut from).
+fn all_variants() -> Vec<(&'static str, NodeConfig)> {
+    let mut v: Vec<(&'static str, NodeConfig)> = vec![
+        ("openbao_raft_node1", openbao_raft_node(1)),
+        ("openbao_raft_node2", openbao_raft_node(2)),
+        ("openbao_raft_node3", openbao_raft_node(3)),
+        ("vault_raft", vault_raft_node()),
+    ];
+    let mut consul = vault_raft_node();
+    consul.vault_disable_mlock = false;
+    consul.storage = Storage::Consul(ConsulStorage {
+        address: "127.0.0.1:8501".into(),
+        path: "vault/".into(),
+        scheme: ConsulScheme::Https,
+        tls_ca_file: Some("/vault/tls/consul-ca.pem".into()),
+    });
+    consul.seal = Seal::AwsKms(AwsKmsSeal {
+        region: "eu-central-1".into(),
+        kms_key_id: "alias/vault-unseal".into(),
+    });
+    v.push(("vault_consul", consul));
+    let mut aws = vault_raft_node();
+    aws.seal = Seal::AwsKms(AwsKmsSeal {
+        region: "eu-central-1".into(),
+        kms_key_id: "alias/vault-unseal".into(),
+    });
+    v.push(("vault_awskms_seal", aws));
+    let mut gcp = vault_raft_node();
+    gcp.seal = Seal::GcpCkms(GcpCkmsSeal {
+        project: "my-project".into(),
+        region: "global".into(),
+        key_ring: "vault".into(),
+        crypto_key: "unseal".into(),
+    });
+    v.push(("vault_gcpckms_seal", gcp));
+    let mut azure = vault_raft_node();
+    azure.seal = Seal::AzureKeyVault(AzureKeyVaultSeal {
+        tenant_id: "00000000-0000-0000-0000-000000000000".into(),
+        vault_name: "vault-unseal-kv".into(),
+        key_name: "unseal".into(),
+    });
+    v.push(("vault_azurekeyvault_seal", azure));
+    let mut transit = openbao_raft_node(1);
+    transit.seal = Seal::Transit(TransitSeal::new(
+        "https://127.0.0.31:8200",
+        "autounseal",
+        Some("<work>/tls/ca.pem".into()),
+    ));
+    v.push(("openbao_transit_seal", transit.clone()));
+    let Seal::Transit(t) = &mut transit.seal else {
+        unreachable!()
+    };
+    t.token = Some("s.unsealer-token".into());
+    t.tls_server_name = Some("unsealer".into());
+    v.push(("openbao_transit_seal_with_token", transit));
+    let mut stat = openbao_raft_node(1);
+    stat.seal = Seal::Static(StaticSeal {
+        current_key_id: "20260101-1".into(),
+        current_key: "file://<work>/static-keys/unseal-20260101-1.key".into(),
+    });
+    stat.disable_standby_reads = Some(true);
+    v.push(("openbao_static_seal", stat));
+    let mut audit = openbao_raft_node(1);
+    audit.audit = vec![
+        AuditDevice::file("cfg-file", "<work>/audit/audit_file.log"),
+        AuditDevice {
+            name: "cfg-socket".into(),
+            description: Some("declarative socket audit".into()),
+            kind: AuditKind::Socket {
+                address: "127.0.0.62:9090".into(),
+                socket_type: SocketType::Tcp,
+                write_timeout: Some("2s".into()),
+            },
+        },
+        AuditDevice {
+            name: "syslog".into(),
+            description: None,
+            kind: AuditKind::Syslog {
+                facility: Some("AUTH".into()),
+                tag: Some("openbao".into()),
+            },
+        },
+    ];
+    v.push(("openbao_audit_devices", audit));
+    v.push((
+        "openbao_insecure_single_node",
+        NodeConfig::new(
+            Engine::OpenBao,
+            "solo",
+            "test",
+            "http://127.0.0.1:8200",
+            "https://127.0.0.1:8201",
+            Listener::insecure_for_tests("127.0.0.1:8200", "127.0.0.1:8201"),
+            Storage::Raft(RaftStorage::new("/tmp/solo/data")),
+        ),
+    ));
+    v
+}
+
+/// The renderer and the linter agree: every rendered variant lints without errors for its
+/// engine. The only finding allowed is the documented warning for a transit token written into
+/// the file on purpose.
+#[test]
+fn every_rendered_variant_lints_clean() {
+    let host = HostFacts {
+        syslog_socket_present: true,
+    };
+    let variants = all_variants();
+    for (name, node) in &variants {
+        let rendered = node.render().unwrap();
+        let report = lint(&rendered.hcl, node.engine, &host);
+        let expected: &[&str] = if *name == "openbao_transit_seal_with_token" {
+            &["seal.transit.token"]
+        } else {
+            &[]
+        };
+        let paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths, expected,
+            "{name}:\n{report}\n--- config ---\n{}",
+            rendered.hcl
+        );
+        assert!(!report.has_errors(), "{name}:\n{report}");
+    }
+
+    // Without a syslog socket the syslog audit device is the one error.
+    let (_, audit) = variants
+        .iter()
+        .find(|(n, _)| *n == "openbao_audit_devices")
+        .unwrap();
+    let report = lint(
+        &audit.render().unwrap().hcl,
+        Engine::OpenBao,
+        &HostFacts::default(),
+    );
+    let errors: Vec<&str> = report.errors().map(|f| f.path.as_str()).collect();
+    assert_eq!(errors, ["audit.syslog.syslog"], "{report}");
+
+    // Every snapshot in tests/snapshots is one of the variants linted above.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().file_name().into_string().unwrap();
+        let Some(name) = file
+            .strip_prefix("render__")
+            .and_then(|f| f.strip_suffix(".snap"))
+        else {
+            continue;
+        };
+        assert!(
+            variants.iter().any(|(n, _)| *n == name),
+            "snapshot {file} has no variant in all_variants(); add it so it is linted"
+        );
+    }
+}

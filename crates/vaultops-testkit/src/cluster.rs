@@ -4,21 +4,56 @@
 //! templates the testbed and `deploy/` use), and init/unseal from `vaultops-bootstrap` (the
 //! production code path). Each node listens on 127.0.0.1 with its own free API and cluster
 //! ports, so several clusters can run side by side in parallel tests.
+//!
+//! The seal is chosen with [`TestSeal`]: Shamir (keys entered through the API), `static` (a
+//! key file in the cluster's directory) or `transit` (a separate single-node OpenBao started by
+//! the testkit acts as the unsealer). With an auto-unseal seal the cluster is initialised with
+//! recovery shares and every node unseals itself, also after a restart.
 
 use crate::process::{free_port, BaoProcess};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vaultops_api::{
-    ClientConfig, InitRequest, InitResponse, KeySplit, NodeClient, NodeRole, Token, UnsealKey,
+    ClientConfig, EnableRequest, InitRequest, InitResponse, KeySplit, NodeClient, NodeRole, Token,
+    TokenCreateRequest, UnsealKey,
 };
 use vaultops_bootstrap::{init_cluster, unseal_cluster, unseal_node, NodeSet};
+
+/// How the test cluster's nodes are sealed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TestSeal {
+    /// Shamir unseal keys, entered through the API after every start (no `seal` stanza).
+    #[default]
+    Shamir,
+    /// `seal "static"` (OpenBao only): a fresh random 32-byte key in a mode-0600 file in the
+    /// cluster's directory, referenced as `file://…`.
+    Static,
+    /// `seal "transit"`: the testkit first starts a separate single-node OpenBao (TLS, Shamir
+    /// 1/1) as the unsealer, with the transit engine at `transit/`, the key `autounseal`, a
+    /// policy allowing only `update` on `transit/encrypt/autounseal` and
+    /// `transit/decrypt/autounseal`, and an orphan periodic token with only that policy. The
+    /// nodes get the token in their environment ([`vaultops_config::TransitSeal::token_env`],
+    /// `BAO_TOKEN`), never in the config file.
+    Transit,
+}
+
+impl TestSeal {
+    /// True for the seals that unseal the nodes by themselves (init with recovery shares).
+    pub fn is_auto(self) -> bool {
+        self != TestSeal::Shamir
+    }
+}
+
+/// Name of the transit key (and of its policy) on the unsealer.
+pub const TRANSIT_KEY: &str = "autounseal";
 
 /// How to build the cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
     /// Number of nodes (1–7).
     pub nodes: usize,
-    /// Shamir split used at init.
+    /// Split used at init: the unseal key split with Shamir, the recovery key split with an
+    /// auto-unseal seal (the server rejects unseal shares there).
     pub split: KeySplit,
     /// Initialise and unseal (default). When false, the nodes are left uninitialised.
     pub bootstrap: bool,
@@ -30,6 +65,11 @@ pub struct ClusterOptions {
     pub wait_voters: bool,
     /// Deadline for each bootstrap wait.
     pub deadline: Duration,
+    /// The seal (default [`TestSeal::Shamir`]).
+    pub seal: TestSeal,
+    /// Declare a file audit device named `file` in every node's config (the shipped
+    /// rollout example expects it), logging to `<dir>/<node>/audit.log`. Off by default.
+    pub file_audit: bool,
 }
 
 impl Default for ClusterOptions {
@@ -41,6 +81,8 @@ impl Default for ClusterOptions {
             performance_multiplier: 1,
             wait_voters: true,
             deadline: Duration::from_secs(60),
+            seal: TestSeal::Shamir,
+            file_audit: false,
         }
     }
 }
@@ -65,6 +107,11 @@ pub struct Cluster {
     ca_pem: String,
     init: Option<InitResponse>,
     client_config: ClientConfig,
+    seal: TestSeal,
+    /// Environment for every node process (the transit token), re-applied on restarts.
+    seal_env: Option<(&'static str, Token)>,
+    /// The transit unsealer; declared last so it outlives the nodes while they drop.
+    unsealer: Option<Box<Cluster>>,
 }
 
 impl Cluster {
@@ -90,6 +137,21 @@ impl Cluster {
         let ca_files = vaultops_tls::write_ca(&tls_dir, &ca, vaultops_tls::Overwrite::Refuse)
             .expect("writing the test CA");
         let ca_handle = vaultops_tls::Ca::from_bundle(&ca).expect("loading the test CA");
+
+        let (seal, seal_env, unsealer) = match opts.seal {
+            TestSeal::Shamir => (vaultops_config::Seal::Shamir, None, None),
+            TestSeal::Static => (static_seal(dir.path()), None, None),
+            TestSeal::Transit => {
+                let (unsealer, token) = start_transit_unsealer(opts.deadline).await;
+                let seal = vaultops_config::Seal::Transit(vaultops_config::TransitSeal::new(
+                    unsealer.nodes()[0].addr.clone(),
+                    TRANSIT_KEY,
+                    Some(unsealer.ca_path().to_string_lossy().into_owned()),
+                ));
+                let env = vaultops_config::TransitSeal::token_env(vaultops_config::Engine::OpenBao);
+                (seal, Some((env, token)), Some(Box::new(unsealer)))
+            }
+        };
 
         let mut nodes = Vec::new();
         for i in 0..opts.nodes {
@@ -124,11 +186,18 @@ impl Cluster {
             let hcl = render_node(
                 node,
                 &nodes,
-                &files.cert,
-                &files.key,
-                &ca_files.cert,
-                &data,
+                &NodePaths {
+                    cert: &files.cert,
+                    key: &files.key,
+                    ca: &ca_files.cert,
+                    data: &data,
+                    audit_log: opts
+                        .file_audit
+                        .then(|| dir.path().join(&node.name).join("audit.log"))
+                        .as_deref(),
+                },
                 opts.performance_multiplier,
+                &seal,
             );
             std::fs::write(&node.config_path, hcl).expect("writing a node config");
         }
@@ -147,6 +216,9 @@ impl Cluster {
             ca_pem,
             init: None,
             client_config,
+            seal: opts.seal,
+            seal_env,
+            unsealer,
         };
         cluster.procs = (0..cluster.nodes.len()).map(|_| None).collect();
         for i in 0..cluster.nodes.len() {
@@ -169,19 +241,25 @@ impl Cluster {
 
     async fn bootstrap(&mut self, opts: &ClusterOptions) {
         let set = self.nodes_set(false);
-        let init = init_cluster(&set.nodes()[0], &InitRequest::shamir(opts.split))
+        let req = if opts.seal.is_auto() {
+            InitRequest::auto_unseal(opts.split)
+        } else {
+            InitRequest::shamir(opts.split)
+        };
+        let init = init_cluster(&set.nodes()[0], &req)
             .await
             .unwrap_or_else(|e| self.fail("init", &e));
-        let keys: Vec<UnsealKey> = init.keys_base64.clone();
+        // Auto-unseal: no keys, `unseal_cluster` then only waits for the nodes to unseal
+        // themselves.
+        let keys: Vec<UnsealKey> = if opts.seal.is_auto() {
+            Vec::new()
+        } else {
+            init.keys_base64[..opts.split.threshold() as usize].to_vec()
+        };
         self.init = Some(init);
-        unseal_cluster(
-            &set,
-            0,
-            &keys[..opts.split.threshold() as usize],
-            opts.deadline,
-        )
-        .await
-        .unwrap_or_else(|e| self.fail("unsealing", &e));
+        unseal_cluster(&set, 0, &keys, opts.deadline)
+            .await
+            .unwrap_or_else(|e| self.fail("unsealing", &e));
         self.nodes_set(false)
             .wait_all(
                 "every node unsealed",
@@ -218,16 +296,38 @@ impl Cluster {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }
+        if let Some(u) = &self.unsealer {
+            let text = std::fs::read_to_string(&u.nodes[0].log_path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(10).collect();
+            logs.push_str(&format!(
+                "\n--- transit unsealer log tail ---\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
         panic!("test cluster: {step} failed: {err}{logs}");
     }
 
-    /// Starts (or restarts) node `i`'s process. A restarted Shamir node comes back sealed.
+    /// Starts (or restarts) node `i`'s process. A restarted Shamir node comes back sealed; a
+    /// node with an auto-unseal seal unseals itself (a transit node exits instead when the
+    /// unsealer is unreachable: see [`Cluster::node_exit_status`]).
     pub fn start_node(&mut self, i: usize) {
         let n = &self.nodes[i];
         let cfg = n.config_path.to_string_lossy().into_owned();
-        let p = BaoProcess::spawn(&["server", &format!("-config={cfg}")], &n.log_path)
-            .unwrap_or_else(|e| panic!("spawning {}: {e}", n.name));
+        let env: Vec<(&str, &str)> = self
+            .seal_env
+            .iter()
+            .map(|(key, token)| (*key, token.expose()))
+            .collect();
+        let p =
+            BaoProcess::spawn_with_env(&["server", &format!("-config={cfg}")], &n.log_path, &env)
+                .unwrap_or_else(|e| panic!("spawning {}: {e}", n.name));
         self.procs[i] = Some(p);
+    }
+
+    /// Node `i`'s exit status once its process has exited; `None` while it runs (or when it
+    /// was killed through [`Cluster::kill_node`], which also reaps it).
+    pub fn node_exit_status(&mut self, i: usize) -> Option<std::process::ExitStatus> {
+        self.procs[i].as_mut().and_then(BaoProcess::try_exit_status)
     }
 
     /// SIGKILLs node `i`.
@@ -313,9 +413,35 @@ impl Cluster {
         &self.init().root_token
     }
 
-    /// The threshold number of unseal keys.
+    /// The unseal keys from init (all shares, base64). Empty with an auto-unseal seal.
     pub fn unseal_keys(&self) -> &[UnsealKey] {
         &self.init().keys_base64
+    }
+
+    /// The recovery keys from init (all shares, base64): with an auto-unseal seal they
+    /// authorise generate-root and rekey, they do not unseal. Empty with Shamir.
+    #[expect(
+        clippy::misnamed_getters,
+        reason = "base64 on purpose, like unseal_keys(); the server accepts either encoding"
+    )]
+    pub fn recovery_keys(&self) -> &[UnsealKey] {
+        &self.init().recovery_keys_base64
+    }
+
+    /// The seal the nodes use.
+    pub fn seal(&self) -> TestSeal {
+        self.seal
+    }
+
+    /// The transit unsealer (a one-node Shamir cluster) of a [`TestSeal::Transit`] cluster.
+    pub fn unsealer(&self) -> Option<&Cluster> {
+        self.unsealer.as_deref()
+    }
+
+    /// The transit unsealer, mutable: to stop it (`kill_node(0)`) and bring it back
+    /// (`start_node(0)`, then `unseal(0)`).
+    pub fn unsealer_mut(&mut self) -> Option<&mut Cluster> {
+        self.unsealer.as_deref_mut()
     }
 
     /// Waits until one node is active and returns its index.
@@ -327,17 +453,32 @@ impl Cluster {
     }
 }
 
+/// Files of one node, as paths on this machine.
+#[derive(Clone, Copy)]
+struct NodePaths<'a> {
+    cert: &'a Path,
+    key: &'a Path,
+    ca: &'a Path,
+    data: &'a Path,
+    audit_log: Option<&'a Path>,
+}
+
 /// Renders node `node`'s config with the shared templates: raft with retry_join to every
 /// other node, TLS listener on 127.0.0.1, Prometheus telemetry.
 fn render_node(
     node: &NodeInfo,
     all: &[NodeInfo],
-    cert: &Path,
-    key: &Path,
-    ca: &Path,
-    data: &Path,
+    paths: &NodePaths<'_>,
     performance_multiplier: u8,
+    seal: &vaultops_config::Seal,
 ) -> String {
+    let NodePaths {
+        cert,
+        key,
+        ca,
+        data,
+        audit_log,
+    } = *paths;
     use vaultops_config::{
         Engine, Listener, NodeConfig, RaftStorage, RetryJoin, Storage, Telemetry, TlsFiles,
     };
@@ -365,5 +506,107 @@ fn render_node(
         Storage::Raft(raft),
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
+    cfg.seal = seal.clone();
+    if let Some(log) = audit_log {
+        cfg.audit
+            .push(vaultops_config::AuditDevice::file("file", path(log)));
+    }
     cfg.render().expect("the testkit node config renders").hcl
+}
+
+/// A fresh 32-byte static seal key in `dir/static-keys/` (mode 0600, written to a temp file
+/// that is renamed into place) and the stanza referencing it.
+fn static_seal(dir: &Path) -> vaultops_config::Seal {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let keys = dir.join("static-keys");
+    std::fs::create_dir_all(&keys).expect("creating the static key dir");
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .expect("reading 32 random bytes");
+    let path = keys.join("unseal-testkit-1.key");
+    let tmp = keys.join(".unseal-testkit-1.key.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .expect("creating the static key file");
+    f.write_all(&key)
+        .and_then(|()| f.sync_all())
+        .expect("writing the static key");
+    std::fs::rename(&tmp, &path).expect("moving the static key into place");
+    vaultops_config::Seal::Static(vaultops_config::StaticSeal {
+        current_key_id: "testkit-1".into(),
+        current_key: format!("file://{}", path.display()),
+    })
+}
+
+/// The transit policy: encrypt and decrypt with the one key, nothing else.
+fn transit_policy() -> String {
+    format!(
+        "path \"transit/encrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n\
+         path \"transit/decrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n"
+    )
+}
+
+/// Starts the transit unsealer (one TLS node, Shamir 1/1) and prepares it: transit engine,
+/// key, policy, and an orphan periodic token with only that policy, which it returns.
+async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
+    let unsealer = Box::pin(Cluster::start(ClusterOptions {
+        nodes: 1,
+        split: KeySplit::new(1, 1).expect("1/1 is valid"),
+        wait_voters: false,
+        deadline,
+        ..Default::default()
+    }))
+    .await;
+    let root = unsealer.root_client(0);
+    root.mount_enable("transit", &EnableRequest::new("transit"))
+        .await
+        .unwrap_or_else(|e| unsealer.fail("mounting transit on the unsealer", &e));
+    create_transit_key(&unsealer).await;
+    root.policy_write(TRANSIT_KEY, &transit_policy())
+        .await
+        .unwrap_or_else(|e| unsealer.fail("writing the autounseal policy", &e));
+    let auth = root
+        .token_create(&TokenCreateRequest {
+            policies: vec![TRANSIT_KEY.to_owned()],
+            period: Some("24h".into()),
+            no_parent: Some(true),
+            no_default_policy: Some(true),
+            display_name: Some("autounseal".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| unsealer.fail("creating the autounseal token", &e));
+    (unsealer, auth.client_token)
+}
+
+/// `bao write -f transit/keys/autounseal` on the unsealer. The typed client has no transit
+/// endpoints, so the real CLI does it; the root token travels in its environment, not argv.
+async fn create_transit_key(unsealer: &Cluster) {
+    let out = tokio::process::Command::new(crate::bao_bin())
+        .args(["write", "-f", &format!("transit/keys/{TRANSIT_KEY}")])
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .env_remove("VAULT_CACERT")
+        .env("BAO_ADDR", &unsealer.nodes()[0].addr)
+        .env("BAO_CACERT", unsealer.ca_path())
+        .env("BAO_TOKEN", unsealer.root_token().expose())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("running bao write");
+    if !out.status.success() {
+        unsealer.fail(
+            "creating the transit key",
+            &format!(
+                "bao write exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        );
+    }
 }

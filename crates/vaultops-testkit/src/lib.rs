@@ -4,7 +4,9 @@
 //!   loopback port, known root token). The fastest real server: for API behaviour tests.
 //! - `Cluster` (module [`cluster`]): N raft nodes with TLS from `vaultops-tls` and configs from
 //!   `vaultops-config`, initialised and unsealed through `vaultops-api`: for anything that
-//!   needs raft, TLS, sealing or several nodes.
+//!   needs raft, TLS, sealing or several nodes. The seal is a [`TestSeal`]: Shamir, or
+//!   auto-unseal with `static` (key file) or `transit` (a separate unsealer node the testkit
+//!   starts too).
 //!
 //! Every process is killed when its handle drops; every wait polls a condition with a
 //! deadline (`vaultops_bootstrap::wait::until`). The binary comes from `vaultops-install` (pinned, verified).
@@ -13,7 +15,7 @@ pub mod cluster;
 pub mod process;
 
 mod dev;
-pub use cluster::{Cluster, ClusterOptions};
+pub use cluster::{Cluster, ClusterOptions, TestSeal};
 pub use dev::DevServer;
 
 /// Path of the verified `bao` binary (installs it on first use).

@@ -14,12 +14,23 @@ pub struct BaoProcess {
 impl BaoProcess {
     /// Starts `bao` with `args`, output appended to `log`.
     pub fn spawn(args: &[&str], log: &Path) -> std::io::Result<Self> {
+        Self::spawn_with_env(args, log, &[])
+    }
+
+    /// Like [`BaoProcess::spawn`], with extra environment variables for the server (e.g. the
+    /// transit seal's `BAO_TOKEN`, which keeps the token out of the config file). The values
+    /// are not logged.
+    pub fn spawn_with_env(
+        args: &[&str],
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)?;
-        let child = Command::new(crate::bao_bin())
-            .args(args)
+        let mut cmd = Command::new(crate::bao_bin());
+        cmd.args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
@@ -27,8 +38,11 @@ impl BaoProcess {
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
             .env_remove("VAULT_TOKEN")
-            .env_remove("BAO_TOKEN")
-            .spawn()?;
+            .env_remove("BAO_TOKEN");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        let child = cmd.spawn()?;
         Ok(Self {
             child: Some(child),
             log: log.to_owned(),
