@@ -123,7 +123,7 @@ pub async fn remove_all(docker: &Docker, name: &TestbedName) -> Result<Removed, 
         .v(true)
         .build();
     let list = containers(docker, name).await?;
-    let tasks = list.iter().filter_map(|c| container_name(c)).map(|cname| {
+    let tasks = list.iter().filter_map(container_name).map(|cname| {
         let force = force.clone();
         async move {
             match docker.remove_container(&cname, Some(force)).await {
@@ -260,7 +260,13 @@ pub async fn download_file(
         match item {
             Ok(b) => tar_bytes.extend_from_slice(&b),
             Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(TestbedError::docker("downloading a file from", container, e)),
+            Err(e) => {
+                return Err(TestbedError::docker(
+                    "downloading a file from",
+                    container,
+                    e,
+                ))
+            }
         }
     }
     let mut archive = tar::Archive::new(tar_bytes.as_slice());

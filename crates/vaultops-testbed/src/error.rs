@@ -71,7 +71,7 @@ pub enum TestbedError {
         name: String,
         step: &'static str,
         #[source]
-        source: vaultops_bootstrap::BootstrapError,
+        source: Box<vaultops_bootstrap::BootstrapError>,
         /// The last log lines of every node, to show why.
         logs: String,
     },
@@ -81,7 +81,7 @@ pub enum TestbedError {
         step: &'static str,
         node: String,
         #[source]
-        source: vaultops_api::ApiError,
+        source: Box<vaultops_api::ApiError>,
     },
     #[error("testbed {name}: container {container} did not start: {reason}{}", fmt_logs(.logs))]
     ContainerStart {
@@ -91,7 +91,9 @@ pub enum TestbedError {
         logs: String,
     },
 
-    #[error("no testbed named {name} exists: create it with `cargo xtask testbed up --name {name}`")]
+    #[error(
+        "no testbed named {name} exists: create it with `cargo xtask testbed up --name {name}`"
+    )]
     NotFound { name: String },
     #[error("testbed {name} exists but {reason}: remove it with `cargo xtask testbed down --name {name}` and run up again")]
     Inconsistent { name: String, reason: String },

@@ -96,7 +96,12 @@ pub fn local_tag(bao_sha256: &str) -> String {
 /// A change to any of them changes the label and forces a rebuild.
 pub fn context_hash(busybox_sha256: Option<&str>) -> String {
     let mut h = Sha256::new();
-    for part in [DOCKERFILE, PASSWD, GROUP, busybox_sha256.unwrap_or("no-busybox")] {
+    for part in [
+        DOCKERFILE,
+        PASSWD,
+        GROUP,
+        busybox_sha256.unwrap_or("no-busybox"),
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
@@ -108,7 +113,10 @@ pub fn image_labels(bao_sha256: &str, busybox_sha256: Option<&str>) -> HashMap<S
     HashMap::from([
         (LABEL_BINARY_SHA256.to_owned(), bao_sha256.to_owned()),
         (LABEL_CONTEXT.to_owned(), context_hash(busybox_sha256)),
-        (LABEL_BUSYBOX.to_owned(), busybox_sha256.is_some().to_string()),
+        (
+            LABEL_BUSYBOX.to_owned(),
+            busybox_sha256.is_some().to_string(),
+        ),
     ])
 }
 
@@ -447,13 +455,20 @@ mod tests {
         };
         let e = entries(&build_context(&inputs).unwrap());
         let (kind, mode, data, _) = &e["rootfs/bin/bao"];
-        assert_eq!((*kind, *mode, data.as_slice()), (tar::EntryType::Regular, 0o755, &b"fake bao"[..]));
+        assert_eq!(
+            (*kind, *mode, data.as_slice()),
+            (tar::EntryType::Regular, 0o755, &b"fake bao"[..])
+        );
         let passwd = String::from_utf8(e["rootfs/etc/passwd"].2.clone()).unwrap();
         assert!(passwd.contains("openbao:x:100:1000:"), "{passwd}");
         let group = String::from_utf8(e["rootfs/etc/group"].2.clone()).unwrap();
         assert!(group.contains("openbao:x:1000:"), "{group}");
         for d in VAULT_DIRS {
-            assert_eq!(e[&format!("vault/{d}/")].0, tar::EntryType::Directory, "{d}");
+            assert_eq!(
+                e[&format!("vault/{d}/")].0,
+                tar::EntryType::Directory,
+                "{d}"
+            );
         }
         assert_eq!(e["rootfs/tmp/"].1, 0o1777);
         assert!(!e.contains_key("rootfs/bin/busybox"));
@@ -483,7 +498,10 @@ mod tests {
         assert_eq!(e["rootfs/bin/busybox"].2, b"fake busybox");
         for l in BUSYBOX_LINKS {
             let (kind, _, _, target) = &e[&format!("rootfs/bin/{l}")];
-            assert_eq!((*kind, target.as_str()), (tar::EntryType::Symlink, "busybox"));
+            assert_eq!(
+                (*kind, target.as_str()),
+                (tar::EntryType::Symlink, "busybox")
+            );
         }
     }
 

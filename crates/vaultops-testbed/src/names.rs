@@ -266,7 +266,13 @@ mod tests {
 
     #[test]
     fn names_are_validated() {
-        for ok in ["default", "a", "dev-2", "t0123456789", &"x".repeat(MAX_NAME_LEN)] {
+        for ok in [
+            "default",
+            "a",
+            "dev-2",
+            "t0123456789",
+            &"x".repeat(MAX_NAME_LEN),
+        ] {
             TestbedName::new(ok).unwrap();
         }
         for bad in [
@@ -324,13 +330,21 @@ mod tests {
 
     #[test]
     fn node_ids_parse_from_several_spellings() {
-        for (s, n) in [("node1", 1), ("3", 3), (" node7 ", 7), ("vaultops-dev-node2", 2)] {
+        for (s, n) in [
+            ("node1", 1),
+            ("3", 3),
+            (" node7 ", 7),
+            ("vaultops-dev-node2", 2),
+        ] {
             assert_eq!(s.parse::<NodeId>().unwrap().number(), n, "{s}");
         }
         for bad in ["node0", "node8", "0", "nodex", "x2", "", "node"] {
             assert!(bad.parse::<NodeId>().is_err(), "{bad}");
         }
         let id = NodeId::from_index(0).unwrap();
-        assert_eq!((id.number(), id.index(), id.hostname()), (1, 0, "node1".into()));
+        assert_eq!(
+            (id.number(), id.index(), id.hostname()),
+            (1, 0, "node1".into())
+        );
     }
 }

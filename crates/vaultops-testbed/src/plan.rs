@@ -267,8 +267,17 @@ mod tests {
         // A host address is normalised to the network address.
         let s: Subnet = "10.1.2.77/24".parse().unwrap();
         assert_eq!(s.base(), Ipv4Addr::new(10, 1, 2, 0));
-        assert_eq!(s.node_ip(NodeId::new(7).unwrap()), Ipv4Addr::new(10, 1, 2, 17));
-        for bad in ["172.18.0.0", "x/16", "172.18.0.0/x", "172.18.0.0/28", "fd00::/64"] {
+        assert_eq!(
+            s.node_ip(NodeId::new(7).unwrap()),
+            Ipv4Addr::new(10, 1, 2, 17)
+        );
+        for bad in [
+            "172.18.0.0",
+            "x/16",
+            "172.18.0.0/x",
+            "172.18.0.0/28",
+            "fd00::/64",
+        ] {
             assert!(bad.parse::<Subnet>().is_err(), "{bad}");
         }
     }
@@ -316,7 +325,11 @@ mod tests {
     #[test]
     fn plan_assigns_names_ips_and_ports() {
         let name = TestbedName::new("dev").unwrap();
-        let plan = Plan::new(&name, "172.20.0.0/16".parse().unwrap(), &[18201, 18202, 18203]);
+        let plan = Plan::new(
+            &name,
+            "172.20.0.0/16".parse().unwrap(),
+            &[18201, 18202, 18203],
+        );
         assert_eq!(plan.nodes.len(), 3);
         let n2 = &plan.nodes[1];
         assert_eq!(n2.id.to_string(), "node2");

@@ -12,7 +12,7 @@ use bollard::models::{
     NetworkingConfig, PortBinding,
 };
 use vaultops_config::{
-    AuditDevice, Engine, Listener, NodeConfig, RaftStorage, Rendered, RenderError, RetryJoin,
+    AuditDevice, Engine, Listener, NodeConfig, RaftStorage, RenderError, Rendered, RetryJoin,
     Storage, Telemetry, TlsFiles,
 };
 
@@ -74,9 +74,11 @@ pub fn node_config(
         Storage::Raft(raft),
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
-    cfg.audit.push(AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE));
+    cfg.audit
+        .push(AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE));
     if let Some(addr) = sink {
-        cfg.audit.push(AuditDevice::tcp_socket(AUDIT_SOCKET_DEVICE, addr));
+        cfg.audit
+            .push(AuditDevice::tcp_socket(AUDIT_SOCKET_DEVICE, addr));
     }
     // Vault locks memory by default, which needs IPC_LOCK; HashiCorp recommends turning that
     // off with integrated storage anyway.
@@ -213,9 +215,14 @@ mod tests {
     fn node_config_joins_every_peer_and_declares_audit_devices() {
         let plan = plan();
         let hcl = squash(
-            &node_config(&plan, &plan.nodes[0], Engine::OpenBao, Some("172.20.0.10:9090"))
-                .unwrap()
-                .hcl,
+            &node_config(
+                &plan,
+                &plan.nodes[0],
+                Engine::OpenBao,
+                Some("172.20.0.10:9090"),
+            )
+            .unwrap()
+            .hcl,
         );
         for want in [
             r#"api_addr = "https://node1:8200""#,
@@ -235,7 +242,10 @@ mod tests {
             assert!(hcl.contains(want), "missing {want:?} in\n{hcl}");
         }
         // No node joins itself.
-        assert!(!hcl.contains(r#"leader_api_addr = "https://node1:8200""#), "{hcl}");
+        assert!(
+            !hcl.contains(r#"leader_api_addr = "https://node1:8200""#),
+            "{hcl}"
+        );
         let no_sink = node_config(&plan, &plan.nodes[0], Engine::OpenBao, None)
             .unwrap()
             .hcl;
@@ -253,7 +263,10 @@ mod tests {
         assert_eq!(c.entrypoint, Some(vec!["/bin/bao".to_owned()]));
         assert_eq!(
             c.cmd,
-            Some(vec!["server".to_owned(), "-config=/vault/config/config.hcl".to_owned()])
+            Some(vec![
+                "server".to_owned(),
+                "-config=/vault/config/config.hcl".to_owned()
+            ])
         );
         let hc = c.host_config.unwrap();
         let b = &hc.port_bindings.unwrap()["8200/tcp"].clone().unwrap()[0];
@@ -279,7 +292,10 @@ mod tests {
         let plan = plan();
         let c = sink_container(&plan.name, &plan, "img:1");
         let cmd = c.cmd.unwrap().join(" ");
-        assert!(cmd.starts_with("nc -ll -p 9090 -e /bin/busybox sh -c"), "{cmd}");
+        assert!(
+            cmd.starts_with("nc -ll -p 9090 -e /bin/busybox sh -c"),
+            "{cmd}"
+        );
         assert!(cmd.ends_with(">> /vault/audit/sink.log"), "{cmd}");
         let ep = &c.networking_config.unwrap().endpoints_config.unwrap()["vaultops-dev"];
         assert_eq!(

@@ -1,0 +1,364 @@
+//! Docker integration: a real 3-node testbed, end to end.
+//!
+//! up → status (one active, two standbys, three voters) → a KV write through a standby is
+//! readable from every node → node operations (pause, partition, kill + restart + unseal) →
+//! up again is a no-op → down leaves no labelled container, network or volume.
+//!
+//! Needs a reachable Docker engine and FAILS (never skips) without one. The testbed has its own
+//! name and free ports, so it never collides with a user's testbed, and is removed even when
+//! the test fails (unless TESTBED_KEEP=1).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+};
+use futures_util::FutureExt;
+use vaultops_api::NodeRole;
+use vaultops_testbed::{
+    docker, keep_from_env, NodeCount, NodeId, Silent, Testbed, TestbedName, UpOptions, UpOutcome,
+};
+
+fn unique_name(tag: &str) -> TestbedName {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    TestbedName::new(format!("t-{tag}-{}-{nanos:x}", std::process::id())).unwrap()
+}
+
+async fn docker_or_fail() -> bollard::Docker {
+    docker::connect().await.unwrap_or_else(|e| {
+        panic!("this test needs a reachable Docker engine and it is not reachable: {e}")
+    })
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, failing after `deadline` with `what`.
+async fn poll<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, String>>,
+{
+    let start = Instant::now();
+    let mut last = String::from("nothing yet");
+    loop {
+        match f().await {
+            Ok(Some(v)) => return v,
+            Ok(None) => {}
+            Err(e) => last = e,
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}; last: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Counts the containers, networks and volumes carrying the testbed's label.
+async fn labelled_objects(d: &bollard::Docker, name: &TestbedName) -> (usize, usize, usize) {
+    let f: HashMap<String, Vec<String>> = name.label_filter();
+    let c = d
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&f)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    let n = d
+        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build()))
+        .await
+        .unwrap();
+    let v = d
+        .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&f).build()))
+        .await
+        .unwrap();
+    (c.len(), n.len(), v.volumes.unwrap_or_default().len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_node_testbed_end_to_end() {
+    let d = docker_or_fail().await;
+    let name = unique_name("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = UpOptions::new(name.clone(), root.path().to_owned());
+    opts.nodes = Some(NodeCount::new(3).unwrap());
+    opts.deadline = Duration::from_secs(120);
+
+    let outcome = std::panic::AssertUnwindSafe(scenario(&d, &opts, root.path()))
+        .catch_unwind()
+        .await;
+    if outcome.is_err() && keep_from_env() {
+        eprintln!(
+            "TESTBED_KEEP=1: keeping testbed {name} (state in {:?})",
+            root.keep()
+        );
+    } else {
+        // Idempotent: after a successful scenario this finds nothing left.
+        vaultops_testbed::down(&name, root.path()).await.unwrap();
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn scenario(d: &bollard::Docker, opts: &UpOptions, root: &Path) {
+    let name = &opts.name;
+    let (tb, outcome) = Testbed::up(opts, &mut Silent)
+        .await
+        .unwrap_or_else(|e| panic!("up failed: {e}"));
+    assert!(matches!(outcome, UpOutcome::Created { .. }), "{outcome:?}");
+
+    // Status: one active, two standbys, three voters, every container running.
+    let st = tb.status().await.unwrap();
+    assert!(st.healthy(), "problems: {:?}", st.problems);
+    let roles: Vec<_> = st.nodes.iter().map(|n| n.api.role).collect();
+    assert_eq!(
+        roles
+            .iter()
+            .filter(|r| **r == Some(NodeRole::Active))
+            .count(),
+        1,
+        "{roles:?}"
+    );
+    assert_eq!(
+        roles
+            .iter()
+            .filter(|r| **r == Some(NodeRole::Standby))
+            .count(),
+        2,
+        "{roles:?}"
+    );
+    assert_eq!(st.voters(), 3, "{st:?}");
+    assert!(st.nodes.iter().all(|n| n.container_state == "running"));
+    // The sink needs busybox in the image, which comes from the host's /bin/busybox.
+    let has_sink = Path::new(vaultops_testbed::image::HOST_BUSYBOX).is_file();
+    if has_sink {
+        assert_eq!(st.audit_sink, "running");
+    } else {
+        assert!(st.audit_sink.starts_with("absent"), "{}", st.audit_sink);
+    }
+    let init = std::fs::metadata(tb.state().init_file()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&init.permissions()) & 0o777,
+        0o600
+    );
+    let env = std::fs::read_to_string(tb.state().env_file()).unwrap();
+    assert!(
+        env.contains("VAULT_ADDR=https://127.0.0.1:") && !env.contains("TOKEN"),
+        "{env}"
+    );
+
+    // A write through a standby (forwarded to the active) is readable from every node. The
+    // write is retried while KV v2 finishes its upgrade; reads are polled because standbys
+    // serve local reads that lag ~100 ms.
+    let active = st.active().unwrap();
+    let standby = st.nodes.iter().find(|n| n.id != active).unwrap().id;
+    let writer = tb.root_client(standby);
+    let value = format!("written via {standby}");
+    poll(
+        "a KV write through a standby",
+        Duration::from_secs(20),
+        || {
+            let writer = writer.clone();
+            let value = value.clone();
+            async move {
+                writer
+                    .kv_write(
+                        "secret",
+                        "testbed/check",
+                        &serde_json::json!({ "v": value }),
+                        None,
+                    )
+                    .await
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            }
+        },
+    )
+    .await;
+    for n in tb.nodes() {
+        let c = tb.root_client(n.id);
+        let value = value.clone();
+        poll(
+            &format!("the secret on {}", n.id),
+            Duration::from_secs(10),
+            || {
+                let c = c.clone();
+                let value = value.clone();
+                async move {
+                    match c.kv_read("secret", "testbed/check").await {
+                        Ok(Some(s)) if s.data.get("v") == Some(&serde_json::json!(value)) => {
+                            Ok(Some(()))
+                        }
+                        Ok(other) => Err(format!("{other:?}")),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            },
+        )
+        .await;
+    }
+
+    // The audit sink received the nodes' audit stream, and the file device wrote too.
+    let files = tb.fetch_audit_logs().await.unwrap();
+    if has_sink {
+        let sink = std::fs::read_to_string(tb.state().audit_dir().join("sink.log")).unwrap();
+        assert!(
+            sink.contains("testbed/check"),
+            "sink log has no KV request; files {files:?}"
+        );
+    }
+    let active_log =
+        std::fs::read_to_string(tb.state().audit_dir().join(format!("{active}.log"))).unwrap();
+    assert!(
+        active_log.contains("\"type\":\"response\""),
+        "{active_log:.300}"
+    );
+
+    node_operations(&tb, standby).await;
+
+    // up again: a no-op on a healthy testbed.
+    let again = Instant::now();
+    let (_, outcome) = Testbed::up(opts, &mut Silent).await.unwrap();
+    assert_eq!(outcome, UpOutcome::AlreadyRunning);
+    assert!(
+        again.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        again.elapsed()
+    );
+
+    // down removes every labelled object and the state dir; twice is fine.
+    let removed = tb.down().await.unwrap();
+    assert_eq!(
+        removed.containers.len(),
+        3 + usize::from(has_sink),
+        "{removed:?}"
+    );
+    assert_eq!(removed.networks.len(), 1, "{removed:?}");
+    assert_eq!(removed.volumes.len(), 3, "{removed:?}");
+    assert_eq!(labelled_objects(d, name).await, (0, 0, 0));
+    assert!(!root.join(name.as_str()).exists());
+    let again = vaultops_testbed::down(name, root).await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}
+
+/// Pause/unpause, partition/heal and kill/restart/unseal of standby `node`; the cluster is
+/// healthy again at the end.
+async fn node_operations(tb: &Testbed, node: NodeId) {
+    let client = tb.client(node);
+    let role = |c: vaultops_api::NodeClient| async move {
+        c.health().await.map(|h| h.role).map_err(|e| e.to_string())
+    };
+
+    tb.pause(node).await.unwrap();
+    tb.pause(node).await.unwrap();
+    assert_eq!(tb.container_state(node).await.unwrap(), "paused");
+    tb.unpause(node).await.unwrap();
+    poll(
+        "the unpaused node to answer",
+        Duration::from_secs(10),
+        || {
+            let c = client.clone();
+            async move {
+                role(c)
+                    .await
+                    .map(|r| (r == NodeRole::Standby).then_some(()))
+            }
+        },
+    )
+    .await;
+
+    tb.disconnect(node).await.unwrap();
+    assert!(!tb.is_connected(node).await.unwrap());
+    tb.disconnect(node).await.unwrap();
+    tb.reconnect(node).await.unwrap();
+    assert!(tb.is_connected(node).await.unwrap());
+    tb.reconnect(node).await.unwrap();
+
+    tb.kill(node).await.unwrap();
+    assert_eq!(tb.container_state(node).await.unwrap(), "exited");
+    tb.kill(node).await.unwrap();
+    tb.start(node).await.unwrap();
+    poll(
+        "the restarted node to answer sealed",
+        Duration::from_secs(20),
+        || {
+            let c = client.clone();
+            async move { role(c).await.map(|r| (r == NodeRole::Sealed).then_some(())) }
+        },
+    )
+    .await;
+    tb.unseal(node).await.unwrap();
+    poll(
+        "the testbed to be healthy again",
+        Duration::from_secs(60),
+        || async {
+            let st = tb.status().await.map_err(|e| e.to_string())?;
+            if st.healthy() {
+                Ok(Some(()))
+            } else {
+                Err(st.problems.join("; "))
+            }
+        },
+    )
+    .await;
+    let logs = tb.logs(node, 50).await.unwrap();
+    assert!(logs.contains("vault is unsealed"), "{logs}");
+}
+
+/// A node that does not become healthy in time: a clear error naming the step, with every
+/// node's log tail, and nothing left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_up_reports_logs_and_cleans_up() {
+    let d = docker_or_fail().await;
+    let name = unique_name("fail");
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = UpOptions::new(name.clone(), root.path().to_owned());
+    opts.nodes = Some(NodeCount::new(1).unwrap());
+    // No wait can succeed within zero time: the first one fails.
+    opts.deadline = Duration::ZERO;
+    opts.keep_on_failure = false;
+    let err = Testbed::up(&opts, &mut Silent).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, vaultops_testbed::TestbedError::Bootstrap { .. }),
+        "{err:?}"
+    );
+    // Normally the listener wait; a very fast node may get further, to a later wait.
+    assert!(
+        msg.contains("failed: ") && msg.contains("timed out"),
+        "{msg}"
+    );
+    assert!(msg.contains("--- node1 ("), "{msg}");
+    assert_eq!(labelled_objects(&d, &name).await, (0, 0, 0));
+    assert!(!root.path().join(name.as_str()).exists());
+}
+
+/// A published port already in use stops `up` before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taken_port_is_refused_before_creating_anything() {
+    let d = docker_or_fail().await;
+    let name = unique_name("port");
+    let root = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut opts = UpOptions::new(name.clone(), root.path().to_owned());
+    opts.nodes = Some(NodeCount::new(1).unwrap());
+    opts.ports = vaultops_testbed::PortPlan::Base(port - 1);
+    let err = Testbed::up(&opts, &mut Silent).await.unwrap_err();
+    assert!(
+        matches!(err, vaultops_testbed::TestbedError::Port(_)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert_eq!(labelled_objects(&d, &name).await, (0, 0, 0));
+}
