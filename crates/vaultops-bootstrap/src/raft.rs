@@ -19,8 +19,10 @@ pub async fn tune_autopilot(
         source,
     };
     let mut cfg = client.autopilot_config().await.map_err(fail)?;
-    let want = format!("{}ms", stabilization.as_millis());
-    cfg.server_stabilization_time = want;
+    // Whole seconds only: OpenBao 2.7.2 answers 204 to "500ms" but keeps its old value
+    // (measured). Round up so the setting is never shorter than asked.
+    let secs = stabilization.as_secs() + u64::from(stabilization.subsec_nanos() > 0);
+    cfg.server_stabilization_time = format!("{}s", secs.max(1));
     client.set_autopilot_config(&cfg).await.map_err(fail)
 }
 

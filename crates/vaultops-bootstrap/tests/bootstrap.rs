@@ -147,6 +147,13 @@ async fn baseline_is_idempotent_and_gives_the_app_least_privilege() {
 async fn status_reports_a_stopped_node() {
     let mut c = Cluster::start(fast()).await;
     let active = c.wait_active(Duration::from_secs(30)).await;
+    // Autopilot tuning sticks (sub-second values would be silently ignored by the server).
+    let root = c.root_client(active);
+    vaultops_bootstrap::raft::tune_autopilot(&root, Duration::from_millis(1500))
+        .await
+        .unwrap();
+    let cfg = root.autopilot_config().await.unwrap();
+    assert_eq!(cfg.server_stabilization_time, "2s");
     let ok = cluster_status(&c.nodes_set(false)).await;
     assert!(ok.healthy(), "{:?}", ok.problems);
     let victim = (active + 2) % 3;
