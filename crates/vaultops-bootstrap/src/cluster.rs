@@ -78,7 +78,8 @@ pub async fn unseal_when_joined(
     keys: &[UnsealKey],
     deadline: Duration,
 ) -> Result<UnsealOutcome, BootstrapError> {
-    wait::until("the node to join the cluster", deadline, POLL, || async {
+    let what = format!("{} to join the cluster", node.addr());
+    wait::until(&what, deadline, POLL, || async {
         match node.seal_status().await {
             Ok(s) if s.initialized => Ok(Some(())),
             Ok(_) => Err("not initialized yet".to_string()),

@@ -25,7 +25,18 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
     if keys.is_empty() {
         bail!("no share to submit: the identities given decrypt none of the bundle's shares, or none was typed");
     }
-    let threshold = bundle.as_ref().map(|b| b.threshold);
+    // The threshold: the bundle's, else what the nodes report (typed shares).
+    let mut threshold = bundle.as_ref().map(|b| b.threshold);
+    if threshold.is_none() {
+        for n in &nodes {
+            if let Ok(st) = n.seal_status().await {
+                if st.initialized {
+                    threshold = Some(st.t);
+                    break;
+                }
+            }
+        }
+    }
     check_cluster_identity(&nodes, bundle.as_ref()).await?;
 
     let deadline = Duration::from_secs(args.wait);
