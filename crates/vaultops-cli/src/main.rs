@@ -4,6 +4,7 @@
 //! turns arguments into library calls and prints the result as a table or JSON.
 
 mod apply_cmd;
+mod approle_cmd;
 mod cli;
 mod init_cmd;
 mod output;
@@ -51,5 +52,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         }
         cli::Command::Apply(cmd) => apply_cmd::run(&args.global, cmd).await,
         cli::Command::Config(cmd) => apply_cmd::config(&args.global, cmd),
+        cli::Command::Approle(cmd) => approle_cmd::run(&args.global, cmd).await,
+        cli::Command::MigrateEnv(cmd) => approle_cmd::migrate_env(&args.global, cmd).await,
     }
 }

@@ -1,0 +1,80 @@
+//! AppRole credentials for the application (the atmr-api Flask API and Celery workers),
+//! and the import of its old `.env` secrets into KV v2.
+//!
+//! Layered like the rest of the workspace:
+//!
+//! - pure, no I/O: [`dotenv`] (parse and edit dotenv text, with line numbers),
+//!   [`manifest`] (the Kubernetes Secret manifest), [`merge`] (dotenv entries into KV
+//!   data), [`pair`] (the credential types), [`rotator_policy_hcl`];
+//! - files: [`sink`] (env file and Secret manifest sinks: preflight, atomic 0600 writes,
+//!   read-back);
+//! - node URLs through `vaultops-api` only: [`credentials`] (issue, deliver to sinks, unwrap), [`login`]
+//!   (login as the app, login check), [`rotate`] (rotation without downtime), [`migrate`]
+//!   (dotenv into KV v2 with check-and-set).
+//!
+//! Invariant: secret-ids, tokens and secret values stay in redacting types
+//! (`SecretId`, `SecretString`, `Zeroizing`) and never appear in a report, an error or a
+//! log line; the reports ([`rotate::RotateReport`], [`login::LoginCheckReport`],
+//! [`migrate::MigrateReport`]) serialize to JSON without them.
+//!
+//! Measured trap (OpenBao 2.7.2): concurrent logins sharing ONE secret-id whose role has
+//! `secret_id_num_uses > 0` fail with HTTP 500 `transaction commit failed` (173 of 200).
+//! Give each instance its own secret-id, or keep unlimited uses; [`credentials::issue`]
+//! warns when the role sets a limit.
+
+pub mod credentials;
+pub mod dotenv;
+pub mod login;
+pub mod manifest;
+pub mod merge;
+pub mod migrate;
+pub mod pair;
+pub mod rotate;
+pub mod sink;
+
+pub use credentials::{
+    deliver, issue, unwrap_secret_id, write_verified, Credentials, DeliverError, IssueError,
+    IssueOptions, IssuedSecret, UnwrapError,
+};
+pub use dotenv::{DotenvError, EnvEntry};
+pub use login::{
+    login, login_check, CheckKind, CheckLine, Expectations, LoginCheckError, LoginCheckReport,
+    LoginError, LoginFailure,
+};
+pub use migrate::{migrate, MigrateError, MigrateOptions, MigrateReport};
+pub use pair::{CredentialPair, StoredCredentials};
+pub use rotate::{
+    rotate, DestroyScope, PublishCommand, RotateError, RotateOptions, RotateReport, RotateStep,
+};
+pub use sink::{EnvFileSink, K8sSecretSink, Sink, SinkError};
+
+/// The least-privilege policy for whoever runs `vaultops approle rotate` for `role` (a
+/// cron job, a Kubernetes CronJob, a Celery beat task): read the role and its role-id,
+/// issue secret-ids, look them up, and destroy them by accessor. Listing the role's
+/// accessors is included for `--destroy-all-others`. It grants nothing on secrets.
+pub fn rotator_policy_hcl(mount: &str, role: &str) -> String {
+    let base = format!("auth/{}/role/{role}", mount.trim_matches('/'));
+    format!(
+        r#"# Rotates the secret-ids of AppRole role {role:?} (vaultops approle rotate).
+path "{base}" {{
+  capabilities = ["read"]
+}}
+path "{base}/role-id" {{
+  capabilities = ["read"]
+}}
+# Issue (update) and list (--destroy-all-others) secret-ids.
+path "{base}/secret-id" {{
+  capabilities = ["update", "list"]
+}}
+path "{base}/secret-id/lookup" {{
+  capabilities = ["update"]
+}}
+path "{base}/secret-id-accessor/lookup" {{
+  capabilities = ["update"]
+}}
+path "{base}/secret-id-accessor/destroy" {{
+  capabilities = ["update"]
+}}
+"#
+    )
+}
