@@ -39,6 +39,8 @@ pub enum Format {
     Json,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and inspect TLS certificates for the cluster.
