@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use vaultops_testbed::{
-    default_state_root, Engine, NodeCount, NodeId, PortPlan, Progress, Testbed, TestbedName,
-    TestbedStatus, UpOptions, UpOutcome, DEFAULT_NAME,
+    default_state_root, Engine, NodeCount, NodeId, PortPlan, Progress, SealKind, Testbed,
+    TestbedName, TestbedStatus, UpOptions, UpOutcome, DEFAULT_NAME,
 };
 
 #[derive(Debug, Subcommand)]
@@ -22,7 +22,7 @@ pub enum TestbedCommand {
     Down(NameArg),
     /// Print the server log of one node, or of every node.
     Logs(LogsArgs),
-    /// Copy the audit logs out of the containers into target/testbed/<name>/audit/.
+    /// Copy the audit logs out of the containers into `target/testbed/<name>/audit/`.
     Audit(NameArg),
 }
 
@@ -43,6 +43,11 @@ pub struct UpArgs {
     /// Server engine.
     #[arg(long, value_parser = ["openbao", "vault"])]
     engine: Option<String>,
+    /// How the nodes are sealed: shamir (5 keys, threshold 3, entered by the testbed),
+    /// transit (auto-unseal through a separate unsealer container) or static (auto-unseal
+    /// with a key file; OpenBao only). Default shamir for a new testbed.
+    #[arg(long, value_parser = ["shamir", "transit", "static"])]
+    seal: Option<String>,
     /// Publish node i's API on 127.0.0.1:BASE+i (default: 18200 for the default testbed,
     /// free ports for any other name).
     #[arg(long)]
@@ -60,7 +65,7 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// Node: node2, or 2. Default: every node.
+    /// Node: node2, or 2, or `unsealer`. Default: every node (and the unsealer).
     node: Option<String>,
     #[command(flatten)]
     name: NameArg,
@@ -109,6 +114,9 @@ async fn up(a: UpArgs, root: &Path) -> anyhow::Result<ExitCode> {
     if let Some(e) = &a.engine {
         opts.engine = Some(e.parse::<Engine>()?);
     }
+    if let Some(s) = &a.seal {
+        opts.seal = Some(s.parse::<SealKind>()?);
+    }
     if let Some(p) = a.base_port {
         opts.ports = PortPlan::Base(p);
     }
@@ -136,9 +144,25 @@ async fn up(a: UpArgs, root: &Path) -> anyhow::Result<ExitCode> {
     let state = tb.state();
     println!("  CA certificate: {}", rel(&state.ca_cert()).display());
     println!(
-        "  init output (unseal keys, root token; mode 0600): {}",
+        "  init output ({}, root token; mode 0600): {}",
+        if tb.seal().is_auto() {
+            "recovery keys"
+        } else {
+            "unseal keys"
+        },
         rel(&state.init_file()).display()
     );
+    match tb.seal() {
+        SealKind::Transit => println!(
+            "  unsealer init output (its unseal key, root token; mode 0600): {}",
+            rel(&state.unsealer_init_file()).display()
+        ),
+        SealKind::Static => println!(
+            "  static seal key (mode 0600): {}",
+            rel(&state.static_key_file()).display()
+        ),
+        SealKind::Shamir => {}
+    }
     println!("source {}", rel(&state.env_file()).display());
     Ok(if st.healthy() {
         ExitCode::SUCCESS
@@ -156,9 +180,10 @@ async fn status(name: &TestbedName, root: &Path) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("while reading the status of testbed {name}"))?;
     println!(
-        "testbed {name}: {} nodes, {}, {}",
+        "testbed {name}: {} nodes, {}, {} seal, {}",
         st.nodes.len(),
         st.engine,
+        st.seal,
         if st.healthy() {
             "healthy"
         } else {
@@ -198,6 +223,20 @@ fn print_status(st: &TestbedStatus) {
                 .map_or("-".to_owned(), |i| i.to_string()),
         );
     }
+    match &st.unsealer {
+        Some(u) => {
+            let role = match (&u.api.role, &u.api.error) {
+                (Some(r), _) => r.to_string(),
+                (None, Some(_)) => "unreachable".to_owned(),
+                (None, None) => "-".to_owned(),
+            };
+            println!(
+                "  seal: transit; unsealer {} at {}: container {}, {role}",
+                u.container, u.host_addr, u.container_state,
+            );
+        }
+        None => println!("  seal: {}", st.seal),
+    }
     println!("  audit sink: {}", st.audit_sink);
     for p in &st.problems {
         println!("  problem: {p}");
@@ -226,10 +265,31 @@ async fn logs(a: LogsArgs, root: &Path) -> anyhow::Result<ExitCode> {
     let tb = Testbed::attach(&name, root)
         .await
         .with_context(|| format!("while attaching to testbed {name}"))?;
+    let want_unsealer = a.node.as_deref().map(str::trim) == Some("unsealer");
     let ids: Vec<NodeId> = match &a.node {
+        _ if want_unsealer => Vec::new(),
         Some(n) => vec![n.parse()?],
         None => tb.nodes().iter().map(|n| n.id).collect(),
     };
+    if want_unsealer || a.node.is_none() {
+        let text = tb
+            .unsealer_logs(a.tail)
+            .await
+            .context("while reading the logs of the unsealer")?;
+        match text {
+            Some(text) => {
+                println!("--- unsealer ---");
+                print!("{text}");
+            }
+            None if want_unsealer => {
+                anyhow::bail!(
+                    "testbed {name} has no transit unsealer (it uses the {} seal)",
+                    tb.seal()
+                )
+            }
+            None => {}
+        }
+    }
     for id in ids {
         let text = tb
             .logs(id, a.tail)

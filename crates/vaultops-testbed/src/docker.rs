@@ -1,6 +1,7 @@
 //! The Docker plumbing shared by the runtime: connecting (with API version negotiation),
 //! classifying 404/409 as the idempotent outcomes they are, listing and removing a testbed's
-//! objects by label, reading logs, and uploading files as a tar with explicit ownership.
+//! objects by label, reading logs, uploading files as a tar with explicit ownership, and
+//! running a command in a container.
 
 use std::collections::HashMap;
 
@@ -284,6 +285,61 @@ pub async fn download_file(
         }
     }
     Ok(None)
+}
+
+/// What [`exec`] ran: its exit code and its interleaved stdout and stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: Option<i64>,
+    pub output: String,
+}
+
+/// Runs `cmd` in the running `container` with `env` (`KEY=value`; may hold a secret, which
+/// Docker does not show in `docker inspect`), reads its output to the end and returns it with
+/// the exit code.
+pub async fn exec(
+    docker: &Docker,
+    container: &str,
+    cmd: Vec<String>,
+    env: Vec<String>,
+) -> Result<ExecOutput, TestbedError> {
+    let created = docker
+        .create_exec(
+            container,
+            bollard::exec::CreateExecOptions {
+                cmd: Some(cmd),
+                env: Some(env),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| TestbedError::docker("creating an exec in", container, e))?;
+    let started = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| TestbedError::docker("starting an exec in", container, e))?;
+    let mut output = String::new();
+    if let bollard::exec::StartExecResults::Attached {
+        output: mut out, ..
+    } = started
+    {
+        while let Some(item) = out.next().await {
+            match item {
+                Ok(chunk) => output.push_str(&chunk.to_string()),
+                Err(e) => return Err(TestbedError::docker("reading exec output of", container, e)),
+            }
+        }
+    }
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| TestbedError::docker("inspecting an exec in", container, e))?;
+    Ok(ExecOutput {
+        exit_code: inspect.exit_code,
+        output,
+    })
 }
 
 /// Labels of a listed container.

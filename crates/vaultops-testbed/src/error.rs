@@ -91,6 +91,28 @@ pub enum TestbedError {
         logs: String,
     },
 
+    #[error("testbed {name}: {step} on the transit unsealer failed: {reason}{}", fmt_logs(.logs))]
+    Unsealer {
+        name: String,
+        step: &'static str,
+        reason: String,
+        /// The unsealer's last log lines.
+        logs: String,
+    },
+    #[error("testbed {name}: {node} uses the {seal} seal and unseals itself; wait for it instead (if it stays sealed, check `cargo xtask testbed status --name {name}` and its logs)")]
+    AutoUnseal {
+        name: String,
+        node: String,
+        seal: &'static str,
+    },
+    #[error("testbed {name} uses the {seal} seal: it has no transit unsealer (create one with `--seal transit`)")]
+    NoUnsealer { name: String, seal: &'static str },
+    #[error("the {seal} seal does not work with {engine}: use --seal transit or --seal shamir, or --engine openbao")]
+    SealUnsupported {
+        seal: &'static str,
+        engine: vaultops_config::Engine,
+    },
+
     #[error(
         "no testbed named {name} exists: create it with `cargo xtask testbed up --name {name}`"
     )]

@@ -16,10 +16,14 @@ pub const LABEL_ROLE: &str = "vaultops.role";
 pub const LABEL_NODE: &str = "vaultops.node";
 /// Label key holding the engine (`openbao` or `vault`) of a node container.
 pub const LABEL_ENGINE: &str = "vaultops.engine";
+/// Label key holding the seal (`shamir`, `transit`, `static`) of a node container.
+pub const LABEL_SEAL: &str = "vaultops.seal";
 /// [`LABEL_ROLE`] value of a server node.
 pub const ROLE_NODE: &str = "node";
 /// [`LABEL_ROLE`] value of the audit sink.
 pub const ROLE_AUDIT_SINK: &str = "audit-sink";
+/// [`LABEL_ROLE`] value of the transit unsealer.
+pub const ROLE_UNSEALER: &str = "unsealer";
 
 /// The name used when none is given.
 pub const DEFAULT_NAME: &str = "default";
@@ -102,6 +106,16 @@ impl TestbedName {
         format!("vaultops-{}-audit-sink", self.0)
     }
 
+    /// `vaultops-<name>-unsealer`: the transit unsealer of a `--seal transit` testbed.
+    pub fn unsealer_container(&self) -> String {
+        format!("vaultops-{}-unsealer", self.0)
+    }
+
+    /// `vaultops-<name>-unsealer-data`: the unsealer's raft volume.
+    pub fn unsealer_volume(&self) -> String {
+        format!("vaultops-{}-unsealer-data", self.0)
+    }
+
     /// The raft `cluster_name` of the testbed's servers.
     pub fn cluster_name(&self) -> String {
         format!("vaultops-{}", self.0)
@@ -113,10 +127,19 @@ impl TestbedName {
     }
 
     /// Labels of node `node`'s container and volume.
-    pub fn node_labels(&self, node: NodeId, engine: &str) -> HashMap<String, String> {
+    pub fn node_labels(&self, node: NodeId, engine: &str, seal: &str) -> HashMap<String, String> {
         let mut l = self.labels();
         l.insert(LABEL_ROLE.to_owned(), ROLE_NODE.to_owned());
         l.insert(LABEL_NODE.to_owned(), node.to_string());
+        l.insert(LABEL_ENGINE.to_owned(), engine.to_owned());
+        l.insert(LABEL_SEAL.to_owned(), seal.to_owned());
+        l
+    }
+
+    /// Labels of the transit unsealer's container and volume.
+    pub fn unsealer_labels(&self, engine: &str) -> HashMap<String, String> {
+        let mut l = self.labels();
+        l.insert(LABEL_ROLE.to_owned(), ROLE_UNSEALER.to_owned());
         l.insert(LABEL_ENGINE.to_owned(), engine.to_owned());
         l
     }
@@ -298,9 +321,17 @@ mod tests {
         assert_eq!(n.node_container(node2), "vaultops-dev-node2");
         assert_eq!(n.node_volume(node2), "vaultops-dev-node2-data");
         assert_eq!(n.audit_sink_container(), "vaultops-dev-audit-sink");
+        assert_eq!(n.unsealer_container(), "vaultops-dev-unsealer");
+        assert_eq!(n.unsealer_volume(), "vaultops-dev-unsealer-data");
         assert_eq!(n.labels()["vaultops.testbed"], "dev");
-        let l = n.node_labels(node2, "openbao");
+        let l = n.node_labels(node2, "openbao", "transit");
         assert_eq!(l["vaultops.role"], "node");
+        assert_eq!(l["vaultops.seal"], "transit");
+        let u = n.unsealer_labels("openbao");
+        assert_eq!(
+            (u["vaultops.role"].as_str(), u["vaultops.testbed"].as_str()),
+            ("unsealer", "dev")
+        );
         assert_eq!(l["vaultops.node"], "node2");
         assert_eq!(l["vaultops.engine"], "openbao");
         assert_eq!(n.sink_labels()["vaultops.role"], "audit-sink");

@@ -5,7 +5,11 @@
 //! Each operation is idempotent where Docker allows it: starting a running node, stopping a
 //! stopped one or disconnecting a disconnected one succeeds. None of them waits for the
 //! server to change state; callers poll (e.g. `NodeSet::wait_active`) with their own deadline.
-//! A restarted Shamir node comes back sealed: see [`Testbed::unseal`].
+//! A restarted Shamir node comes back sealed: see [`Testbed::unseal`]; an auto-unseal node
+//! unseals itself. Every server container runs with Docker's `on-failure` restart policy
+//! ([`crate::render::RESTART_POLICY`]): a crashed server comes back, but one stopped or
+//! killed through these operations stays down until started (Docker counts that as a manual
+//! stop; checked on Docker 20.10).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,17 +38,15 @@ impl Testbed {
     }
 
     /// Stops node `id` with SIGTERM, then SIGKILL after `timeout` (no-op when stopped).
+    /// Docker's restart policy does not start it again (a stop through the API counts as
+    /// manual); [`Testbed::start`] does.
     pub async fn stop(&self, id: NodeId, timeout: Duration) -> Result<(), TestbedError> {
         let c = self.container(id)?;
-        let opts = StopContainerOptionsBuilder::new().t(secs(timeout)).build();
-        match self.docker.stop_container(&c, Some(opts)).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_modified(&e) => Ok(()),
-            Err(e) => Err(TestbedError::docker("stopping container", c, e)),
-        }
+        self.stop_container(&c, timeout).await
     }
 
-    /// Kills node `id` with SIGKILL (a crash: no graceful shutdown).
+    /// Kills node `id` with SIGKILL (a crash: no graceful shutdown). Like [`Testbed::stop`],
+    /// the restart policy leaves it down until [`Testbed::start`].
     pub async fn kill(&self, id: NodeId) -> Result<(), TestbedError> {
         self.signal(id, "SIGKILL").await
     }
@@ -52,8 +54,25 @@ impl Testbed {
     /// Sends `signal` (e.g. `SIGHUP` to reload the config) to node `id`'s server process.
     pub async fn signal(&self, id: NodeId, signal: &str) -> Result<(), TestbedError> {
         let c = self.container(id)?;
+        self.signal_container(&c, signal).await
+    }
+
+    pub(crate) async fn stop_container(
+        &self,
+        c: &str,
+        timeout: Duration,
+    ) -> Result<(), TestbedError> {
+        let opts = StopContainerOptionsBuilder::new().t(secs(timeout)).build();
+        match self.docker.stop_container(c, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_modified(&e) => Ok(()),
+            Err(e) => Err(TestbedError::docker("stopping container", c, e)),
+        }
+    }
+
+    pub(crate) async fn signal_container(&self, c: &str, signal: &str) -> Result<(), TestbedError> {
         let opts = KillContainerOptionsBuilder::new().signal(signal).build();
-        match self.docker.kill_container(&c, Some(opts)).await {
+        match self.docker.kill_container(c, Some(opts)).await {
             Ok(()) => Ok(()),
             // 409: not running; a kill of a stopped node is already done.
             Err(e) if dk::is_conflict(&e) && signal == "SIGKILL" => Ok(()),
@@ -155,10 +174,29 @@ impl Testbed {
     }
 
     /// Unseals node `id` with the saved keys (after a restart, a Shamir node is sealed).
+    /// With auto-unseal there are no keys: an unsealed node gives `AlreadyUnsealed`, a sealed
+    /// one [`TestbedError::AutoUnseal`] (it unseals itself; wait for it).
     pub async fn unseal(
         &self,
         id: NodeId,
     ) -> Result<vaultops_bootstrap::UnsealOutcome, TestbedError> {
+        if self.seal.is_auto() {
+            let client = self.client(id);
+            return match client.seal_status().await {
+                Ok(s) if !s.sealed => Ok(vaultops_bootstrap::UnsealOutcome::AlreadyUnsealed),
+                Ok(_) => Err(TestbedError::AutoUnseal {
+                    name: self.name.to_string(),
+                    node: id.to_string(),
+                    seal: self.seal.as_str(),
+                }),
+                Err(source) => Err(TestbedError::Api {
+                    name: self.name.to_string(),
+                    step: "reading the seal status",
+                    node: id.to_string(),
+                    source: Box::new(source),
+                }),
+            };
+        }
         let keys = self.threshold_keys().to_vec();
         match vaultops_bootstrap::unseal_node(&self.client(id), &keys).await {
             Ok(o) => Ok(o),

@@ -21,6 +21,8 @@ pub const SINK_PORT: u16 = 9090;
 pub const DEFAULT_BASE_PORT: u16 = 18200;
 /// Host offset of the audit sink inside the subnet (`.10`); node `i` gets `.10+i`.
 const SINK_HOST: u32 = 10;
+/// Host offset of the transit unsealer inside the subnet (`.9`).
+const UNSEALER_HOST: u32 = 9;
 
 /// An IPv4 subnet as Docker reports it (`172.18.0.0/16`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,11 @@ impl Subnet {
     /// The audit sink's address (`.10`).
     pub fn sink_ip(&self) -> Ipv4Addr {
         self.host(SINK_HOST)
+    }
+
+    /// The transit unsealer's address (`.9`).
+    pub fn unsealer_ip(&self) -> Ipv4Addr {
+        self.host(UNSEALER_HOST)
     }
 
     /// Node `id`'s address (`.11`, `.12`, …).
@@ -152,6 +159,27 @@ pub fn host_ports(plan: PortPlan, count: NodeCount) -> Result<Vec<u16>, PortErro
     }
 }
 
+/// Host ports for `count` nodes and, when `unsealer` is set, one more for the transit
+/// unsealer: `base + 0` under [`PortPlan::Base`] (node `i` has `base + i`), another free port
+/// under [`PortPlan::Free`] (chosen together with the nodes' so it differs from them).
+pub fn host_ports_with_unsealer(
+    plan: PortPlan,
+    count: NodeCount,
+    unsealer: bool,
+) -> Result<(Vec<u16>, Option<u16>), PortError> {
+    if !unsealer {
+        return host_ports(plan, count).map(|p| (p, None));
+    }
+    match plan {
+        PortPlan::Base(base) => Ok((host_ports(plan, count)?, Some(base))),
+        PortPlan::Free => {
+            let mut ports = free_ports(count.get() + 1)?;
+            let extra = ports.pop();
+            Ok((ports, extra))
+        }
+    }
+}
+
 /// `n` distinct ports that were free on 127.0.0.1 a moment ago. All listeners are held until
 /// every port is chosen, so the OS cannot hand out the same port twice.
 pub fn free_ports(n: usize) -> Result<Vec<u16>, PortError> {
@@ -169,8 +197,9 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>, PortError> {
         .collect()
 }
 
-/// Fails with [`PortError::InUse`] for the first port something already listens on.
-pub fn check_ports_free(ports: &[(NodeId, u16)]) -> Result<(), PortError> {
+/// Fails with [`PortError::InUse`] for the first port something already listens on; the
+/// first element of each pair names who needs the port (`node2`, `unsealer`).
+pub fn check_ports_free(ports: &[(String, u16)]) -> Result<(), PortError> {
     for (node, port) in ports {
         if let Err(e) = TcpListener::bind((Ipv4Addr::LOCALHOST, *port)) {
             return Err(PortError::InUse {
@@ -214,12 +243,34 @@ impl NodePlan {
     }
 }
 
+/// The transit unsealer's planned resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsealerPlan {
+    /// `vaultops-<name>-unsealer`.
+    pub container: String,
+    /// `vaultops-<name>-unsealer-data`.
+    pub volume: String,
+    /// Static address on the testbed network (`.9`).
+    pub ip: Ipv4Addr,
+    /// Published API port on 127.0.0.1 (the testbed prepares the unsealer through it).
+    pub host_port: u16,
+}
+
+impl UnsealerPlan {
+    /// `https://127.0.0.1:<port>`.
+    pub fn host_addr(&self) -> String {
+        format!("https://127.0.0.1:{}", self.host_port)
+    }
+}
+
 /// Every node's resources.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub name: TestbedName,
     pub subnet: Subnet,
     pub nodes: Vec<NodePlan>,
+    /// The transit unsealer, for a `--seal transit` testbed.
+    pub unsealer: Option<UnsealerPlan>,
 }
 
 impl Plan {
@@ -243,7 +294,19 @@ impl Plan {
             name: name.clone(),
             subnet,
             nodes,
+            unsealer: None,
         }
+    }
+
+    /// The same layout with a transit unsealer published on `host_port`.
+    pub fn with_unsealer(mut self, host_port: u16) -> Self {
+        self.unsealer = Some(UnsealerPlan {
+            container: self.name.unsealer_container(),
+            volume: self.name.unsealer_volume(),
+            ip: self.subnet.unsealer_ip(),
+            host_port,
+        });
+        self
     }
 
     /// `ip:9090` of the audit sink.
@@ -311,8 +374,8 @@ mod tests {
 
         let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = taken.local_addr().unwrap().port();
-        let node = NodeId::new(2).unwrap();
-        let e = check_ports_free(&[(node, port)]).unwrap_err();
+        let node = "node2".to_owned();
+        let e = check_ports_free(&[(node.clone(), port)]).unwrap_err();
         assert!(
             matches!(&e, PortError::InUse { node, port: p, .. } if node == "node2" && *p == port),
             "{e}"
@@ -320,6 +383,23 @@ mod tests {
         assert!(e.to_string().contains("--base-port"), "{e}");
         drop(taken);
         check_ports_free(&[(node, port)]).unwrap();
+    }
+
+    #[test]
+    fn the_unsealer_gets_base_plus_zero_or_another_free_port() {
+        let three = NodeCount::new(3).unwrap();
+        assert_eq!(
+            host_ports_with_unsealer(PortPlan::Base(18200), three, true).unwrap(),
+            (vec![18201, 18202, 18203], Some(18200))
+        );
+        assert_eq!(
+            host_ports_with_unsealer(PortPlan::Base(18200), three, false).unwrap(),
+            (vec![18201, 18202, 18203], None)
+        );
+        let (nodes, u) = host_ports_with_unsealer(PortPlan::Free, three, true).unwrap();
+        let u = u.unwrap();
+        assert_eq!(nodes.len(), 3);
+        assert!(!nodes.contains(&u), "{nodes:?} {u}");
     }
 
     #[test]
@@ -341,5 +421,11 @@ mod tests {
         assert_eq!(n2.api_addr(), "https://node2:8200");
         assert_eq!(n2.cluster_addr(), "https://node2:8201");
         assert_eq!(plan.sink_addr(), "172.20.0.10:9090");
+        assert!(plan.unsealer.is_none());
+        let u = plan.with_unsealer(18200).unsealer.unwrap();
+        assert_eq!(u.container, "vaultops-dev-unsealer");
+        assert_eq!(u.volume, "vaultops-dev-unsealer-data");
+        assert_eq!(u.ip, Ipv4Addr::new(172, 20, 0, 9));
+        assert_eq!(u.host_addr(), "https://127.0.0.1:18200");
     }
 }

@@ -9,15 +9,17 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Mount, MountType,
-    NetworkingConfig, PortBinding,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
+use vaultops_api::Token;
 use vaultops_config::{
-    AuditDevice, Engine, Listener, NodeConfig, RaftStorage, RenderError, Rendered, RetryJoin,
+    AuditDevice, Engine, Listener, NodeConfig, RaftStorage, RenderError, Rendered, RetryJoin, Seal,
     Storage, Telemetry, TlsFiles,
 };
 
 use crate::names::TestbedName;
-use crate::plan::{NodePlan, Plan, API_PORT, CLUSTER_PORT, SINK_PORT};
+use crate::plan::{NodePlan, Plan, UnsealerPlan, API_PORT, CLUSTER_PORT, SINK_PORT};
+use crate::seal::{SealKind, UNSEALER_HOST};
 
 /// The server config file inside a node container.
 pub const CONFIG_FILE: &str = "/vault/config/config.hcl";
@@ -40,15 +42,35 @@ pub const AUDIT_SOCKET_DEVICE: &str = "socket";
 /// User every container runs as: the server user of the local and the official images.
 pub const SERVER_USER: &str = "100:1000";
 
+/// Docker restart policy of every server container (nodes and the transit unsealer).
+///
+/// A node whose transit unsealer is unreachable when it starts logs `Error configuring seal
+/// "transit"` and exits with code 1 (after ~8 s, measured: `docs/testbed.md`); Docker then
+/// starts it again, so it unseals itself as soon as the unsealer is back, like a systemd
+/// `Restart=on-failure` unit. `on-failure` rather than `unless-stopped`: both leave alone a
+/// container stopped through the API (`docker kill`, `docker stop`, as fault scenarios do;
+/// checked on Docker 20.10), but `on-failure` also leaves alone a server that exited cleanly
+/// and is not meant to bring a whole testbed back when the Docker daemon restarts.
+pub const RESTART_POLICY: RestartPolicyNameEnum = RestartPolicyNameEnum::ON_FAILURE;
+
+fn restart_policy() -> RestartPolicy {
+    RestartPolicy {
+        name: Some(RESTART_POLICY),
+        maximum_retry_count: None,
+    }
+}
+
 /// Renders node `node`'s config: raft with `retry_join` to every other node (trusting the
 /// testbed CA), `performance_multiplier = 1` and fast autopilot intervals, a TLS listener on
 /// all interfaces (min TLS 1.2), Prometheus telemetry without a token, a file audit device
-/// and, when `sink` is given, a TCP socket audit device sending to it.
+/// and, when `sink` is given, a TCP socket audit device sending to it; and the `seal`
+/// stanza (see [`crate::seal::node_seal`]; never a token).
 pub fn node_config(
     plan: &Plan,
     node: &NodePlan,
     engine: Engine,
     sink: Option<&str>,
+    seal: &Seal,
 ) -> Result<Rendered, RenderError> {
     let mut raft = RaftStorage::new(DATA_DIR);
     raft.performance_multiplier = Some(1);
@@ -74,6 +96,7 @@ pub fn node_config(
         Storage::Raft(raft),
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
+    cfg.seal = seal.clone();
     cfg.audit
         .push(AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE));
     if let Some(addr) = sink {
@@ -86,50 +109,145 @@ pub fn node_config(
     cfg.render()
 }
 
+/// What every server container of a testbed shares.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSpec<'a> {
+    pub image: &'a str,
+    /// The server binary inside the image (the entrypoint).
+    pub binary: &'a str,
+    pub engine: Engine,
+    pub seal: SealKind,
+    /// The nodes' transit token, put into their environment as
+    /// [`vaultops_config::TransitSeal::token_env`] (never into the config file).
+    pub transit_token: Option<&'a Token>,
+}
+
 /// The create body of node `node`'s container: static IP and `node<i>` alias on the testbed
-/// network, API published on 127.0.0.1, raft data on the node's named volume.
+/// network, API published on 127.0.0.1, raft data on the node's named volume, the
+/// [`RESTART_POLICY`], and the transit token (if any) in the environment.
 pub fn node_container(
     name: &TestbedName,
     node: &NodePlan,
-    image: &str,
-    binary: &str,
-    engine: Engine,
+    spec: &ServerSpec<'_>,
 ) -> ContainerCreateBody {
+    let mut env = official_image_env();
+    if let Some(token) = spec.transit_token {
+        env.push(format!(
+            "{}={}",
+            vaultops_config::TransitSeal::token_env(spec.engine),
+            token.expose()
+        ));
+    }
+    server_container(
+        spec,
+        ServerContainer {
+            hostname: node.id.hostname(),
+            labels: name.node_labels(node.id, spec.engine.as_str(), spec.seal.as_str()),
+            host_port: node.host_port,
+            volume: node.volume.clone(),
+            network: name.network(),
+            ip: node.ip.to_string(),
+            env,
+        },
+    )
+}
+
+/// Renders the transit unsealer's config: a one-node raft cluster (`performance_multiplier
+/// = 1`, so its election after init is fast), the same TLS listener as the nodes, Shamir seal.
+pub fn unsealer_config(plan: &Plan, engine: Engine) -> Result<Rendered, RenderError> {
+    let mut raft = RaftStorage::new(DATA_DIR);
+    raft.performance_multiplier = Some(1);
+    let mut cfg = NodeConfig::new(
+        engine,
+        UNSEALER_HOST,
+        format!("{}-unsealer", plan.name.cluster_name()),
+        crate::seal::unsealer_addr(),
+        format!("https://{UNSEALER_HOST}:{CLUSTER_PORT}"),
+        Listener::tls(
+            format!("0.0.0.0:{API_PORT}"),
+            format!("0.0.0.0:{CLUSTER_PORT}"),
+            TlsFiles::new(CERT_FILE, KEY_FILE),
+        ),
+        Storage::Raft(raft),
+    );
+    cfg.vault_disable_mlock = engine == Engine::Vault;
+    cfg.render()
+}
+
+/// The create body of the transit unsealer's container: hostname and alias `unsealer`,
+/// static IP `.9`, API published on 127.0.0.1, its own raft volume, the [`RESTART_POLICY`].
+pub fn unsealer_container(
+    name: &TestbedName,
+    unsealer: &UnsealerPlan,
+    spec: &ServerSpec<'_>,
+) -> ContainerCreateBody {
+    server_container(
+        spec,
+        ServerContainer {
+            hostname: UNSEALER_HOST.to_owned(),
+            labels: name.unsealer_labels(spec.engine.as_str()),
+            host_port: unsealer.host_port,
+            volume: unsealer.volume.clone(),
+            network: name.network(),
+            ip: unsealer.ip.to_string(),
+            env: official_image_env(),
+        },
+    )
+}
+
+/// The official images read these in their entrypoint scripts; with an explicit entrypoint
+/// they are inert, but keep the server from trying to set capabilities.
+fn official_image_env() -> Vec<String> {
+    vec!["SKIP_SETCAP=1".to_owned(), "SKIP_CHOWN=1".to_owned()]
+}
+
+/// The per-container part of a server container.
+struct ServerContainer {
+    hostname: String,
+    labels: HashMap<String, String>,
+    host_port: u16,
+    volume: String,
+    network: String,
+    ip: String,
+    env: Vec<String>,
+}
+
+fn server_container(spec: &ServerSpec<'_>, c: ServerContainer) -> ContainerCreateBody {
     let port = format!("{API_PORT}/tcp");
     ContainerCreateBody {
-        image: Some(image.to_owned()),
-        hostname: Some(node.id.hostname()),
+        image: Some(spec.image.to_owned()),
+        hostname: Some(c.hostname.clone()),
         user: Some(SERVER_USER.to_owned()),
-        entrypoint: Some(vec![binary.to_owned()]),
+        entrypoint: Some(vec![spec.binary.to_owned()]),
         cmd: Some(vec!["server".to_owned(), format!("-config={CONFIG_FILE}")]),
-        // The official images read these in their entrypoint scripts; with an explicit
-        // entrypoint they are inert, but keep the server from trying to set capabilities.
-        env: Some(vec!["SKIP_SETCAP=1".to_owned(), "SKIP_CHOWN=1".to_owned()]),
+        env: Some(c.env),
         exposed_ports: Some(vec![port.clone(), format!("{CLUSTER_PORT}/tcp")]),
-        labels: Some(name.node_labels(node.id, engine.as_str())),
+        labels: Some(c.labels),
         stop_timeout: Some(10),
         host_config: Some(HostConfig {
             port_bindings: Some(HashMap::from([(
                 port,
                 Some(vec![PortBinding {
                     host_ip: Some("127.0.0.1".to_owned()),
-                    host_port: Some(node.host_port.to_string()),
+                    host_port: Some(c.host_port.to_string()),
                 }]),
             )])),
             mounts: Some(vec![Mount {
                 target: Some(DATA_DIR.to_owned()),
-                source: Some(node.volume.clone()),
+                source: Some(c.volume),
                 typ: Some(MountType::VOLUME),
                 ..Default::default()
             }]),
-            network_mode: Some(name.network()),
+            network_mode: Some(c.network.clone()),
+            restart_policy: Some(restart_policy()),
             ..Default::default()
         }),
-        networking_config: Some(networking(
-            name,
-            node.ip.to_string(),
-            vec![node.id.hostname()],
-        )),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                c.network,
+                endpoint(c.ip, vec![c.hostname]),
+            )])),
+        }),
         ..Default::default()
     }
 }
@@ -220,6 +338,7 @@ mod tests {
                 &plan.nodes[0],
                 Engine::OpenBao,
                 Some("172.20.0.10:9090"),
+                &Seal::Shamir,
             )
             .unwrap()
             .hcl,
@@ -246,7 +365,8 @@ mod tests {
             !hcl.contains(r#"leader_api_addr = "https://node1:8200""#),
             "{hcl}"
         );
-        let no_sink = node_config(&plan, &plan.nodes[0], Engine::OpenBao, None)
+        assert!(!hcl.contains("seal \""), "{hcl}");
+        let no_sink = node_config(&plan, &plan.nodes[0], Engine::OpenBao, None, &Seal::Shamir)
             .unwrap()
             .hcl;
         assert!(!no_sink.contains("socket"), "{no_sink}");
@@ -254,11 +374,55 @@ mod tests {
     }
 
     #[test]
+    fn auto_unseal_stanzas_reference_files_in_the_container_and_no_token() {
+        let plan = plan();
+        let transit = crate::seal::node_seal(SealKind::Transit, CA_FILE);
+        let r = node_config(&plan, &plan.nodes[1], Engine::OpenBao, None, &transit).unwrap();
+        assert!(!r.contains_secrets);
+        let hcl = squash(&r.hcl);
+        for want in [
+            r#"seal "transit" {"#,
+            r#"address = "https://unsealer:8200""#,
+            r#"key_name = "autounseal""#,
+            r#"mount_path = "transit/""#,
+            r#"tls_ca_cert = "/vault/tls/ca.pem""#,
+        ] {
+            assert!(hcl.contains(want), "missing {want:?} in\n{hcl}");
+        }
+        assert!(!hcl.contains("token"), "{hcl}");
+        let fixed = crate::seal::node_seal(SealKind::Static, CA_FILE);
+        let hcl = squash(
+            &node_config(&plan, &plan.nodes[1], Engine::OpenBao, None, &fixed)
+                .unwrap()
+                .hcl,
+        );
+        assert!(
+            hcl.contains(r#"current_key = "file:///vault/seal/static.key""#),
+            "{hcl}"
+        );
+    }
+
+    fn spec<'a>(seal: SealKind, token: Option<&'a Token>) -> ServerSpec<'a> {
+        ServerSpec {
+            image: "img:1",
+            binary: "/bin/bao",
+            engine: Engine::OpenBao,
+            seal,
+            transit_token: token,
+        }
+    }
+
+    #[test]
     fn node_container_spec() {
         let plan = plan();
         let name = &plan.name;
-        let c = node_container(name, &plan.nodes[1], "img:1", "/bin/bao", Engine::OpenBao);
+        let c = node_container(name, &plan.nodes[1], &spec(SealKind::Shamir, None));
         assert_eq!(c.hostname.as_deref(), Some("node2"));
+        assert!(
+            !c.env.as_ref().unwrap().iter().any(|e| e.contains("TOKEN")),
+            "{:?}",
+            c.env
+        );
         assert_eq!(c.user.as_deref(), Some("100:1000"));
         assert_eq!(c.entrypoint, Some(vec!["/bin/bao".to_owned()]));
         assert_eq!(
@@ -278,13 +442,73 @@ mod tests {
         assert_eq!(m.source.as_deref(), Some("vaultops-dev-node2-data"));
         assert_eq!(m.target.as_deref(), Some("/vault/data"));
         assert_eq!(hc.network_mode.as_deref(), Some("vaultops-dev"));
+        assert_eq!(
+            hc.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::ON_FAILURE)
+        );
         let ep = &c.networking_config.unwrap().endpoints_config.unwrap()["vaultops-dev"];
         assert_eq!(
             ep.ipam_config.as_ref().unwrap().ipv4_address.as_deref(),
             Some("172.20.0.12")
         );
         assert_eq!(ep.aliases, Some(vec!["node2".to_owned()]));
-        assert_eq!(c.labels.unwrap()["vaultops.testbed"], "dev");
+        let labels = c.labels.unwrap();
+        assert_eq!(labels["vaultops.testbed"], "dev");
+        assert_eq!(labels["vaultops.seal"], "shamir");
+
+        // The transit token travels in the environment, under the engine's variable.
+        let token = Token::new("s.transit-token");
+        let c = node_container(name, &plan.nodes[1], &spec(SealKind::Transit, Some(&token)));
+        assert!(
+            c.env
+                .as_ref()
+                .unwrap()
+                .contains(&"BAO_TOKEN=s.transit-token".to_owned()),
+            "{:?}",
+            c.env
+        );
+        assert_eq!(c.labels.unwrap()["vaultops.seal"], "transit");
+    }
+
+    #[test]
+    fn unsealer_config_and_container() {
+        let plan = plan().with_unsealer(18200);
+        let hcl = squash(&unsealer_config(&plan, Engine::OpenBao).unwrap().hcl);
+        for want in [
+            r#"api_addr = "https://unsealer:8200""#,
+            r#"cluster_addr = "https://unsealer:8201""#,
+            r#"cluster_name = "vaultops-dev-unsealer""#,
+            r#"node_id = "unsealer""#,
+            "performance_multiplier = 1",
+            r#"tls_min_version = "tls12""#,
+        ] {
+            assert!(hcl.contains(want), "missing {want:?} in\n{hcl}");
+        }
+        assert!(
+            !hcl.contains("retry_join") && !hcl.contains("seal \""),
+            "{hcl}"
+        );
+        let u = plan.unsealer.as_ref().unwrap();
+        let c = unsealer_container(&plan.name, u, &spec(SealKind::Transit, None));
+        assert_eq!(c.hostname.as_deref(), Some("unsealer"));
+        let hc = c.host_config.unwrap();
+        let b = &hc.port_bindings.unwrap()["8200/tcp"].clone().unwrap()[0];
+        assert_eq!(b.host_port.as_deref(), Some("18200"));
+        assert_eq!(
+            hc.mounts.unwrap()[0].source.as_deref(),
+            Some("vaultops-dev-unsealer-data")
+        );
+        assert_eq!(
+            hc.restart_policy.unwrap().name,
+            Some(RestartPolicyNameEnum::ON_FAILURE)
+        );
+        let ep = &c.networking_config.unwrap().endpoints_config.unwrap()["vaultops-dev"];
+        assert_eq!(
+            ep.ipam_config.as_ref().unwrap().ipv4_address.as_deref(),
+            Some("172.20.0.9")
+        );
+        assert_eq!(ep.aliases, Some(vec!["unsealer".to_owned()]));
+        assert_eq!(c.labels.unwrap()["vaultops.role"], "unsealer");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! ```text
 //! tls/ca.pem, tls/ca-key.pem, tls/node<i>.pem, tls/node<i>-key.pem
 //! nodes/node<i>/config.hcl   the rendered server config (as uploaded into the container)
-//! init.json                  unseal keys and root token: mode 0600, written atomically
+//! nodes/unsealer/config.hcl  the transit unsealer's config (`--seal transit`)
+//! init.json                  unseal keys (or recovery keys) and root token: 0600, atomic
+//! unsealer-init.json         the transit unsealer's unseal key and root token: 0600, atomic
+//! seal/static.key            the static seal key (`--seal static`): 32 bytes, 0600
 //! audit/                     audit logs copied out of the containers on demand
 //! env.sh                     VAULT_/BAO_ADDR and _CACERT (and a token only when asked), 0600
 //! ```
@@ -21,6 +24,7 @@ use vaultops_api::{Token, UnsealKey};
 
 use crate::error::TestbedError;
 use crate::names::{NodeId, TestbedName};
+use crate::seal::StaticKey;
 
 /// `<workspace target dir>/testbed`: the default root of every testbed's state. Derived from
 /// the directory vaultops-install caches `bao` in (`<target>/openbao/<version>`), so both
@@ -36,11 +40,18 @@ pub fn default_state_root() -> Result<PathBuf, TestbedError> {
 }
 
 /// What init returned, as kept in `init.json`. Debug output is redacted.
+///
+/// With Shamir, `keys_base64` holds the unseal keys and `shares`/`threshold` their split.
+/// With an auto-unseal seal there are no unseal keys: `recovery_keys_base64` holds the
+/// recovery keys (for generate-root and rekeying; they unseal nothing) and `shares`/
+/// `threshold` are the recovery split.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InitFile {
     pub shares: u8,
     pub threshold: u8,
     pub keys_base64: Vec<UnsealKey>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery_keys_base64: Vec<UnsealKey>,
     pub root_token: Token,
 }
 
@@ -82,6 +93,21 @@ impl StateDir {
         self.dir.join("init.json")
     }
 
+    /// The transit unsealer's rendered config.
+    pub fn unsealer_config(&self) -> PathBuf {
+        self.dir.join("nodes").join("unsealer").join("config.hcl")
+    }
+
+    /// The transit unsealer's init output (its one unseal key and its root token).
+    pub fn unsealer_init_file(&self) -> PathBuf {
+        self.dir.join("unsealer-init.json")
+    }
+
+    /// The static seal key, as uploaded into every node.
+    pub fn static_key_file(&self) -> PathBuf {
+        self.dir.join("seal").join("static.key")
+    }
+
     pub fn audit_dir(&self) -> PathBuf {
         self.dir.join("audit")
     }
@@ -101,27 +127,78 @@ impl StateDir {
 
     /// Writes `init.json` (0600, atomically).
     pub fn write_init(&self, init: &InitFile) -> Result<(), TestbedError> {
-        let path = self.init_file();
-        let json = serde_json::to_vec_pretty(init)
-            .map_err(|e| TestbedError::Internal(format!("encoding init.json: {e}")))?;
-        write_atomic(&path, &json, 0o600)
+        write_init_at(&self.init_file(), init)
     }
 
     /// Reads `init.json`; `None` when it does not exist.
     pub fn read_init(&self) -> Result<Option<InitFile>, TestbedError> {
-        let path = self.init_file();
+        read_init_at(&self.init_file())
+    }
+
+    /// Writes `unsealer-init.json` (0600, atomically).
+    pub fn write_unsealer_init(&self, init: &InitFile) -> Result<(), TestbedError> {
+        write_init_at(&self.unsealer_init_file(), init)
+    }
+
+    /// Reads `unsealer-init.json`; `None` when it does not exist.
+    pub fn read_unsealer_init(&self) -> Result<Option<InitFile>, TestbedError> {
+        read_init_at(&self.unsealer_init_file())
+    }
+
+    /// Writes the static seal key (0600, atomically; its directory 0700).
+    pub fn write_static_key(&self, key: &StaticKey) -> Result<(), TestbedError> {
+        let path = self.static_key_file();
+        let dir = path.parent().expect("the key file has a directory");
+        fs::create_dir_all(dir).map_err(|e| TestbedError::state(dir, e))?;
+        fs::set_permissions(dir, Permissions::from_mode(0o700))
+            .map_err(|e| TestbedError::state(dir, e))?;
+        write_atomic(&path, key.expose(), 0o600)
+    }
+
+    /// Reads the static seal key; `None` when it does not exist.
+    pub fn read_static_key(&self) -> Result<Option<StaticKey>, TestbedError> {
+        let path = self.static_key_file();
         match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-                TestbedError::state(
-                    &path,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            }),
+            Ok(b) => {
+                let b = zeroize::Zeroizing::new(b);
+                StaticKey::from_bytes(&b).map(Some).map_err(|e| {
+                    TestbedError::state(
+                        &path,
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    )
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(TestbedError::state(&path, e)),
         }
     }
+}
 
+fn write_init_at(path: &Path, init: &InitFile) -> Result<(), TestbedError> {
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec_pretty(init)
+            .map_err(|e| TestbedError::Internal(format!("encoding {}: {e}", path.display())))?,
+    );
+    write_atomic(path, &json, 0o600)
+}
+
+fn read_init_at(path: &Path) -> Result<Option<InitFile>, TestbedError> {
+    match fs::read(path) {
+        Ok(b) => {
+            let b = zeroize::Zeroizing::new(b);
+            serde_json::from_slice(&b).map(Some).map_err(|e| {
+                TestbedError::state(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(TestbedError::state(path, e)),
+    }
+}
+
+impl StateDir {
     /// Writes `env.sh` (0600, atomically) pointing at `addr`.
     pub fn write_env(&self, addr: &str, token: Option<&Token>) -> Result<(), TestbedError> {
         let text = env_sh(addr, &self.ca_cert(), token);
@@ -203,6 +280,18 @@ mod tests {
         assert_eq!(s.init_file(), Path::new("/t/testbed/dev/init.json"));
         assert_eq!(s.audit_dir(), Path::new("/t/testbed/dev/audit"));
         assert_eq!(s.env_file(), Path::new("/t/testbed/dev/env.sh"));
+        assert_eq!(
+            s.unsealer_init_file(),
+            Path::new("/t/testbed/dev/unsealer-init.json")
+        );
+        assert_eq!(
+            s.static_key_file(),
+            Path::new("/t/testbed/dev/seal/static.key")
+        );
+        assert_eq!(
+            s.unsealer_config(),
+            Path::new("/t/testbed/dev/nodes/unsealer/config.hcl")
+        );
     }
 
     #[test]
@@ -214,6 +303,7 @@ mod tests {
             shares: 5,
             threshold: 3,
             keys_base64: vec![UnsealKey::new("k1-secret"), UnsealKey::new("k2-secret")],
+            recovery_keys_base64: Vec::new(),
             root_token: Token::new("s.root-secret"),
         };
         s.write_init(&init).unwrap();
@@ -229,9 +319,39 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["init.json"]);
+        // A Shamir init.json has no recovery keys field at all; one from an auto-unseal
+        // testbed round-trips them.
+        let text = fs::read_to_string(s.init_file()).unwrap();
+        assert!(!text.contains("recovery"), "{text}");
+        let auto = InitFile {
+            keys_base64: Vec::new(),
+            recovery_keys_base64: vec![UnsealKey::new("r1-secret")],
+            ..init
+        };
+        s.write_unsealer_init(&auto).unwrap();
+        assert_eq!(mode(&s.unsealer_init_file()), 0o600);
+        let back = s.read_unsealer_init().unwrap().unwrap();
+        assert_eq!(back.recovery_keys_base64, auto.recovery_keys_base64);
+        assert!(back.keys_base64.is_empty());
         s.reset().unwrap();
         assert!(!s.dir().exists());
         s.reset().unwrap();
+    }
+
+    #[test]
+    fn static_key_is_written_0600_in_a_0700_dir_and_read_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = StateDir::new(tmp.path(), &TestbedName::new("t").unwrap());
+        assert!(s.read_static_key().unwrap().is_none());
+        let key = StaticKey::generate().unwrap();
+        s.write_static_key(&key).unwrap();
+        assert_eq!(mode(&s.static_key_file()), 0o600);
+        assert_eq!(mode(s.static_key_file().parent().unwrap()), 0o700);
+        assert_eq!(fs::read(s.static_key_file()).unwrap(), key.expose());
+        assert_eq!(s.read_static_key().unwrap().unwrap().expose(), key.expose());
+        fs::write(s.static_key_file(), b"short").unwrap();
+        let e = s.read_static_key().unwrap_err();
+        assert!(e.to_string().contains("32 bytes"), "{e}");
     }
 
     #[test]

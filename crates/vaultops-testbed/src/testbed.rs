@@ -2,11 +2,12 @@
 //! its status, and taking it down.
 //!
 //! `up` creates, in order: the image (if needed), a labelled network with a fixed subnet, TLS
-//! material and configs under the state dir, the labelled raft volumes, the audit sink, the
-//! node containers; then it bootstraps through `vaultops-bootstrap` exactly as production does
-//! (init 5/3, unseal, autopilot tuning, voters, baseline). If any step fails, everything it
-//! created is removed unless `TESTBED_KEEP=1`, and the error carries every node's last log
-//! lines.
+//! material and configs under the state dir, the labelled raft volumes, the audit sink, (for
+//! `--seal transit`) the prepared transit unsealer, the node containers; then it bootstraps
+//! through `vaultops-bootstrap` exactly as production does (init 5/3, or recovery 5/3 with
+//! auto-unseal; unseal, autopilot tuning, voters, baseline). If any step fails, everything it
+//! created is removed unless `TESTBED_KEEP=1`, and the error carries every node's (and the
+//! unsealer's) last log lines.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -16,7 +17,10 @@ use std::time::Duration;
 use bollard::models::{ContainerStateStatusEnum, Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
 use bollard::Docker;
-use vaultops_api::{ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole, Token, UnsealKey};
+use vaultops_api::{
+    ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole, RaftJoinRequest, Token, UnsealKey,
+};
+use vaultops_bootstrap::nodes::POLL;
 use vaultops_bootstrap::status::{cluster_status, NodeStatus};
 use vaultops_bootstrap::{BootstrapError, NodeSet};
 use vaultops_config::Engine;
@@ -25,13 +29,15 @@ use crate::docker::{self as dk, is_conflict, is_not_found, UploadEntry};
 use crate::error::TestbedError;
 use crate::image::{ensure_image, ImageOrigin, ServerImage};
 use crate::names::{
-    NodeCount, NodeId, TestbedName, LABEL_ENGINE, LABEL_NODE, LABEL_ROLE, ROLE_AUDIT_SINK,
-    ROLE_NODE,
+    NodeCount, NodeId, TestbedName, LABEL_ENGINE, LABEL_NODE, LABEL_ROLE, LABEL_SEAL,
+    ROLE_AUDIT_SINK, ROLE_NODE, ROLE_UNSEALER,
 };
-use crate::plan::{check_ports_free, host_ports, Plan, PortPlan, Subnet, API_PORT};
+use crate::plan::{check_ports_free, host_ports_with_unsealer, Plan, PortPlan, Subnet, API_PORT};
 use crate::progress::{Progress, Step};
-use crate::render;
+use crate::render::{self, ServerSpec};
+use crate::seal::{SealKind, StaticKey, TRANSIT_KEY};
 use crate::state::{InitFile, StateDir};
+use crate::unsealer::{UnsealerNode, UnsealerReport};
 
 /// Environment variable that keeps the resources of a failed `up` for debugging.
 pub const KEEP_ENV: &str = "TESTBED_KEEP";
@@ -55,6 +61,8 @@ pub struct UpOptions {
     pub nodes: Option<NodeCount>,
     /// Engine (default OpenBao); same rule as `nodes` for an existing testbed.
     pub engine: Option<Engine>,
+    /// Seal (default Shamir); same rule as `nodes` for an existing testbed.
+    pub seal: Option<SealKind>,
     /// How the API ports are published (see [`PortPlan::default_for`]).
     pub ports: PortPlan,
     /// An image to use instead of the official/local choice (must be present or pullable).
@@ -77,6 +85,7 @@ impl UpOptions {
             name,
             nodes: None,
             engine: None,
+            seal: None,
             image: None,
             with_token: false,
             state_root,
@@ -128,13 +137,18 @@ pub struct Testbed {
     pub(crate) docker: Docker,
     pub(crate) name: TestbedName,
     pub(crate) engine: Engine,
+    pub(crate) seal: SealKind,
     pub(crate) state: StateDir,
     pub(crate) nodes: Vec<TestbedNode>,
     pub(crate) subnet: Subnet,
     pub(crate) sink: Option<String>,
+    /// The transit unsealer (`--seal transit` only).
+    pub(crate) unsealer: Option<UnsealerNode>,
     pub(crate) ca_pem: String,
     pub(crate) client_config: ClientConfig,
     pub(crate) init: Option<InitFile>,
+    /// The unsealer's own init output (its unseal key and root token).
+    pub(crate) unsealer_init: Option<InitFile>,
 }
 
 /// Per-node status.
@@ -156,9 +170,12 @@ pub struct NodeReport {
 pub struct TestbedStatus {
     pub name: String,
     pub engine: Engine,
+    pub seal: SealKind,
     pub nodes: Vec<NodeReport>,
     /// `running`, another container state, or why there is none.
     pub audit_sink: String,
+    /// The transit unsealer (`--seal transit` only).
+    pub unsealer: Option<UnsealerReport>,
     /// Empty when healthy: every node running, unsealed, one active, all voters.
     pub problems: Vec<String>,
 }
@@ -230,17 +247,31 @@ impl Testbed {
         let name = &opts.name;
         let count = opts.nodes.unwrap_or_default();
         let engine = opts.engine.unwrap_or(Engine::OpenBao);
+        let seal = opts.seal.unwrap_or_default();
+        if !seal.supported_by(engine) {
+            return Err(TestbedError::SealUnsupported {
+                seal: seal.as_str(),
+                engine,
+            });
+        }
+        let transit = seal == SealKind::Transit;
 
         let step = Step::begin(progress, "ports");
-        let ports = host_ports(opts.ports, count)?;
-        let ids: Vec<NodeId> = count.ids().collect();
-        check_ports_free(
-            &ids.iter()
-                .copied()
-                .zip(ports.iter().copied())
-                .collect::<Vec<_>>(),
-        )?;
-        step.end(format!("127.0.0.1:{}", join(&ports)));
+        let (ports, unsealer_port) = host_ports_with_unsealer(opts.ports, count, transit)?;
+        let mut wanted: Vec<(String, u16)> = count
+            .ids()
+            .map(|id| id.to_string())
+            .zip(ports.iter().copied())
+            .collect();
+        if let Some(p) = unsealer_port {
+            wanted.push(("the transit unsealer".to_owned(), p));
+        }
+        check_ports_free(&wanted)?;
+        step.end(format!(
+            "127.0.0.1:{}{}",
+            join(&ports),
+            unsealer_port.map_or(String::new(), |p| format!(" (unsealer {p})"))
+        ));
 
         let step = Step::begin(progress, "image");
         let image = ensure_image(docker, engine, opts.image.as_deref()).await?;
@@ -248,15 +279,57 @@ impl Testbed {
 
         let step = Step::begin(progress, "network");
         let subnet = create_network(docker, name).await?;
-        let plan = Plan::new(name, subnet, &ports);
+        let mut plan = Plan::new(name, subnet, &ports);
+        if let Some(p) = unsealer_port {
+            plan = plan.with_unsealer(p);
+        }
         step.end(format!("{} {subnet}", name.network()));
 
         let step = Step::begin(progress, "tls+config");
         let state = StateDir::new(&opts.state_root, name);
         state.reset()?;
         let sink_addr = image.has_busybox.then(|| plan.sink_addr());
-        let material = write_material(&state, &plan, engine, sink_addr.as_deref())?;
-        step.end(state.dir().display().to_string());
+        let material = write_material(&state, &plan, engine, sink_addr.as_deref(), seal)?;
+        step.end(format!(
+            "{}{}",
+            state.dir().display(),
+            if seal == SealKind::Static {
+                "; static seal key 0600"
+            } else {
+                ""
+            }
+        ));
+
+        let nodes: Vec<TestbedNode> = plan
+            .nodes
+            .iter()
+            .map(|n| TestbedNode {
+                id: n.id,
+                container: n.container.clone(),
+                ip: n.ip,
+                host_port: n.host_port,
+            })
+            .collect();
+        let mut tb = Testbed::assemble(
+            docker.clone(),
+            name.clone(),
+            (engine, seal),
+            state,
+            (nodes, subnet),
+            None,
+        )?;
+        tb.unsealer = plan.unsealer.as_ref().map(|u| UnsealerNode {
+            container: u.container.clone(),
+            ip: u.ip,
+            host_port: u.host_port,
+        });
+        let spec = ServerSpec {
+            image: &image.reference,
+            binary: image.binary,
+            engine,
+            seal,
+            transit_token: None,
+        };
 
         let step = Step::begin(progress, "containers");
         // The sink must listen before the nodes log anything (a socket device that cannot
@@ -271,39 +344,50 @@ impl Testbed {
                 Ok(None)
             }
         };
-        let (sink, created) =
-            tokio::join!(sink, create_nodes(docker, &plan, &image, engine, &material));
-        let sink = sink?;
+        // Node containers need the transit token in their environment, which exists only
+        // once the unsealer is prepared: with transit they are created after it.
+        let servers = async {
+            create_volumes(docker, &plan, engine, seal).await?;
+            match (&plan.unsealer, &material.unsealer) {
+                (Some(u), Some(files)) => {
+                    create_unsealer(docker, &plan.name, u, &spec, &material.ca_pem, files).await
+                }
+                _ => create_nodes(docker, &plan, &spec, &material).await,
+            }
+        };
+        let (sink, created) = tokio::join!(sink, servers);
+        tb.sink = sink?;
         created?;
-        let nodes: Vec<TestbedNode> = plan
-            .nodes
-            .iter()
-            .map(|n| TestbedNode {
-                id: n.id,
-                container: n.container.clone(),
-                ip: n.ip,
-                host_port: n.host_port,
-            })
-            .collect();
-        let mut tb = Testbed::assemble(
-            docker.clone(),
-            name.clone(),
-            engine,
-            state,
-            (nodes, subnet),
-            sink,
-        )?;
-        // Only node1 now: the others start once it is initialized (see `bootstrap`).
-        tb.start(tb.nodes[0].id).await?;
         step.end(format!(
-            "{} node(s){}",
-            tb.nodes.len(),
+            "{}{}",
+            if transit {
+                "unsealer".to_owned()
+            } else {
+                format!("{} node(s)", tb.nodes.len())
+            },
             if tb.sink.is_some() {
                 " + audit sink"
             } else {
                 ""
             }
         ));
+
+        if transit {
+            let step = Step::begin(progress, "unsealer");
+            let token = tb.prepare_unsealer(opts.deadline).await?;
+            let spec = ServerSpec {
+                transit_token: Some(&token),
+                ..spec
+            };
+            create_nodes(docker, &plan, &spec, &material).await?;
+            step.end(format!(
+                "{} ready: transit key {TRANSIT_KEY}, orphan periodic token; {} node(s) created",
+                tb.unsealer.as_ref().map_or("", |u| u.container.as_str()),
+                tb.nodes.len()
+            ));
+        }
+        // Only node1 now: the others start once it is initialized (see `bootstrap`).
+        tb.start(tb.nodes[0].id).await?;
 
         tb.bootstrap(opts, progress).await?;
         Ok((
@@ -339,7 +423,14 @@ impl Testbed {
 
         let step = Step::begin(progress, "init");
         let split = KeySplit::new(KEY_SHARES, KEY_THRESHOLD).expect("5/3 is a valid split");
-        let init = vaultops_bootstrap::init_cluster(first, &InitRequest::shamir(split))
+        // With auto-unseal the server has no unseal keys to hand out: it refuses
+        // secret_shares and wants recovery shares instead.
+        let req = if self.seal.is_auto() {
+            InitRequest::auto_unseal(split)
+        } else {
+            InitRequest::shamir(split)
+        };
+        let init = vaultops_bootstrap::init_cluster(first, &req)
             .await
             .or_fail(self, "init")
             .await?;
@@ -347,13 +438,15 @@ impl Testbed {
             shares: split.shares(),
             threshold: split.threshold(),
             keys_base64: init.keys_base64,
+            recovery_keys_base64: init.recovery_keys_base64,
             root_token: init.root_token,
         };
         // Saved before anything else can fail: without it the cluster is unrecoverable.
         self.state.write_init(&init)?;
         self.init = Some(init);
         step.end(format!(
-            "{KEY_SHARES} shares, threshold {KEY_THRESHOLD}; saved {}",
+            "{KEY_SHARES} {}shares, threshold {KEY_THRESHOLD}; saved {}",
+            if self.seal.is_auto() { "recovery " } else { "" },
             self.state.init_file().display()
         ));
 
@@ -370,7 +463,10 @@ impl Testbed {
                 .collect::<Result<Vec<()>, TestbedError>>()
         };
         let first_active = async {
-            vaultops_bootstrap::unseal_node(first, &keys).await?;
+            // Auto-unseal: node1 unsealed itself during init.
+            if !keys.is_empty() {
+                vaultops_bootstrap::unseal_node(first, &keys).await?;
+            }
             set.wait_active(deadline).await?;
             // Tuned before the other nodes join, so their promotion uses the short
             // stabilization time.
@@ -382,11 +478,24 @@ impl Testbed {
         active
             .or_fail(self, "unsealing node1 and tuning autopilot")
             .await?;
+        self.join_followers(&keys, deadline)
+            .await
+            .or_fail(self, "joining and unsealing the other nodes")
+            .await?;
+        // With no keys (auto-unseal) this only waits for the nodes to unseal themselves.
         vaultops_bootstrap::unseal_cluster(&set, 0, &keys, deadline)
             .await
             .or_fail(self, "unsealing the other nodes")
             .await?;
-        step.end(format!("{} nodes unsealed", self.nodes.len()));
+        step.end(format!(
+            "{} nodes unsealed{}",
+            self.nodes.len(),
+            if self.seal.is_auto() {
+                format!(" by themselves ({} seal)", self.seal)
+            } else {
+                String::new()
+            }
+        ));
 
         let step = Step::begin(progress, "voters");
         let active = set
@@ -415,15 +524,81 @@ impl Testbed {
         Ok(())
     }
 
+    /// Joins every node but node1 (active by now) to it with an explicit
+    /// `sys/storage/raft/join`, then (Shamir) unseals it, all nodes at once.
+    ///
+    /// Why not leave it to `retry_join` alone: its loop only acts every 2 s. With Shamir a
+    /// node's loop fetches node1's challenge, then needs the unseal keys to answer it, and
+    /// answers only on its next round, up to 2 s after the keys arrived (measured: ~2 s).
+    /// After an explicit join the unseal request answers the challenge itself. The join is
+    /// sent once the node reports `initialized` (its loop just fetched a challenge), so the
+    /// loop's next round, which would replace the challenge on node1, is ~2 s away; if it
+    /// still interferes, the unseal fails and is retried the `retry_join` way. With
+    /// auto-unseal the join answers the challenge at once. Join errors are only logged:
+    /// `retry_join` stays the fallback.
+    async fn join_followers(
+        &self,
+        keys: &[UnsealKey],
+        deadline: Duration,
+    ) -> Result<(), BootstrapError> {
+        let leader = self.plan_view().nodes[0].api_addr();
+        let req = RaftJoinRequest::new(leader, Some(self.ca_pem.clone()));
+        let joins = self.nodes[1..].iter().map(|n| {
+            let client = self.client(n.id);
+            let req = &req;
+            async move {
+                let what = format!("{} to fetch node1's raft challenge", n.id);
+                let joined = vaultops_bootstrap::wait::until(&what, deadline, POLL, || async {
+                    match client.seal_status().await {
+                        Ok(s) if !s.sealed => Ok(Some(true)),
+                        // Shamir: wait for retry_join's challenge (see above).
+                        Ok(s) if s.initialized || keys.is_empty() => Ok(Some(false)),
+                        Ok(_) => Err("not initialized yet".to_owned()),
+                        Err(e) => Err(e.kind.to_string()),
+                    }
+                })
+                .await
+                .map_err(|source| BootstrapError::Wait {
+                    step: "waiting for a node to fetch the raft challenge",
+                    source,
+                })?;
+                if joined {
+                    return Ok(());
+                }
+                if let Err(e) = client.raft_join(req).await {
+                    tracing::debug!(node = %n.id, error = %e, "explicit raft join failed; retry_join continues");
+                }
+                if keys.is_empty() {
+                    return Ok(());
+                }
+                match vaultops_bootstrap::unseal_node(&client, keys).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        tracing::debug!(node = %n.id, error = %e, "unseal after the explicit join failed; unsealing the retry_join way");
+                        vaultops_bootstrap::unseal_when_joined(&client, keys, deadline)
+                            .await
+                            .map(|_| ())
+                    }
+                }
+            }
+        });
+        for r in futures_util::future::join_all(joins).await {
+            r?;
+        }
+        Ok(())
+    }
+
     /// Vault has no config-declared audit devices: enable the rendered ones via the API.
     async fn enable_api_audit(&self, client: &NodeClient) -> Result<(), TestbedError> {
         let plan = self.plan_view();
         let sink = self.sink.is_some().then(|| plan.sink_addr());
-        let rendered = render::node_config(&plan, &plan.nodes[0], self.engine, sink.as_deref())
-            .map_err(|source| TestbedError::Render {
-                node: "node1".into(),
-                source,
-            })?;
+        let seal = crate::seal::node_seal(self.seal, render::CA_FILE);
+        let rendered =
+            render::node_config(&plan, &plan.nodes[0], self.engine, sink.as_deref(), &seal)
+                .map_err(|source| TestbedError::Render {
+                    node: "node1".into(),
+                    source,
+                })?;
         let existing = client
             .audit_list()
             .await
@@ -488,6 +663,23 @@ impl Testbed {
                 });
             }
         }
+        if let Some(seal) = opts.seal {
+            if seal != tb.seal {
+                return Err(TestbedError::Inconsistent {
+                    name: opts.name.to_string(),
+                    reason: format!("uses the {} seal, not {seal}", tb.seal),
+                });
+            }
+        }
+        if tb.seal == SealKind::Transit && tb.unsealer.is_none() {
+            return Err(TestbedError::Inconsistent {
+                name: opts.name.to_string(),
+                reason: format!(
+                    "uses the transit seal but its unsealer container {} is missing",
+                    opts.name.unsealer_container()
+                ),
+            });
+        }
         if tb.init.is_none() {
             return Err(TestbedError::Inconsistent {
                 name: opts.name.to_string(),
@@ -503,7 +695,9 @@ impl Testbed {
         step.end(format!("not healthy: {}", status.problems.join("; ")));
 
         let step = Step::begin(progress, "repair");
-        let mut actions = Vec::new();
+        // The unsealer first: a transit node cannot start (it exits and Docker restarts it)
+        // until the unsealer answers unsealed.
+        let mut actions = tb.restore_unsealer(opts.deadline).await?;
         for n in &status.nodes {
             match n.container_state.as_str() {
                 "running" => {}
@@ -535,9 +729,24 @@ impl Testbed {
         .await
         .or_fail(&tb, "waiting for the listeners")
         .await?;
+        if tb.seal.is_auto() {
+            set.wait_all(
+                "every node to unseal itself",
+                &[
+                    NodeRole::Active,
+                    NodeRole::Standby,
+                    NodeRole::PerformanceStandby,
+                ],
+                opts.deadline,
+            )
+            .await
+            .or_fail(&tb, "waiting for the nodes to unseal themselves")
+            .await?;
+        }
         // Every sealed node at once: one node alone cannot become active without quorum.
+        // (Nothing to do with auto-unseal: there are no unseal keys, and none is sealed.)
         let keys = tb.threshold_keys().to_vec();
-        let unseals = set.nodes().iter().map(|c| {
+        let unseals = set.nodes().iter().filter(|_| !keys.is_empty()).map(|c| {
             let keys = keys.clone();
             async move { vaultops_bootstrap::unseal_node(c, &keys).await }
         });
@@ -610,12 +819,25 @@ impl Testbed {
         let subnet = network_subnet(&name.network(), &net.ipam)?;
         let mut nodes = Vec::new();
         let mut engine = Engine::OpenBao;
+        // Testbeds created before seals were selectable carry no seal label: Shamir.
+        let mut seal = SealKind::Shamir;
         let mut sink = None;
+        let mut unsealer = None;
         for c in &list {
             let labels = dk::labels(c);
             let cname = dk::container_name(c).unwrap_or_default();
             match labels.get(LABEL_ROLE).map(String::as_str) {
                 Some(ROLE_AUDIT_SINK) => sink = Some(cname),
+                Some(ROLE_UNSEALER) => {
+                    let host_port = published_port(&docker, &cname).await?.ok_or_else(|| {
+                        inconsistent(format!("container {cname} publishes no API port"))
+                    })?;
+                    unsealer = Some(UnsealerNode {
+                        container: cname,
+                        ip: subnet.unsealer_ip(),
+                        host_port,
+                    });
+                }
                 Some(ROLE_NODE) => {
                     let id: NodeId = labels
                         .get(LABEL_NODE)
@@ -627,6 +849,11 @@ impl Testbed {
                         engine = e.parse().map_err(|e: vaultops_config::ParseEngineError| {
                             inconsistent(e.to_string())
                         })?;
+                    }
+                    if let Some(s) = labels.get(LABEL_SEAL) {
+                        seal = s
+                            .parse()
+                            .map_err(|e: crate::seal::InvalidSeal| inconsistent(e.to_string()))?;
                     }
                     let host_port = published_port(&docker, &cname).await?.ok_or_else(|| {
                         inconsistent(format!("container {cname} publishes no API port"))
@@ -656,15 +883,26 @@ impl Testbed {
             )));
         }
         let state = StateDir::new(state_root, name);
-        let mut tb = Testbed::assemble(docker, name.clone(), engine, state, (nodes, subnet), sink)?;
+        let mut tb = Testbed::assemble(
+            docker,
+            name.clone(),
+            (engine, seal),
+            state,
+            (nodes, subnet),
+            sink,
+        )?;
         tb.init = tb.state.read_init()?;
+        tb.unsealer = unsealer;
+        if tb.unsealer.is_some() {
+            tb.unsealer_init = tb.state.read_unsealer_init()?;
+        }
         Ok(tb)
     }
 
     fn assemble(
         docker: Docker,
         name: TestbedName,
-        engine: Engine,
+        (engine, seal): (Engine, SealKind),
         state: StateDir,
         (nodes, subnet): (Vec<TestbedNode>, Subnet),
         sink: Option<String>,
@@ -682,13 +920,16 @@ impl Testbed {
             docker,
             name,
             engine,
+            seal,
             state,
             nodes,
             subnet,
             sink,
+            unsealer: None,
             ca_pem,
             client_config,
             init: None,
+            unsealer_init: None,
         })
     }
 
@@ -743,11 +984,31 @@ impl Testbed {
             Some(s) => self.state_of(s).await?,
             None => "absent (image without busybox: no socket audit device)".to_owned(),
         };
+        let unsealer = self.unsealer_report().await?;
+        if let Some(u) = &unsealer {
+            // The cluster may still serve, but no node could start (or restart) now.
+            if u.container_state != "running" {
+                problems.push(format!(
+                    "the transit unsealer {} is {}: nodes cannot unseal when they start",
+                    u.container, u.container_state
+                ));
+            } else if u.api.sealed != Some(false) {
+                problems.push(format!(
+                    "the transit unsealer {} is {}: nodes cannot unseal when they start",
+                    u.container,
+                    u.api
+                        .role
+                        .map_or_else(|| "unreachable".to_owned(), |r| r.to_string())
+                ));
+            }
+        }
         Ok(TestbedStatus {
             name: self.name.to_string(),
             engine: self.engine,
+            seal: self.seal,
             nodes,
             audit_sink,
+            unsealer,
             problems,
         })
     }
@@ -772,7 +1033,7 @@ impl Testbed {
         self.state_of(&c).await
     }
 
-    async fn state_of(&self, container: &str) -> Result<String, TestbedError> {
+    pub(crate) async fn state_of(&self, container: &str) -> Result<String, TestbedError> {
         match self
             .docker
             .inspect_container(container, None::<InspectContainerOptions>)
@@ -807,22 +1068,41 @@ impl Testbed {
 
     pub(crate) async fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();
+        if let Some(u) = &self.unsealer {
+            out.push_str(
+                &self
+                    .container_log_tail("unsealer", &u.container, lines)
+                    .await,
+            );
+        }
         for n in &self.nodes {
-            let state = self
-                .state_of(&n.container)
-                .await
-                .unwrap_or_else(|e| e.to_string());
-            let text = dk::logs(&self.docker, &n.container, lines)
-                .await
-                .unwrap_or_else(|e| e.to_string());
-            out.push_str(&format!(
-                "--- {} ({}, {state}) last {lines} log lines ---\n{}\n",
-                n.id,
-                n.container,
-                text.trim_end()
-            ));
+            out.push_str(
+                &self
+                    .container_log_tail(&n.id.to_string(), &n.container, lines)
+                    .await,
+            );
         }
         out
+    }
+
+    /// `--- <what> (<container>, <state>) last N log lines ---` and the lines.
+    pub(crate) async fn container_log_tail(
+        &self,
+        what: &str,
+        container: &str,
+        lines: usize,
+    ) -> String {
+        let state = self
+            .state_of(container)
+            .await
+            .unwrap_or_else(|e| e.to_string());
+        let text = dk::logs(&self.docker, container, lines)
+            .await
+            .unwrap_or_else(|e| e.to_string());
+        format!(
+            "--- {what} ({container}, {state}) last {lines} log lines ---\n{}\n",
+            text.trim_end()
+        )
     }
 
     fn write_env(&self, with_token: bool) -> Result<(), TestbedError> {
@@ -848,6 +1128,11 @@ impl Testbed {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// How the nodes are sealed.
+    pub fn seal(&self) -> SealKind {
+        self.seal
     }
 
     pub fn nodes(&self) -> &[TestbedNode] {
@@ -911,7 +1196,7 @@ impl Testbed {
         self.init.as_ref().map(|i| &i.root_token)
     }
 
-    /// The first `threshold` unseal keys (empty without init.json).
+    /// The first `threshold` unseal keys (empty without init.json, and with auto-unseal).
     pub fn threshold_keys(&self) -> &[UnsealKey] {
         match &self.init {
             Some(i) => &i.keys_base64[..usize::from(i.threshold).min(i.keys_base64.len())],
@@ -1025,21 +1310,33 @@ async fn published_port(docker: &Docker, container: &str) -> Result<Option<u16>,
         .and_then(|p| p.parse().ok()))
 }
 
-/// Paths of the material written for each node, read back for the upload.
+/// What is uploaded into one server container.
 struct NodeFiles {
     config: Vec<u8>,
     cert: Vec<u8>,
-    key: Vec<u8>,
+    key: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Everything `write_material` produced.
+struct Material {
+    ca_pem: String,
+    nodes: Vec<NodeFiles>,
+    /// The transit unsealer's files (`--seal transit`).
+    unsealer: Option<NodeFiles>,
+    /// The static seal key (`--seal static`), uploaded into every node.
+    static_key: Option<StaticKey>,
 }
 
 /// CA and node certificates (SANs: `node<i>`, `localhost`, the container IP, 127.0.0.1), and
-/// each node's rendered config, written under the state dir.
+/// each node's rendered config, written under the state dir; for `transit` the unsealer's
+/// certificate and config too, for `static` a fresh static seal key (0600).
 fn write_material(
     state: &StateDir,
     plan: &Plan,
     engine: Engine,
     sink: Option<&str>,
-) -> Result<(String, Vec<NodeFiles>), TestbedError> {
+    seal: SealKind,
+) -> Result<Material, TestbedError> {
     let tls = |what: &str, e: &dyn std::fmt::Display| TestbedError::Tls {
         what: what.to_owned(),
         reason: e.to_string(),
@@ -1052,35 +1349,76 @@ fn write_material(
     vaultops_tls::write_ca(&state.tls_dir(), &bundle, vaultops_tls::Overwrite::Force)
         .map_err(|e| tls("the CA", &e))?;
     let ca = vaultops_tls::Ca::from_bundle(&bundle).map_err(|e| tls("the CA", &e))?;
-    let mut out = Vec::new();
-    for n in &plan.nodes {
-        let host = n.id.hostname();
+    let cert_for = |host: &str, ip: Ipv4Addr| {
         let cert = vaultops_tls::create_node_cert(
             &ca,
             &vaultops_tls::NodeParams {
-                name: host.clone(),
-                dns: vec![host.clone(), "localhost".into()],
-                ips: vec![n.ip.into(), Ipv4Addr::LOCALHOST.into()],
+                name: host.to_owned(),
+                dns: vec![host.to_owned(), "localhost".into()],
+                ips: vec![ip.into(), Ipv4Addr::LOCALHOST.into()],
                 ..Default::default()
             },
         )
-        .map_err(|e| tls(&host, &e))?;
-        vaultops_tls::write_node(&state.tls_dir(), &host, &cert).map_err(|e| tls(&host, &e))?;
+        .map_err(|e| tls(host, &e))?;
+        vaultops_tls::write_node(&state.tls_dir(), host, &cert).map_err(|e| tls(host, &e))?;
+        Ok::<_, TestbedError>(cert)
+    };
+    let files = |rendered: vaultops_config::Rendered, cert: vaultops_tls::NodeCert| {
+        use vaultops_tls::ExposeSecret;
+        NodeFiles {
+            config: rendered.hcl.into_bytes(),
+            cert: cert.cert_pem.into_bytes(),
+            key: zeroize::Zeroizing::new(cert.key_pem.expose_secret().as_bytes().to_vec()),
+        }
+    };
+    let node_seal = crate::seal::node_seal(seal, render::CA_FILE);
+    let mut nodes = Vec::new();
+    for n in &plan.nodes {
+        let host = n.id.hostname();
+        let cert = cert_for(&host, n.ip)?;
         let rendered =
-            render::node_config(plan, n, engine, sink).map_err(|source| TestbedError::Render {
-                node: host.clone(),
-                source,
+            render::node_config(plan, n, engine, sink, &node_seal).map_err(|source| {
+                TestbedError::Render {
+                    node: host.clone(),
+                    source,
+                }
             })?;
         let path = state.node_config(n.id);
         crate::state::write_atomic(&path, rendered.hcl.as_bytes(), rendered.file_mode())?;
-        use vaultops_tls::ExposeSecret;
-        out.push(NodeFiles {
-            config: rendered.hcl.into_bytes(),
-            cert: cert.cert_pem.into_bytes(),
-            key: cert.key_pem.expose_secret().as_bytes().to_vec(),
-        });
+        nodes.push(files(rendered, cert));
     }
-    Ok((bundle.cert_pem, out))
+    let unsealer = match &plan.unsealer {
+        Some(u) => {
+            let cert = cert_for(crate::seal::UNSEALER_HOST, u.ip)?;
+            let rendered =
+                render::unsealer_config(plan, engine).map_err(|source| TestbedError::Render {
+                    node: crate::seal::UNSEALER_HOST.into(),
+                    source,
+                })?;
+            crate::state::write_atomic(
+                &state.unsealer_config(),
+                rendered.hcl.as_bytes(),
+                rendered.file_mode(),
+            )?;
+            Some(files(rendered, cert))
+        }
+        None => None,
+    };
+    let static_key = match seal {
+        SealKind::Static => {
+            let key = StaticKey::generate()
+                .map_err(|e| TestbedError::state(state.static_key_file(), e))?;
+            state.write_static_key(&key)?;
+            Some(key)
+        }
+        _ => None,
+    };
+    Ok(Material {
+        ca_pem: bundle.cert_pem,
+        nodes,
+        unsealer,
+        static_key,
+    })
 }
 
 fn dir(path: &str) -> UploadEntry {
@@ -1141,53 +1479,116 @@ async fn start_sink(
     Ok(container)
 }
 
-async fn create_nodes(
+/// The labelled raft volumes of every node (and of the unsealer).
+async fn create_volumes(
     docker: &Docker,
     plan: &Plan,
-    image: &ServerImage,
     engine: Engine,
-    (ca_pem, files): &(String, Vec<NodeFiles>),
+    seal: SealKind,
 ) -> Result<(), TestbedError> {
     let name = &plan.name;
-    let volumes = plan.nodes.iter().map(|n| async move {
+    let mut wanted: Vec<(String, std::collections::HashMap<String, String>)> = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.volume.clone(),
+                name.node_labels(n.id, engine.as_str(), seal.as_str()),
+            )
+        })
+        .collect();
+    if let Some(u) = &plan.unsealer {
+        wanted.push((u.volume.clone(), name.unsealer_labels(engine.as_str())));
+    }
+    let volumes = wanted.into_iter().map(|(volume, labels)| async move {
         let vol = bollard::models::VolumeCreateRequest {
-            name: Some(n.volume.clone()),
-            labels: Some(name.node_labels(n.id, engine.as_str())),
+            name: Some(volume.clone()),
+            labels: Some(labels),
             ..Default::default()
         };
         docker
             .create_volume(vol)
             .await
             .map(|_| ())
-            .map_err(|e| TestbedError::docker("creating volume", &n.volume, e))
+            .map_err(|e| TestbedError::docker("creating volume", &volume, e))
     });
     for r in futures_util::future::join_all(volumes).await {
         r?;
     }
-    let creates = plan.nodes.iter().zip(files).map(|(n, f)| async move {
-        let body = render::node_container(name, n, &image.reference, image.binary, engine);
-        create_container(docker, name, &n.container, body).await?;
-        let mut entries = vec![dir("vault")];
-        entries.extend(
-            crate::image::VAULT_DIRS
-                .iter()
-                .map(|d| dir(&format!("vault/{d}"))),
-        );
-        let file = |path: &str, mode, data: &[u8]| UploadEntry {
-            path: path.trim_start_matches('/').to_owned(),
-            mode,
-            data: Some(data.to_vec()),
-        };
-        entries.push(file(render::CONFIG_FILE, 0o640, &f.config));
-        entries.push(file(render::CA_FILE, 0o644, ca_pem.as_bytes()));
-        entries.push(file(render::CERT_FILE, 0o644, &f.cert));
-        entries.push(file(render::KEY_FILE, 0o600, &f.key));
-        dk::upload(docker, &n.container, &entries).await
-    });
+    Ok(())
+}
+
+/// The directories and files uploaded into a server container (owned 100:1000).
+fn server_upload(ca_pem: &str, f: &NodeFiles) -> Vec<UploadEntry> {
+    let mut entries = vec![dir("vault")];
+    entries.extend(
+        crate::image::VAULT_DIRS
+            .iter()
+            .map(|d| dir(&format!("vault/{d}"))),
+    );
+    entries.push(file(render::CONFIG_FILE, 0o640, &f.config));
+    entries.push(file(render::CA_FILE, 0o644, ca_pem.as_bytes()));
+    entries.push(file(render::CERT_FILE, 0o644, &f.cert));
+    entries.push(file(render::KEY_FILE, 0o600, &f.key));
+    entries
+}
+
+fn file(path: &str, mode: u32, data: &[u8]) -> UploadEntry {
+    UploadEntry {
+        path: path.trim_start_matches('/').to_owned(),
+        mode,
+        data: Some(data.to_vec()),
+    }
+}
+
+/// Creates every node container (not started) and uploads its files; with the static seal
+/// also the key, readable only by the server user (0600 in a 0700 directory).
+async fn create_nodes(
+    docker: &Docker,
+    plan: &Plan,
+    spec: &ServerSpec<'_>,
+    material: &Material,
+) -> Result<(), TestbedError> {
+    let name = &plan.name;
+    let creates = plan
+        .nodes
+        .iter()
+        .zip(&material.nodes)
+        .map(|(n, f)| async move {
+            let body = render::node_container(name, n, spec);
+            create_container(docker, name, &n.container, body).await?;
+            let mut entries = server_upload(&material.ca_pem, f);
+            if let Some(key) = &material.static_key {
+                entries.push(UploadEntry {
+                    path: crate::seal::STATIC_KEY_DIR
+                        .trim_start_matches('/')
+                        .to_owned(),
+                    mode: 0o700,
+                    data: None,
+                });
+                entries.push(file(crate::seal::STATIC_KEY_FILE, 0o600, key.expose()));
+            }
+            dk::upload(docker, &n.container, &entries).await
+        });
     for r in futures_util::future::join_all(creates).await {
         r?;
     }
     Ok(())
+}
+
+/// Creates and starts the transit unsealer's container.
+async fn create_unsealer(
+    docker: &Docker,
+    name: &TestbedName,
+    unsealer: &crate::plan::UnsealerPlan,
+    spec: &ServerSpec<'_>,
+    ca_pem: &str,
+    files: &NodeFiles,
+) -> Result<(), TestbedError> {
+    let body = render::unsealer_container(name, unsealer, spec);
+    create_container(docker, name, &unsealer.container, body).await?;
+    dk::upload(docker, &unsealer.container, &server_upload(ca_pem, files)).await?;
+    start_container(docker, name, &unsealer.container).await
 }
 
 /// Starts a container; "already started" is success, and a port clash becomes a clear error.

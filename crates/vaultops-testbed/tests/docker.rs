@@ -8,78 +8,14 @@
 //! name and free ports, so it never collides with a user's testbed, and is removed even when
 //! the test fails (unless TESTBED_KEEP=1).
 
-use std::collections::HashMap;
-use std::future::Future;
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-};
-use futures_util::FutureExt;
+use common::{docker_or_fail, labelled_objects, poll, run_and_clean_up, unique_name};
 use vaultops_api::NodeRole;
-use vaultops_testbed::{
-    docker, keep_from_env, NodeCount, NodeId, Silent, Testbed, TestbedName, UpOptions, UpOutcome,
-};
-
-fn unique_name(tag: &str) -> TestbedName {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    TestbedName::new(format!("t-{tag}-{}-{nanos:x}", std::process::id())).unwrap()
-}
-
-async fn docker_or_fail() -> bollard::Docker {
-    docker::connect().await.unwrap_or_else(|e| {
-        panic!("this test needs a reachable Docker engine and it is not reachable: {e}")
-    })
-}
-
-/// Polls `f` every 100 ms until it returns `Some`, failing after `deadline` with `what`.
-async fn poll<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>, String>>,
-{
-    let start = Instant::now();
-    let mut last = String::from("nothing yet");
-    loop {
-        match f().await {
-            Ok(Some(v)) => return v,
-            Ok(None) => {}
-            Err(e) => last = e,
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "timed out after {deadline:?} waiting for {what}; last: {last}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Counts the containers, networks and volumes carrying the testbed's label.
-async fn labelled_objects(d: &bollard::Docker, name: &TestbedName) -> (usize, usize, usize) {
-    let f: HashMap<String, Vec<String>> = name.label_filter();
-    let c = d
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&f)
-                .build(),
-        ))
-        .await
-        .unwrap();
-    let n = d
-        .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build()))
-        .await
-        .unwrap();
-    let v = d
-        .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&f).build()))
-        .await
-        .unwrap();
-    (c.len(), n.len(), v.volumes.unwrap_or_default().len())
-}
+use vaultops_testbed::{NodeCount, NodeId, Silent, Testbed, UpOptions, UpOutcome};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_node_testbed_end_to_end() {
@@ -90,21 +26,9 @@ async fn three_node_testbed_end_to_end() {
     opts.nodes = Some(NodeCount::new(3).unwrap());
     opts.deadline = Duration::from_secs(120);
 
-    let outcome = std::panic::AssertUnwindSafe(scenario(&d, &opts, root.path()))
-        .catch_unwind()
-        .await;
-    if outcome.is_err() && keep_from_env() {
-        eprintln!(
-            "TESTBED_KEEP=1: keeping testbed {name} (state in {:?})",
-            root.keep()
-        );
-    } else {
-        // Idempotent: after a successful scenario this finds nothing left.
-        vaultops_testbed::down(&name, root.path()).await.unwrap();
-    }
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let state_root = root.path().to_owned();
+    run_and_clean_up(&name, root, scenario(&d, &opts, &state_root)).await;
+    assert_eq!(labelled_objects(&d, &name).await, (0, 0, 0));
 }
 
 async fn scenario(d: &bollard::Docker, opts: &UpOptions, root: &Path) {
@@ -135,6 +59,8 @@ async fn scenario(d: &bollard::Docker, opts: &UpOptions, root: &Path) {
         "{roles:?}"
     );
     assert_eq!(st.voters(), 3, "{st:?}");
+    assert_eq!(st.seal, vaultops_testbed::SealKind::Shamir);
+    assert!(st.unsealer.is_none() && tb.unsealer().is_none());
     assert!(st.nodes.iter().all(|n| n.container_state == "running"));
     // The sink needs busybox in the image, which comes from the host's /bin/busybox.
     let has_sink = Path::new(vaultops_testbed::image::HOST_BUSYBOX).is_file();
