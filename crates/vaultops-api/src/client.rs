@@ -171,6 +171,22 @@ impl NodeClient {
         rb
     }
 
+    /// The DER certificate the node presented (after it passed verification), taken from a
+    /// `sys/health` exchange. `None` over plain HTTP.
+    pub async fn peer_certificate(&self) -> Result<Option<Vec<u8>>, ApiError> {
+        const OP: &str = "read peer certificate";
+        let resp = self
+            .send_raw(OP, self.request(Method::GET, "sys/health"))
+            .await?;
+        let der = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .map(<[u8]>::to_vec);
+        let _ = resp.bytes().await;
+        Ok(der)
+    }
+
     pub(crate) fn snapshot_timeout(&self) -> Duration {
         self.snapshot_timeout
     }
@@ -317,6 +333,8 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, BuildClientError
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
         .min_tls_version(reqwest::tls::Version::TLS_1_2)
+        // Keep the peer certificate on each response: `peer_certificate` reads it.
+        .tls_info(true)
         .user_agent(concat!("vaultops/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = &config.ca_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(BuildClientError::CaCert)?;

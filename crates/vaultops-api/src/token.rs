@@ -487,6 +487,28 @@ impl NodeClient {
         .await
     }
 
+    /// `LIST auth/token/accessors`: the accessors of every live token (needs `sudo` on
+    /// that path). Empty when there is none (the server answers 404).
+    pub async fn token_list_accessors(&self) -> Result<Vec<String>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            keys: Vec<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Env {
+            data: Keys,
+        }
+        let env: Option<Env> = self
+            .call_opt::<(), _>(
+                "token list accessors",
+                crate::client::list_method(),
+                "auth/token/accessors",
+                None,
+            )
+            .await?;
+        Ok(env.map(|e| e.data.keys).unwrap_or_default())
+    }
+
     /// `POST auth/token/lookup-accessor`: a token's properties by its accessor. `None` when
     /// no live token has that accessor (the server answers 400 `invalid accessor`).
     pub async fn token_lookup_accessor(

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod baseline;
+pub mod check;
 pub mod cluster;
 pub mod error;
 pub mod nodes;

@@ -70,6 +70,22 @@ pub enum Command {
     Approle(ApproleCommand),
     /// Import a dotenv file into a KV v2 secret (merge; idempotent; values never printed).
     MigrateEnv(MigrateEnvArgs),
+    /// Grade a live cluster against the production checklist (HA, TLS, seal, audit,
+    /// policies, AppRole TTLs, root token revoked, snapshot age, metrics). Exit 1 on a failure.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Where the daily snapshots are written: the newest file's age is graded.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<std::path::PathBuf>,
+    /// Maximum age of the newest snapshot, in hours.
+    #[arg(long, default_value_t = 26)]
+    pub snapshot_max_age_hours: u64,
+    /// Certificates expiring within this many days are a warning.
+    #[arg(long, default_value_t = 30)]
+    pub cert_warn_days: i64,
 }
 
 /// Where credentials go.

@@ -5,6 +5,7 @@
 
 mod apply_cmd;
 mod approle_cmd;
+mod check_cmd;
 mod cli;
 mod init_cmd;
 mod output;
@@ -54,5 +55,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Config(cmd) => apply_cmd::config(&args.global, cmd),
         cli::Command::Approle(cmd) => approle_cmd::run(&args.global, cmd).await,
         cli::Command::MigrateEnv(cmd) => approle_cmd::migrate_env(&args.global, cmd).await,
+        cli::Command::Check(cmd) => check_cmd::run(&args.global, cmd).await,
     }
 }

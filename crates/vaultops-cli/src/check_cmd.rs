@@ -1,0 +1,38 @@
+//! `vaultops check`: the production checklist, as a table or JSON.
+
+use crate::cli::{CheckArgs, Global};
+use crate::output::{emit, table};
+use std::process::ExitCode;
+use std::time::Duration;
+use vaultops_bootstrap::check::{run_checks, CheckOptions, Verdict};
+use vaultops_bootstrap::NodeSet;
+
+pub async fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let nodes = NodeSet::new(global.clients()?);
+    let opts = CheckOptions {
+        snapshot_dir: args.snapshot_dir.clone(),
+        snapshot_max_age: Some(Duration::from_secs(args.snapshot_max_age_hours * 3600)),
+        cert_warn_days: Some(args.cert_warn_days),
+    };
+    let report = run_checks(&nodes, &opts).await;
+    emit(global.format, &report, || {
+        let rows: Vec<Vec<String>> = report
+            .items
+            .iter()
+            .map(|i| {
+                let v = match i.verdict {
+                    Verdict::Pass => "PASS",
+                    Verdict::Warn => "WARN",
+                    Verdict::Fail => "FAIL",
+                };
+                vec![i.id.to_string(), v.to_string(), i.detail.clone()]
+            })
+            .collect();
+        table(&["CHECK", "RESULT", "DETAIL"], &rows)
+    })?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
