@@ -3,6 +3,7 @@
 //! `cargo xtask testbed up|status|down|logs|audit` drive `vaultops-testbed`: this file only
 //! parses arguments, prints progress and summaries, and maps errors to exit codes.
 
+mod scenario;
 mod testbed;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ enum Command {
         #[command(subcommand)]
         command: testbed::TestbedCommand,
     },
+    /// `testbed up` warm and the kill-active scenario, 3 times each; prints medians.
+    Bench(scenario::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Testbed { command } => testbed::run(command).await,
+            Command::Bench(a) => scenario::bench(a).await,
         }
     });
     match result {

@@ -24,6 +24,9 @@ pub enum TestbedCommand {
     Logs(LogsArgs),
     /// Copy the audit logs out of the containers into `target/testbed/<name>/audit/`.
     Audit(NameArg),
+    /// Run a failover scenario (or `all`, or `list`) on its own fresh testbed, with a
+    /// workload, measurements, and verification of every acknowledged write.
+    Scenario(crate::scenario::ScenarioArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +85,7 @@ pub async fn run(cmd: TestbedCommand) -> anyhow::Result<ExitCode> {
         TestbedCommand::Down(a) => down(&name(&a)?, &root).await,
         TestbedCommand::Logs(a) => logs(a, &root).await,
         TestbedCommand::Audit(a) => audit(&name(&a)?, &root).await,
+        TestbedCommand::Scenario(a) => crate::scenario::scenario(a).await,
     }
 }
 

@@ -73,6 +73,48 @@ pub enum Command {
     /// Grade a live cluster against the production checklist (HA, TLS, seal, audit,
     /// policies, AppRole TTLs, root token revoked, snapshot age, metrics). Exit 1 on a failure.
     Check(CheckArgs),
+    /// Generate the production artifacts (server HCL, Kubernetes, Compose, Prometheus,
+    /// Grafana) from the same templates the testbed uses; --check reports stale files.
+    Render {
+        #[arg(long, value_name = "DIR", default_value = "deploy")]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        check: bool,
+    },
+    /// Raft snapshot backups: save (streamed, optionally age-encrypted, with a checksum
+    /// file), verify (no server needed), restore.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Stream a snapshot to FILE (mode 0600, atomic) and write FILE.sha256.
+    Save {
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// Encrypt to this age recipient while writing; repeat for several.
+        #[arg(long = "age-recipient", value_name = "RECIPIENT")]
+        age_recipients: Vec<String>,
+    },
+    /// Check a backup without a server: checksum file, decryption, archive structure and
+    /// the snapshot's own checksums.
+    Verify {
+        file: std::path::PathBuf,
+        /// age identity file for an encrypted backup.
+        #[arg(long = "identity", value_name = "FILE")]
+        identities: Vec<std::path::PathBuf>,
+    },
+    /// Restore a backup through the ACTIVE node. --force is needed for a snapshot of another
+    /// cluster: afterwards THAT cluster's unseal keys and root token apply and the nodes seal
+    /// themselves (docs/runbooks/disaster-recovery.md).
+    Restore {
+        file: std::path::PathBuf,
+        #[arg(long = "identity", value_name = "FILE")]
+        identities: Vec<std::path::PathBuf>,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

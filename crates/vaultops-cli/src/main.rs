@@ -5,6 +5,7 @@
 
 mod apply_cmd;
 mod approle_cmd;
+mod backup_cmd;
 mod check_cmd;
 mod cli;
 mod init_cmd;
@@ -42,6 +43,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// `vaultops render`: writes (or checks) the generated deployment artifacts.
+fn render(dir: &std::path::Path, check: bool) -> anyhow::Result<ExitCode> {
+    let files = vaultops_deploy::generate(&vaultops_deploy::DeployOptions::default())?;
+    if check {
+        let stale = vaultops_deploy::check(dir, &files);
+        if !stale.is_empty() {
+            eprintln!("{}", vaultops_deploy::StaleFile::report(dir, &stale));
+            return Ok(ExitCode::from(1));
+        }
+        eprintln!(
+            "{}: {} generated files up to date",
+            dir.display(),
+            files.len()
+        );
+    } else {
+        for p in vaultops_deploy::write_all(dir, &files)? {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match &args.command {
         cli::Command::Tls(cmd) => tls_cmd::run(&args.global, cmd),
@@ -56,5 +79,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Approle(cmd) => approle_cmd::run(&args.global, cmd).await,
         cli::Command::MigrateEnv(cmd) => approle_cmd::migrate_env(&args.global, cmd).await,
         cli::Command::Check(cmd) => check_cmd::run(&args.global, cmd).await,
+        cli::Command::Render { out, check } => render(out, *check),
+        cli::Command::Backup(cmd) => backup_cmd::run(&args.global, cmd).await,
     }
 }

@@ -309,9 +309,13 @@ impl Plan {
         self
     }
 
-    /// `ip:9090` of the audit sink.
+    /// `audit-sink:9090`: the sink's network alias, not its IP. The audit table travels
+    /// inside raft snapshots, and a restored cluster refuses to become active when a
+    /// declared device's options differ from the snapshot's (measured: "modifications to
+    /// audit devices are not allowed … address differs"); every testbed has its own subnet,
+    /// so only a name makes snapshots portable between testbeds.
     pub fn sink_addr(&self) -> String {
-        format!("{}:{SINK_PORT}", self.subnet.sink_ip())
+        format!("audit-sink:{SINK_PORT}")
     }
 }
 
@@ -420,7 +424,7 @@ mod tests {
         assert_eq!(n2.host_addr(), "https://127.0.0.1:18202");
         assert_eq!(n2.api_addr(), "https://node2:8200");
         assert_eq!(n2.cluster_addr(), "https://node2:8201");
-        assert_eq!(plan.sink_addr(), "172.20.0.10:9090");
+        assert_eq!(plan.sink_addr(), "audit-sink:9090");
         assert!(plan.unsealer.is_none());
         let u = plan.with_unsealer(18200).unsealer.unwrap();
         assert_eq!(u.container, "vaultops-dev-unsealer");

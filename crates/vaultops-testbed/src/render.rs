@@ -337,7 +337,7 @@ mod tests {
                 &plan,
                 &plan.nodes[0],
                 Engine::OpenBao,
-                Some("172.20.0.10:9090"),
+                Some("audit-sink:9090"),
                 &Seal::Shamir,
             )
             .unwrap()
@@ -355,7 +355,7 @@ mod tests {
             r#"autopilot_update_interval = "500ms""#,
             r#"tls_min_version = "tls12""#,
             r#"file_path = "/vault/audit/audit.log""#,
-            r#"address = "172.20.0.10:9090""#,
+            r#"address = "audit-sink:9090""#,
             "unauthenticated_metrics_access = true",
         ] {
             assert!(hcl.contains(want), "missing {want:?} in\n{hcl}");

@@ -1,0 +1,620 @@
+//! Raft snapshot backups for production use (`vaultops backup save|restore|verify`), the same
+//! code the `backup-restore` drill runs: a snapshot streamed to a file, optionally encrypted
+//! to age recipients while it is written, a `sha256sum`-compatible checksum file next to it,
+//! an integrity check that needs no server, and a restore that decrypts to a private temporary
+//! file and streams it to the active node.
+//!
+//! A raft snapshot is a gzip'd tar holding `meta.json`, `state.bin` and `SHA256SUMS` (the
+//! hashes of the other two); [`verify_file`] checks all of it. It cannot count secrets: the
+//! values in `state.bin` are encrypted with the cluster's keys; the drill counts them after a
+//! real restore.
+//!
+//! Files: the backup and its checksum file are written mode 0600 through a temporary file in
+//! the same directory and a rename, so a failed or interrupted save never leaves a partial
+//! backup under the final name. An unencrypted snapshot never touches the disk when
+//! recipients are given, except as a 0600 temporary file that is removed afterwards.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use vaultops_api::{ApiError, NodeClient};
+
+/// The age key types backups are encrypted to and decrypted with.
+pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};
+
+/// The first bytes of an age file (binary format).
+const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
+/// The first bytes of a gzip stream (a raw raft snapshot).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// A backup step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("taking the snapshot: {0}")]
+    Snapshot(#[source] Box<ApiError>),
+    #[error("restoring the snapshot: {0}")]
+    Restore(#[source] Box<ApiError>),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid age recipient {value:?}: {reason}; give an age public key (age1…)")]
+    Recipient { value: String, reason: String },
+    #[error("invalid age identity: {0}; give an age identity file (AGE-SECRET-KEY-1…)")]
+    Identity(String),
+    #[error("encrypting {path}: {reason}")]
+    Encrypt { path: PathBuf, reason: String },
+    #[error("decrypting {path}: {reason}")]
+    Decrypt { path: PathBuf, reason: String },
+    #[error("{path} is encrypted (age): give the identity (-i FILE) that can decrypt it")]
+    NeedsIdentity { path: PathBuf },
+    #[error("checksum of {path} does not match {sums}: expected {expected}, got {actual}; the file is damaged or not the one the checksum was written for")]
+    Checksum {
+        path: PathBuf,
+        sums: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("{path} is not a usable raft snapshot: {reason}")]
+    Archive { path: PathBuf, reason: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Parses age recipients (`age1…`).
+pub fn parse_recipients(values: &[String]) -> Result<Vec<age::x25519::Recipient>, BackupError> {
+    values
+        .iter()
+        .map(|v| {
+            age::x25519::Recipient::from_str(v.trim()).map_err(|e| BackupError::Recipient {
+                value: v.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Parses an age identity file's text (`AGE-SECRET-KEY-1…` lines, `#` comments).
+pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, BackupError> {
+    let ids: Vec<age::x25519::Identity> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            age::x25519::Identity::from_str(l).map_err(|e| BackupError::Identity(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(BackupError::Identity("no identity in the file".into()));
+    }
+    Ok(ids)
+}
+
+/// What [`save`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInfo {
+    pub path: PathBuf,
+    /// The `sha256sum`-format checksum file (`<path>.sha256`).
+    pub checksum_file: PathBuf,
+    /// Size and SHA-256 of the file written (encrypted when `encrypted`).
+    pub bytes: u64,
+    pub sha256: String,
+    /// Size and SHA-256 of the raw snapshot as the server sent it.
+    pub snapshot_bytes: u64,
+    pub snapshot_sha256: String,
+    pub encrypted: bool,
+}
+
+/// `<path>.sha256`.
+pub fn checksum_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".sha256");
+    PathBuf::from(p)
+}
+
+fn temp_next_to(path: &Path, tag: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "backup".into());
+    path.with_file_name(format!(".{name}.{tag}-{}.tmp", std::process::id()))
+}
+
+fn create_private(path: &Path) -> Result<std::fs::File, BackupError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map_err(io(path))
+}
+
+/// Writes `data` to `path` (0600) through a temporary file and a rename.
+fn write_private_atomic(path: &Path, data: &[u8]) -> Result<(), BackupError> {
+    let tmp = temp_next_to(path, "w");
+    let mut f = create_private(&tmp)?;
+    f.write_all(data).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Removes a file on drop unless disarmed.
+struct Cleanup(Option<PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Streams a snapshot from `client` (the active node or a standby; a root or `sys/storage/raft/
+/// snapshot` read token) into `out`, encrypted to `recipients` when any are given, and writes
+/// `<out>.sha256`. An existing `out` is replaced only once the new backup is complete.
+pub async fn save(
+    client: &NodeClient,
+    out: &Path,
+    recipients: &[age::x25519::Recipient],
+) -> Result<BackupInfo, BackupError> {
+    let plain = if recipients.is_empty() {
+        out.to_owned()
+    } else {
+        temp_next_to(out, "plain")
+    };
+    let mut cleanup = Cleanup((!recipients.is_empty()).then(|| plain.clone()));
+    let snap = client
+        .snapshot_save(&plain)
+        .await
+        .map_err(|e| BackupError::Snapshot(Box::new(e)))?;
+    let (bytes, sha256) = if recipients.is_empty() {
+        (snap.bytes, snap.sha256.clone())
+    } else {
+        let (plain2, out2, recips) = (plain.clone(), out.to_owned(), recipients.to_vec());
+        let r = tokio::task::spawn_blocking(move || encrypt_file(&plain2, &out2, &recips))
+            .await
+            .map_err(|e| BackupError::Encrypt {
+                path: out.to_owned(),
+                reason: e.to_string(),
+            })??;
+        drop(cleanup.0.take().map(std::fs::remove_file));
+        r
+    };
+    cleanup.0 = None;
+    let sums = checksum_path(out);
+    let file_name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_private_atomic(&sums, format!("{sha256}  {file_name}\n").as_bytes())?;
+    Ok(BackupInfo {
+        path: out.to_owned(),
+        checksum_file: sums,
+        bytes,
+        sha256,
+        snapshot_bytes: snap.bytes,
+        snapshot_sha256: snap.sha256,
+        encrypted: !recipients.is_empty(),
+    })
+}
+
+/// Encrypts `plain` into `out` (0600, temporary file + rename); returns size and SHA-256 of
+/// the encrypted file.
+fn encrypt_file(
+    plain: &Path,
+    out: &Path,
+    recipients: &[age::x25519::Recipient],
+) -> Result<(u64, String), BackupError> {
+    let enc_err = |reason: String| BackupError::Encrypt {
+        path: out.to_owned(),
+        reason,
+    };
+    let tmp = temp_next_to(out, "enc");
+    let mut cleanup = Cleanup(Some(tmp.clone()));
+    let file = create_private(&tmp)?;
+    let mut hashing = Hashing {
+        inner: std::io::BufWriter::new(file),
+        hasher: Sha256::new(),
+        bytes: 0,
+    };
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| enc_err(e.to_string()))?;
+    let mut writer = encryptor
+        .wrap_output(&mut hashing)
+        .map_err(|e| enc_err(e.to_string()))?;
+    let mut input = std::fs::File::open(plain).map_err(io(plain))?;
+    std::io::copy(&mut input, &mut writer).map_err(io(plain))?;
+    writer.finish().map_err(|e| enc_err(e.to_string()))?;
+    hashing.flush().map_err(io(&tmp))?;
+    let Hashing {
+        inner,
+        hasher,
+        bytes,
+    } = hashing;
+    let file = inner
+        .into_inner()
+        .map_err(|e| enc_err(e.error().to_string()))?;
+    file.sync_all().map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, out).map_err(io(out))?;
+    cleanup.0 = None;
+    Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+/// Whether `path` starts like an age file.
+fn is_age(path: &Path) -> Result<bool, BackupError> {
+    let mut head = [0u8; AGE_MAGIC.len()];
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let n = read_up_to(&mut f, &mut head).map_err(io(path))?;
+    Ok(n == head.len() && head == AGE_MAGIC)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = r.read(&mut buf[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    Ok(got)
+}
+
+fn sha256_file(path: &Path) -> Result<String, BackupError> {
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(io(path))?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// How the checksum file compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumState {
+    /// `<file>.sha256` exists and matches.
+    Matches,
+    /// There is no `<file>.sha256`.
+    Absent,
+}
+
+/// Checks `<file>.sha256` if present; a mismatch is an error.
+pub fn check_checksum(file: &Path) -> Result<ChecksumState, BackupError> {
+    let sums = checksum_path(file);
+    let text = match std::fs::read_to_string(&sums) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ChecksumState::Absent),
+        Err(e) => return Err(io(&sums)(e)),
+    };
+    let expected = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let actual = sha256_file(file)?;
+    if expected != actual {
+        return Err(BackupError::Checksum {
+            path: file.to_owned(),
+            sums,
+            expected,
+            actual,
+        });
+    }
+    Ok(ChecksumState::Matches)
+}
+
+/// Decrypts (or copies, when not encrypted) `file` into `out` (0600).
+pub fn decrypt_to(
+    file: &Path,
+    identities: &[age::x25519::Identity],
+    out: &Path,
+) -> Result<(), BackupError> {
+    let mut dst = create_private(out)?;
+    let mut src = std::fs::File::open(file).map_err(io(file))?;
+    if !is_age(file)? {
+        std::io::copy(&mut src, &mut dst).map_err(io(out))?;
+        return dst.sync_all().map_err(io(out));
+    }
+    if identities.is_empty() {
+        return Err(BackupError::NeedsIdentity {
+            path: file.to_owned(),
+        });
+    }
+    let dec_err = |reason: String| BackupError::Decrypt {
+        path: file.to_owned(),
+        reason,
+    };
+    let decryptor =
+        age::Decryptor::new(std::io::BufReader::new(src)).map_err(|e| dec_err(e.to_string()))?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| dec_err(e.to_string()))?;
+    std::io::copy(&mut reader, &mut dst).map_err(|e| dec_err(e.to_string()))?;
+    dst.sync_all().map_err(io(out))
+}
+
+/// What [`verify_file`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    pub encrypted: bool,
+    pub checksum: ChecksumState,
+    /// The archive's files and their sizes.
+    pub entries: Vec<(String, u64)>,
+    /// `meta.json` (raft index, term, …).
+    pub meta: serde_json::Value,
+}
+
+/// Checks a backup without a server: the checksum file (if any), decryption (if encrypted),
+/// the gzip and tar structure, and the archive's own `SHA256SUMS` over `meta.json` and
+/// `state.bin`.
+pub fn verify_file(
+    file: &Path,
+    identities: &[age::x25519::Identity],
+) -> Result<VerifyReport, BackupError> {
+    let checksum = check_checksum(file)?;
+    let encrypted = is_age(file)?;
+    let plain = if encrypted {
+        let tmp = temp_next_to(file, "verify");
+        decrypt_to(file, identities, &tmp)?;
+        Some(tmp)
+    } else {
+        None
+    };
+    let _cleanup = Cleanup(plain.clone());
+    let path = plain.as_deref().unwrap_or(file);
+    let bad = |reason: String| BackupError::Archive {
+        path: file.to_owned(),
+        reason,
+    };
+    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let mut head = [0u8; 2];
+    if read_up_to(&mut f, &mut head).map_err(io(path))? < 2 || head != GZIP_MAGIC {
+        return Err(bad("no gzip header (not written by snapshot save?)".into()));
+    }
+    let f = std::fs::File::open(path).map_err(io(path))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut entries = Vec::new();
+    let mut hashes: Vec<(String, String)> = Vec::new();
+    let mut sums = String::new();
+    let mut meta = serde_json::Value::Null;
+    for e in archive.entries().map_err(|e| bad(e.to_string()))? {
+        let mut e = e.map_err(|e| bad(format!("damaged archive: {e}")))?;
+        let name = e
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        let mut h = Sha256::new();
+        let mut data = Vec::new();
+        let n = if name == "SHA256SUMS" || name == "meta.json" {
+            e.read_to_end(&mut data)
+                .map_err(|e| bad(format!("damaged archive: {e}")))? as u64
+        } else {
+            std::io::copy(&mut e, &mut h).map_err(|e| bad(format!("damaged archive: {e}")))?
+        };
+        if !data.is_empty() {
+            h.update(&data);
+        }
+        match name.as_str() {
+            "SHA256SUMS" => sums = String::from_utf8_lossy(&data).into_owned(),
+            "meta.json" => {
+                meta = serde_json::from_slice(&data).map_err(|e| bad(format!("meta.json: {e}")))?;
+            }
+            _ => {}
+        }
+        if name != "SHA256SUMS" {
+            hashes.push((name.clone(), hex::encode(h.finalize())));
+        }
+        entries.push((name, n));
+    }
+    if sums.is_empty() {
+        return Err(bad("no SHA256SUMS in the archive".into()));
+    }
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let mut parts = line.split_whitespace();
+        let (Some(want), Some(name)) = (parts.next(), parts.next()) else {
+            return Err(bad(format!("unreadable SHA256SUMS line {line:?}")));
+        };
+        match hashes.iter().find(|(n, _)| n == name) {
+            Some((_, got)) if got == want => {}
+            Some((_, got)) => {
+                return Err(bad(format!(
+                    "{name} has SHA-256 {got}, SHA256SUMS says {want}"
+                )))
+            }
+            None => return Err(bad(format!("{name} is listed in SHA256SUMS but missing"))),
+        }
+    }
+    for required in ["meta.json", "state.bin"] {
+        if !entries.iter().any(|(n, _)| n == required) {
+            return Err(bad(format!("no {required} in the archive")));
+        }
+    }
+    Ok(VerifyReport {
+        encrypted,
+        checksum,
+        entries,
+        meta,
+    })
+}
+
+/// Restores `file` (decrypted with `identities` if it is encrypted; its checksum file checked
+/// if present) through `client`, which must be the active node. `force` is needed for a
+/// snapshot of another cluster (then that cluster's unseal keys and root token apply, and the
+/// nodes seal themselves: see `docs/runbooks/disaster-recovery.md`).
+pub async fn restore(
+    client: &NodeClient,
+    file: &Path,
+    identities: &[age::x25519::Identity],
+    force: bool,
+) -> Result<(), BackupError> {
+    let (f, ids) = (file.to_owned(), identities.to_vec());
+    let plain = temp_next_to(file, "restore");
+    let p = plain.clone();
+    let _cleanup = Cleanup(Some(plain.clone()));
+    tokio::task::spawn_blocking(move || {
+        check_checksum(&f)?;
+        decrypt_to(&f, &ids, &p)
+    })
+    .await
+    .map_err(|e| BackupError::Decrypt {
+        path: file.to_owned(),
+        reason: e.to_string(),
+    })??;
+    client
+        .snapshot_restore(&plain, force)
+        .await
+        .map_err(|e| BackupError::Restore(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A raft-snapshot-shaped archive: gzip'd tar of meta.json, state.bin, SHA256SUMS.
+    fn snapshot(state: &[u8], tamper: bool) -> Vec<u8> {
+        let meta = br#"{"Version":1,"ID":"2-15-1","Index":15,"Term":2}"#;
+        let sum = |b: &[u8]| hex::encode(Sha256::digest(b));
+        let sums = format!(
+            "{}  meta.json\n{}  state.bin\n",
+            sum(meta),
+            if tamper { sum(b"other") } else { sum(state) }
+        );
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut t = tar::Builder::new(gz);
+        for (name, data) in [
+            ("meta.json", &meta[..]),
+            ("state.bin", state),
+            ("SHA256SUMS", sums.as_bytes()),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o600);
+            h.set_cksum();
+            t.append_data(&mut h, name, data).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn verifies_a_plain_snapshot_and_names_a_tampered_one() {
+        let d = tempfile::tempdir().unwrap();
+        let ok = d.path().join("ok.snap");
+        std::fs::write(&ok, snapshot(b"state-bytes", false)).unwrap();
+        let r = verify_file(&ok, &[]).unwrap();
+        assert!(!r.encrypted);
+        assert_eq!(r.checksum, ChecksumState::Absent);
+        assert_eq!(r.meta["Index"], 15);
+        assert!(r.entries.iter().any(|(n, b)| n == "state.bin" && *b == 11));
+
+        let bad = d.path().join("bad.snap");
+        std::fs::write(&bad, snapshot(b"state-bytes", true)).unwrap();
+        let e = verify_file(&bad, &[]).unwrap_err().to_string();
+        assert!(e.contains("state.bin has SHA-256"), "{e}");
+
+        let full = snapshot(b"state-bytes", false);
+        let cut = d.path().join("cut.snap");
+        std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+        let e = verify_file(&cut, &[]).unwrap_err().to_string();
+        assert!(e.contains("not a usable raft snapshot"), "{e}");
+    }
+
+    #[test]
+    fn encrypted_round_trip_checksum_and_wrong_identity() {
+        let d = tempfile::tempdir().unwrap();
+        let plain = d.path().join("plain.snap");
+        std::fs::write(&plain, snapshot(b"secret-state", false)).unwrap();
+        let id = age::x25519::Identity::generate();
+        let out = d.path().join("backup.snap.age");
+        let (bytes, sha) = encrypt_file(&plain, &out, &[id.to_public()]).unwrap();
+        assert_eq!(std::fs::metadata(&out).unwrap().len(), bytes);
+        assert_eq!(sha256_file(&out).unwrap(), sha);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let raw = std::fs::read(&out).unwrap();
+        assert!(raw.starts_with(AGE_MAGIC));
+        assert!(!raw.windows(12).any(|w| w == b"secret-state"));
+        write_private_atomic(
+            &checksum_path(&out),
+            format!("{sha}  backup.snap.age\n").as_bytes(),
+        )
+        .unwrap();
+
+        let r = verify_file(&out, std::slice::from_ref(&id)).unwrap();
+        assert!(r.encrypted);
+        assert_eq!(r.checksum, ChecksumState::Matches);
+
+        let e = verify_file(&out, &[]).unwrap_err();
+        assert!(matches!(e, BackupError::NeedsIdentity { .. }), "{e}");
+        let other = age::x25519::Identity::generate();
+        let e = verify_file(&out, &[other]).unwrap_err().to_string();
+        assert!(e.starts_with("decrypting"), "{e}");
+
+        // A damaged file fails its checksum before anything else.
+        let mut damaged = raw.clone();
+        let n = damaged.len();
+        damaged[n - 10] ^= 0xff;
+        std::fs::write(&out, &damaged).unwrap();
+        let e = verify_file(&out, &[id]).unwrap_err().to_string();
+        assert!(e.contains("checksum of"), "{e}");
+    }
+
+    #[test]
+    fn identities_and_recipients_are_checked() {
+        let id = age::x25519::Identity::generate();
+        use age::secrecy::ExposeSecret;
+        let text = format!("# created: now\n{}\n", id.to_string().expose_secret());
+        assert_eq!(parse_identities(&text).unwrap().len(), 1);
+        assert!(parse_identities("# nothing\n").is_err());
+        assert!(parse_identities("AGE-SECRET-KEY-1NOPE").is_err());
+        assert_eq!(
+            parse_recipients(&[id.to_public().to_string()])
+                .unwrap()
+                .len(),
+            1
+        );
+        let e = parse_recipients(&["age1nope".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid age recipient"), "{e}");
+    }
+}

@@ -1,0 +1,312 @@
+//! Scenario reports: the JSON document, the human table (one row per run, and medians over
+//! repeats), and the files written per run: `<run>.json` (the report), `<run>.attempts.json`
+//! (every request), `<run>.svg` (the timeline).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::median;
+use crate::error::ScenarioError;
+use crate::model::{secs, Attempt, ErrorClass, Event, NodeTimeline};
+use crate::verify::Verification;
+
+/// One named pass/fail check of a scenario (budgets and expected behaviour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    /// What was measured, and the limit.
+    pub detail: String,
+}
+
+/// The measured figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measurements {
+    /// When the first fault was injected (run clock).
+    #[serde(with = "secs::opt")]
+    pub fault_at: Option<Duration>,
+    /// The active node at the fault.
+    pub active_at_fault: Option<String>,
+    /// Fault → a new active node (see `analysis`); `None`: the active node never changed.
+    #[serde(with = "secs::opt")]
+    pub new_active_after: Option<Duration>,
+    pub new_active_node: Option<String>,
+    /// Last acknowledged write before the fault → first after it (the longest gap after the
+    /// fault); `None` with `recovered == false` when writes never came back.
+    #[serde(with = "secs::opt")]
+    pub unavailability: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub unavailable_from: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub unavailable_to: Option<Duration>,
+    /// Writes were acknowledged again after the fault.
+    pub recovered: bool,
+    /// Time after the fault with no node seen active.
+    #[serde(with = "secs::opt")]
+    pub without_active: Option<Duration>,
+    /// Acknowledged writes (keys and counter increments) missing after recovery.
+    pub lost_acked_writes: u64,
+}
+
+/// What the workload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    pub writers: u16,
+    pub requests: u64,
+    /// Acknowledged unique-key writes.
+    pub key_acks: u64,
+    /// Acknowledged counter increments.
+    pub counter_acks: u64,
+    pub cas_conflicts: u64,
+    /// Failed requests by kind (check-and-set conflicts excluded).
+    pub errors_by_kind: BTreeMap<ErrorClass, u64>,
+    /// The first message seen for each kind.
+    pub error_samples: BTreeMap<ErrorClass, String>,
+}
+
+impl WorkloadSummary {
+    pub fn errors(&self) -> u64 {
+        self.errors_by_kind.values().sum()
+    }
+}
+
+/// The report of one scenario run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub scenario: String,
+    /// Unique per run; also names the keyspace `scenario/<run_id>` and the report files.
+    pub run_id: String,
+    pub testbed: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    /// Every check passed.
+    pub passed: bool,
+    pub checks: Vec<Check>,
+    pub measurements: Measurements,
+    pub workload: WorkloadSummary,
+    pub verification: Option<Verification>,
+    pub events: Vec<Event>,
+    pub roles: Vec<NodeTimeline>,
+    /// Scenario-specific figures (stale-read rates, unseal checks, snapshot sizes, …).
+    pub details: serde_json::Map<String, serde_json::Value>,
+    /// Files written for this run (empty until written).
+    pub files: Vec<PathBuf>,
+}
+
+impl ScenarioReport {
+    /// The failed checks, one line each.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect()
+    }
+}
+
+/// Writes `<dir>/<run_id>.json`, `.attempts.json` and `.svg`; records the paths in the
+/// report. Files are written whole to a temporary name, then renamed.
+pub fn write_files(
+    dir: &Path,
+    report: &mut ScenarioReport,
+    attempts: &[Attempt],
+) -> Result<(), ScenarioError> {
+    let err = |path: &Path, reason: String| ScenarioError::Report {
+        path: path.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e.to_string()))?;
+    let json = dir.join(format!("{}.json", report.run_id));
+    let att = dir.join(format!("{}.attempts.json", report.run_id));
+    let svg = dir.join(format!("{}.svg", report.run_id));
+    report.files = vec![json.clone(), att.clone(), svg.clone()];
+    let svg_text = crate::svg::timeline(report, attempts);
+    write_atomic(&svg, svg_text.as_bytes()).map_err(|e| err(&svg, e.to_string()))?;
+    let a = serde_json::to_vec(attempts).map_err(|e| err(&att, e.to_string()))?;
+    write_atomic(&att, &a).map_err(|e| err(&att, e.to_string()))?;
+    let r = serde_json::to_vec_pretty(report).map_err(|e| err(&json, e.to_string()))?;
+    write_atomic(&json, &r).map_err(|e| err(&json, e.to_string()))?;
+    Ok(())
+}
+
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, data)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn opt_s(d: Option<Duration>) -> String {
+    d.map_or("-".to_owned(), |d| format!("{:.2}", d.as_secs_f64()))
+}
+
+fn errors_compact(e: &BTreeMap<ErrorClass, u64>) -> String {
+    if e.is_empty() {
+        return "-".to_owned();
+    }
+    e.iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The human table: one row per report.
+pub fn table(reports: &[ScenarioReport]) -> String {
+    let mut out = format!(
+        "{:<17} {:<6} {:>10} {:>9} {:>7} {:>5} {:>6}  {}\n",
+        "scenario", "result", "new-active", "unavail", "acked", "lost", "errors", "errors by kind"
+    );
+    for r in reports {
+        let m = &r.measurements;
+        let acked = r.workload.key_acks + r.workload.counter_acks;
+        out.push_str(&format!(
+            "{:<17} {:<6} {:>10} {:>9} {:>7} {:>5} {:>6}  {}\n",
+            r.scenario,
+            if r.passed { "PASS" } else { "FAIL" },
+            opt_s(m.new_active_after),
+            if r.workload.requests == 0 || m.fault_at.is_none() || m.recovered {
+                opt_s(m.unavailability)
+            } else {
+                "never".to_owned()
+            },
+            acked,
+            m.lost_acked_writes,
+            r.workload.errors(),
+            errors_compact(&r.workload.errors_by_kind),
+        ));
+    }
+    for r in reports {
+        for f in r.failures() {
+            out.push_str(&format!("  FAILED {} ({}): {f}\n", r.scenario, r.run_id));
+        }
+    }
+    out
+}
+
+/// Medians (and min–max) over repeated runs, per scenario, in first-seen order.
+pub fn medians(reports: &[ScenarioReport]) -> String {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by: BTreeMap<&str, Vec<&ScenarioReport>> = BTreeMap::new();
+    for r in reports {
+        if !by.contains_key(r.scenario.as_str()) {
+            order.push(&r.scenario);
+        }
+        by.entry(&r.scenario).or_default().push(r);
+    }
+    let mut out = format!(
+        "{:<17} {:>4} {:>6} {:>22} {:>22} {:>8}\n",
+        "scenario",
+        "runs",
+        "passed",
+        "new-active s med (min-max)",
+        "unavail s med (min-max)",
+        "lost max"
+    );
+    for s in order {
+        let rs = &by[s];
+        let stat = |f: &dyn Fn(&ScenarioReport) -> Option<Duration>| {
+            let v: Vec<f64> = rs
+                .iter()
+                .filter_map(|r| f(r))
+                .map(|d| d.as_secs_f64())
+                .collect();
+            match median(&v) {
+                Some(m) => format!(
+                    "{m:.2} ({:.2}-{:.2})",
+                    v.iter().copied().fold(f64::INFINITY, f64::min),
+                    v.iter().copied().fold(0.0, f64::max)
+                ),
+                None => "-".to_owned(),
+            }
+        };
+        out.push_str(&format!(
+            "{:<17} {:>4} {:>6} {:>22} {:>22} {:>8}\n",
+            s,
+            rs.len(),
+            rs.iter().filter(|r| r.passed).count(),
+            stat(&|r| r.measurements.new_active_after),
+            stat(&|r| r.measurements.unavailability),
+            rs.iter()
+                .map(|r| r.measurements.lost_acked_writes)
+                .max()
+                .unwrap_or(0),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(scenario: &str, unavail_ms: u64, passed: bool) -> ScenarioReport {
+        ScenarioReport {
+            scenario: scenario.into(),
+            run_id: format!("{scenario}-1"),
+            testbed: "scn-test".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration: Duration::from_secs(20),
+            passed,
+            checks: vec![Check {
+                name: "lost acknowledged writes".into(),
+                passed,
+                detail: "0 (budget 0)".into(),
+            }],
+            measurements: Measurements {
+                fault_at: Some(Duration::from_secs(3)),
+                new_active_after: Some(Duration::from_millis(1900)),
+                unavailability: Some(Duration::from_millis(unavail_ms)),
+                recovered: true,
+                ..Default::default()
+            },
+            workload: WorkloadSummary {
+                writers: 4,
+                requests: 100,
+                key_acks: 70,
+                counter_acks: 5,
+                errors_by_kind: BTreeMap::from([(ErrorClass::Standby307, 3)]),
+                ..Default::default()
+            },
+            verification: None,
+            events: vec![],
+            roles: vec![],
+            details: Default::default(),
+            files: vec![],
+        }
+    }
+
+    #[test]
+    fn table_has_one_row_per_report_and_names_failures() {
+        let t = table(&[
+            sample("kill-active", 2100, true),
+            sample("stop-active", 900, false),
+        ]);
+        assert!(t.contains("kill-active       PASS"), "{t}");
+        assert!(t.contains("2.10"), "{t}");
+        assert!(t.contains("standby-307:3"), "{t}");
+        assert!(t.contains("FAILED stop-active"), "{t}");
+    }
+
+    #[test]
+    fn medians_over_repeats() {
+        let rs = [
+            sample("kill-active", 2000, true),
+            sample("kill-active", 1000, true),
+            sample("kill-active", 3000, true),
+        ];
+        let m = medians(&rs);
+        assert!(m.contains("2.00 (1.00-3.00)"), "{m}");
+        assert!(m.contains("   3      3"), "{m}");
+    }
+
+    #[test]
+    fn report_round_trips_through_json() {
+        let r = sample("kill-active", 2100, true);
+        let j = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<ScenarioReport>(&j).unwrap(), r);
+    }
+}

@@ -1,0 +1,534 @@
+//! One scenario run's context ([`Run`]): the testbed, the clock, the role monitor, the
+//! workload, the events and checks so far, and the steps every scenario shares: start (monitor,
+//! workload, warm-up), inject a fault, wait for a new active node, restart and unseal a node,
+//! settle, and finish (stop, verify, measure, report).
+
+use std::time::Duration;
+
+use vaultops_api::{ClientConfig, NodeClient};
+use vaultops_testbed::{NodeId, Testbed};
+
+use crate::analysis;
+use crate::error::ScenarioError;
+use crate::model::{Clock, Event, EventKind, NodeTimeline, Observed};
+use crate::monitor::{self, Monitor};
+use crate::report::{self, Check, Measurements, ScenarioReport, WorkloadSummary};
+use crate::suite::SuiteOptions;
+use crate::verify::{self, Verification};
+use crate::workload::{Keyspace, Workload, WorkloadLog};
+use crate::Scenario;
+
+/// Acknowledged writes the workload must reach before the fault (≈1 s at the default pace).
+pub(crate) const WARM_UP_ACKS: u64 = 100;
+/// Acknowledged writes after recovery before the workload stops.
+pub(crate) const SETTLE_ACKS: u64 = 100;
+/// Deadline for a new active node after a fault.
+pub(crate) const FAILOVER_DEADLINE: Duration = Duration::from_secs(45);
+/// Deadline for a node to reach a role after a restart or an unseal.
+pub(crate) const NODE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The node id of index `i` (indices come from the testbed's own node list).
+pub(crate) fn id(i: usize) -> NodeId {
+    NodeId::from_index(i).expect("node index within the testbed")
+}
+
+/// `node<i+1>`.
+pub(crate) fn node_name(i: usize) -> String {
+    format!("node{}", i + 1)
+}
+
+/// A scenario run in progress.
+#[derive(Debug)]
+pub(crate) struct Run<'o> {
+    pub tb: Testbed,
+    pub opts: &'o SuiteOptions,
+    pub scenario: Scenario,
+    pub run_id: String,
+    pub clock: Clock,
+    started_at: String,
+    pub keys: Keyspace,
+    events: Vec<Event>,
+    checks: Vec<Check>,
+    pub details: serde_json::Map<String, serde_json::Value>,
+    monitor: Option<Monitor>,
+    workload: Option<Workload>,
+    /// The first fault: anchors the unavailability window.
+    fault_at: Option<Duration>,
+    /// The fault the active-node measurement is taken from, and the active node then.
+    leader_fault: Option<(Duration, Option<usize>)>,
+    /// Acknowledged data lost outside the workload (the backup drill's secrets).
+    pub extra_lost: u64,
+}
+
+impl<'o> Run<'o> {
+    pub fn new(tb: Testbed, opts: &'o SuiteOptions, scenario: Scenario, run_id: String) -> Self {
+        let keys = Keyspace::new(&opts.workload.mount, &run_id);
+        Run {
+            tb,
+            opts,
+            scenario,
+            run_id,
+            clock: Clock::start(),
+            started_at: now_rfc3339(),
+            keys,
+            events: Vec::new(),
+            checks: Vec::new(),
+            details: serde_json::Map::new(),
+            monitor: None,
+            workload: None,
+            fault_at: None,
+            leader_fault: None,
+            extra_lost: 0,
+        }
+    }
+
+    pub fn say(&self, msg: &str) {
+        if self.opts.verbose {
+            eprintln!(
+                "[{:>6.2}s] {}: {msg}",
+                self.clock.now().as_secs_f64(),
+                self.scenario
+            );
+        }
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.tb.nodes().len()
+    }
+
+    /// A client for node `i` with the root token and the default (10 s) timeout.
+    pub fn root(&self, i: usize) -> NodeClient {
+        self.tb.root_client(id(i))
+    }
+
+    /// A client for node `i` with the root token and `timeout` for the whole request and for
+    /// the connection (which includes the TLS handshake: a paused node never completes it).
+    pub fn root_with_timeout(
+        &self,
+        i: usize,
+        timeout: Duration,
+    ) -> Result<NodeClient, ScenarioError> {
+        let cfg = ClientConfig {
+            timeout,
+            connect_timeout: timeout,
+            token: self.tb.root_token().cloned(),
+            ..self.tb.client_config().clone()
+        };
+        NodeClient::new(&self.tb.nodes()[i].host_addr(), &cfg)
+            .map_err(|e| ScenarioError::Setup(e.to_string()))
+    }
+
+    fn clients(&self, cfg: &ClientConfig) -> Result<Vec<NodeClient>, ScenarioError> {
+        self.tb
+            .nodes()
+            .iter()
+            .map(|n| NodeClient::new(&n.host_addr(), cfg))
+            .collect::<Result<_, _>>()
+            .map_err(|e| ScenarioError::Setup(e.to_string()))
+    }
+
+    pub fn event(&mut self, kind: EventKind, label: impl Into<String>) {
+        let label = label.into();
+        self.say(&label);
+        self.events.push(Event {
+            t: self.clock.now(),
+            kind,
+            label,
+        });
+    }
+
+    /// Records a fault about to be injected (the first one anchors the measurements).
+    pub fn fault(&mut self, label: impl Into<String>) {
+        let t = self.clock.now();
+        if self.fault_at.is_none() {
+            self.fault_at = Some(t);
+            let active = self.monitor.as_ref().and_then(Monitor::active);
+            self.leader_fault = Some((t, active));
+        }
+        self.event(EventKind::Fault, label);
+    }
+
+    /// Measures the time to a new active node from now instead of from the first fault
+    /// (rolling restart: from the restart of the active node).
+    pub fn anchor_leader_change_now(&mut self) {
+        let active = self.monitor.as_ref().and_then(Monitor::active);
+        self.leader_fault = Some((self.clock.now(), active));
+    }
+
+    pub fn recovery(&mut self, label: impl Into<String>) {
+        self.event(EventKind::Recovery, label);
+    }
+
+    pub fn observed(&mut self, label: impl Into<String>) {
+        self.event(EventKind::Observation, label);
+    }
+
+    pub fn check(&mut self, name: &str, passed: bool, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.say(&format!(
+            "check {name}: {} ({detail})",
+            if passed { "ok" } else { "FAILED" }
+        ));
+        self.checks.push(Check {
+            name: name.to_owned(),
+            passed,
+            detail,
+        });
+    }
+
+    pub fn monitor(&self) -> &Monitor {
+        self.monitor.as_ref().expect("the monitor was started")
+    }
+
+    pub fn workload(&self) -> &Workload {
+        self.workload.as_ref().expect("the workload was started")
+    }
+
+    /// Starts the role monitor and waits for exactly one active node; returns its index.
+    pub async fn start_monitor(&mut self) -> Result<usize, ScenarioError> {
+        let cfg = monitor::health_config(self.tb.client_config());
+        self.monitor = Some(Monitor::start(self.clients(&cfg)?, self.clock));
+        self.monitor()
+            .wait_for("one active node", NODE_DEADLINE, exactly_one_active)
+            .await
+    }
+
+    /// Starts the monitor and the workload and waits for the warm-up; returns the active
+    /// node's index.
+    pub async fn begin(&mut self) -> Result<usize, ScenarioError> {
+        let active = self.start_monitor().await?;
+        let cfg = self
+            .opts
+            .workload
+            .client_config(self.tb.client_config(), self.tb.root_token().cloned());
+        let writers = self.clients(&cfg)?;
+        let wl = Workload::start(
+            writers,
+            &self.root(active),
+            self.keys.clone(),
+            &self.opts.workload,
+            self.clock,
+        )
+        .await?;
+        self.workload = Some(wl);
+        self.say(&format!(
+            "workload started ({} writers), {} active",
+            self.opts.workload.writers,
+            node_name(active)
+        ));
+        self.wait_acks(WARM_UP_ACKS, "the warm-up").await?;
+        Ok(active)
+    }
+
+    /// Waits until the workload has `n` more acknowledged writes.
+    pub async fn wait_acks(&self, n: u64, what: &str) -> Result<(), ScenarioError> {
+        let wl = self.workload();
+        let c0 = wl.write_acks();
+        vaultops_bootstrap::wait::until(
+            &format!("{n} acknowledged writes ({what})"),
+            FAILOVER_DEADLINE,
+            monitor::POLL_EVERY,
+            || async {
+                let c = wl.write_acks();
+                if c >= c0 + n {
+                    Ok(Some(()))
+                } else if wl.finished() {
+                    Err(format!(
+                        "the workload reached its bounds after {} acknowledgements",
+                        c - c0
+                    ))
+                } else {
+                    Err(format!("{} so far", c - c0))
+                }
+            },
+        )
+        .await
+        .map_err(ScenarioError::Wait)
+    }
+
+    /// Waits for a new active node after the leader fault (see `analysis::new_active_after`)
+    /// and records it; returns its index.
+    pub async fn wait_new_active(&mut self) -> Result<usize, ScenarioError> {
+        let (t, old) = self
+            .leader_fault
+            .ok_or_else(|| ScenarioError::Setup("no fault recorded before waiting".into()))?;
+        let (i, _) = self
+            .monitor()
+            .wait_for("a new active node", FAILOVER_DEADLINE, |tls| {
+                analysis::new_active_after(tls, t, old)
+            })
+            .await?;
+        self.observed(format!("{} active", node_name(i)));
+        Ok(i)
+    }
+
+    /// Waits until node `i` is seen as `role`, and records it.
+    pub async fn wait_role(&mut self, i: usize, role: Observed) -> Result<(), ScenarioError> {
+        self.monitor().wait_role(i, role, NODE_DEADLINE).await?;
+        self.observed(format!("{} {role}", node_name(i)));
+        Ok(())
+    }
+
+    /// Starts node `i`'s container, waits until it answers sealed, unseals it with the
+    /// testbed's keys and waits until it is a standby.
+    pub async fn start_and_unseal(&mut self, i: usize) -> Result<(), ScenarioError> {
+        self.recovery(format!("start {}", node_name(i)));
+        self.tb.start(id(i)).await?;
+        self.unseal_when_sealed(&[i]).await?;
+        self.wait_role(i, Observed::Standby).await
+    }
+
+    /// Waits until every node in `nodes` answers sealed, then unseals them all at once (a
+    /// lone node cannot become active without a quorum, so they go together).
+    pub async fn unseal_when_sealed(&mut self, nodes: &[usize]) -> Result<(), ScenarioError> {
+        let mon = self.monitor();
+        mon.wait_for(
+            "the restarted nodes to answer sealed",
+            NODE_DEADLINE,
+            |tls| {
+                nodes
+                    .iter()
+                    .all(|i| tls[*i].transitions.last().map(|t| t.seen) == Some(Observed::Sealed))
+                    .then_some(())
+            },
+        )
+        .await?;
+        let names: Vec<String> = nodes.iter().map(|i| node_name(*i)).collect();
+        self.recovery(format!("unseal {} (3 keys each)", names.join(", ")));
+        let tb = &self.tb;
+        let unseals = nodes.iter().map(|i| tb.unseal(id(*i)));
+        for r in futures_util::future::join_all(unseals).await {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Workload: waits for [`SETTLE_ACKS`] more acknowledged writes (writes work again).
+    pub async fn settle(&mut self) -> Result<(), ScenarioError> {
+        self.wait_acks(SETTLE_ACKS, "after recovery").await?;
+        self.observed("writes acknowledged again");
+        Ok(())
+    }
+
+    /// The unavailability budget check (`None`: the figure is reported but not budgeted).
+    fn budget_checks(&mut self, m: &Measurements) {
+        let limit = match self.scenario {
+            Scenario::KillActive => Some(self.opts.budgets.kill_active_unavailability),
+            Scenario::KillStandby => Some(self.opts.budgets.standby_unavailability),
+            _ => None,
+        };
+        if let Some(limit) = limit {
+            match m.unavailability {
+                Some(u) => self.check(
+                    "unavailability budget",
+                    u <= limit,
+                    format!(
+                        "{:.2} s (budget {:.1} s)",
+                        u.as_secs_f64(),
+                        limit.as_secs_f64()
+                    ),
+                ),
+                None => self.check(
+                    "unavailability budget",
+                    false,
+                    "no measurement: no write acknowledged around the fault",
+                ),
+            }
+        }
+    }
+
+    /// Stops everything, verifies (when there was a workload), computes the measurements,
+    /// writes the report files and returns the report.
+    pub async fn finish(mut self) -> Result<(ScenarioReport, Option<WorkloadLog>), ScenarioError> {
+        let end = self.clock.now();
+        let log = match self.workload.take() {
+            Some(w) => Some(w.stop().await),
+            None => None,
+        };
+        let roles: Vec<NodeTimeline> = match self.monitor.take() {
+            Some(m) => m.stop().await,
+            None => Vec::new(),
+        };
+        let verification = match &log {
+            Some(log) => Some(self.verify(log).await?),
+            None => None,
+        };
+        let m = self.measure(end, log.as_ref(), &roles, verification.as_ref());
+        if let Some(v) = &verification {
+            self.check(
+                "lost acknowledged writes",
+                v.lost_total() <= self.opts.budgets.lost_acked_writes,
+                format!(
+                    "{} of {} key writes and {} counter increments lost (budget {}){}",
+                    v.lost_writes,
+                    v.acked_writes,
+                    v.counter.lost_increments,
+                    self.opts.budgets.lost_acked_writes,
+                    if v.lost_keys.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; e.g. {}",
+                            v.lost_keys[..v.lost_keys.len().min(5)].join(", ")
+                        )
+                    }
+                ),
+            );
+            let c = &v.counter;
+            self.check(
+                "counter accounts for every acknowledged increment",
+                c.consistent,
+                format!(
+                    "final {} (version {}), initial {}, acknowledged {}, ambiguous {}{}",
+                    c.final_value,
+                    c.final_version,
+                    c.initial_value,
+                    c.acked_increments,
+                    c.ambiguous_increments,
+                    if c.duplicate_versions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", versions acknowledged twice: {:?}", c.duplicate_versions)
+                    } + &if c.unexplained_versions.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", versions nobody wrote: {:?}", c.unexplained_versions)
+                    }
+                ),
+            );
+            if m.fault_at.is_some() {
+                self.check(
+                    "writes recovered",
+                    m.recovered,
+                    if m.recovered {
+                        "writes acknowledged after the fault".to_owned()
+                    } else {
+                        "no write acknowledged after the fault".to_owned()
+                    },
+                );
+            }
+            self.budget_checks(&m);
+        }
+        let workload = match &log {
+            Some(l) => summarize(l, self.opts.workload.writers),
+            None => WorkloadSummary::default(),
+        };
+        let passed = self.checks.iter().all(|c| c.passed);
+        let mut r = ScenarioReport {
+            scenario: self.scenario.to_string(),
+            run_id: self.run_id.clone(),
+            testbed: self.tb.name().to_string(),
+            started_at: self.started_at.clone(),
+            duration: self.clock.now(),
+            passed,
+            checks: self.checks,
+            measurements: m,
+            workload,
+            verification,
+            events: self.events,
+            roles,
+            details: self.details,
+            files: Vec::new(),
+        };
+        if let Some(l) = &log {
+            crate::scenarios::post_checks(&mut r, l, &self.opts.budgets);
+        }
+        let attempts = log.as_ref().map(|l| l.attempts.as_slice()).unwrap_or(&[]);
+        report::write_files(&self.opts.reports_dir, &mut r, attempts)?;
+        Ok((r, log))
+    }
+
+    async fn verify(&self, log: &WorkloadLog) -> Result<Verification, ScenarioError> {
+        self.say("verifying every acknowledged write on the active node");
+        let set = self.tb.node_set();
+        let i = set
+            .wait_active(NODE_DEADLINE)
+            .await
+            .map_err(crate::error::boot(
+                "finding the active node for verification",
+            ))?;
+        let v = verify::verify(&self.root(i), log).await?;
+        self.say(&format!(
+            "verified {} of {} acknowledged key writes; counter {} (acknowledged increments {})",
+            v.verified, v.acked_writes, v.counter.final_value, v.counter.acked_increments
+        ));
+        Ok(v)
+    }
+
+    fn measure(
+        &self,
+        end: Duration,
+        log: Option<&WorkloadLog>,
+        roles: &[NodeTimeline],
+        v: Option<&Verification>,
+    ) -> Measurements {
+        let mut m = Measurements {
+            fault_at: self.fault_at,
+            lost_acked_writes: v.map_or(0, Verification::lost_total) + self.extra_lost,
+            ..Default::default()
+        };
+        if let Some((t, old)) = self.leader_fault {
+            m.active_at_fault = old.map(node_name);
+            if let Some((i, at)) = analysis::new_active_after(roles, t, old) {
+                m.new_active_after = Some(at.saturating_sub(t));
+                m.new_active_node = Some(node_name(i));
+            }
+        }
+        if let Some(f) = self.fault_at {
+            m.without_active = Some(analysis::time_without_active(roles, f, end));
+            if let Some(log) = log {
+                let acks = analysis::ack_times(&log.attempts);
+                if let Some(g) = analysis::unavailability(&acks, f, end) {
+                    m.unavailable_from = Some(g.from);
+                    m.unavailable_to = g.to;
+                    m.unavailability = g.len();
+                    m.recovered = g.to.is_some();
+                }
+            }
+        }
+        m
+    }
+}
+
+fn exactly_one_active(tls: &[NodeTimeline]) -> Option<usize> {
+    let mut it = tls
+        .iter()
+        .enumerate()
+        .filter(|(_, tl)| tl.transitions.last().map(|t| t.seen) == Some(Observed::Active))
+        .map(|(i, _)| i);
+    match (it.next(), it.next()) {
+        (Some(i), None) => Some(i),
+        _ => None,
+    }
+}
+
+fn summarize(log: &WorkloadLog, writers: u16) -> WorkloadSummary {
+    use crate::model::{ErrorClass, Op, Outcome};
+    let mut s = WorkloadSummary {
+        writers,
+        requests: log.attempts.len() as u64,
+        errors_by_kind: analysis::errors_by_kind(&log.attempts),
+        error_samples: log.error_samples.clone(),
+        ..Default::default()
+    };
+    for a in &log.attempts {
+        match (&a.op, &a.outcome) {
+            (Op::Write { .. }, Outcome::Ack { .. }) => s.key_acks += 1,
+            (Op::CounterWrite { .. }, Outcome::Ack { .. }) => s.counter_acks += 1,
+            (
+                _,
+                Outcome::Error {
+                    class: ErrorClass::CasConflict,
+                },
+            ) => s.cas_conflicts += 1,
+            _ => {}
+        }
+    }
+    s
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,584 @@
+//! The write workload: K writers, each writing unique sequence-numbered KV v2 keys and
+//! updating a shared counter with check-and-set, through randomly chosen nodes, bounded in
+//! count and in time. Every request is recorded as an [`Attempt`] on the run's clock.
+//!
+//! Requests go to any node on purpose: standbys forward writes to the active node, and
+//! during a failover they answer 307 (to the dead node) or 500 instead; the client never
+//! follows redirects, so those are recorded as failures. Client timeouts are short (2 s by
+//! default) so that a paused node does not stall a writer for long.
+//!
+//! The counter is read through the same random node, then written with `cas` = the version
+//! read. A standby may serve a stale read; the write then fails its check-and-set and is
+//! retried on the writer's next counter turn. So every successful counter write moves the
+//! counter from version `v` (value `v - 1`) to `v + 1` (value `v`): the verification checks
+//! exactly that.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::task::JoinHandle;
+use vaultops_api::{ClientConfig, NodeClient, Token};
+
+use crate::error::ScenarioError;
+use crate::model::{Attempt, Clock, ErrorClass, Op, Outcome, PROBE_WRITER};
+
+/// How the workload runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    /// Concurrent writers.
+    pub writers: u16,
+    /// Per writer: at most this many operations (a counter increment counts as one).
+    pub max_ops_per_writer: u64,
+    /// The workload stops by itself after this long, whatever the scenario does.
+    #[serde(with = "crate::model::secs")]
+    pub max_duration: Duration,
+    /// Pause between a writer's operations: keeps 3 servers, the writers and the monitor
+    /// within a 2-core machine and sets the measurement resolution (~pace / writers).
+    #[serde(with = "crate::model::secs")]
+    pub pace: Duration,
+    /// Every `counter_every`-th operation of a writer is a counter increment (0: none).
+    pub counter_every: u64,
+    /// Whole-request timeout of the writers' clients.
+    #[serde(with = "crate::model::secs")]
+    pub request_timeout: Duration,
+    /// TCP connect timeout of the writers' clients.
+    #[serde(with = "crate::model::secs")]
+    pub connect_timeout: Duration,
+    /// KV v2 mount.
+    pub mount: String,
+    /// After a connection failure or a timeout on a node, a writer leaves that node aside
+    /// for this long (while another node is left): a client configured with every node's
+    /// address does the same. Without it, writers that all happen to wait on a restarting
+    /// node show a pause the cluster did not have.
+    #[serde(with = "crate::model::secs")]
+    pub avoid_failed_node: Duration,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        Self {
+            writers: 4,
+            max_ops_per_writer: 20_000,
+            max_duration: Duration::from_secs(240),
+            pace: Duration::from_millis(25),
+            counter_every: 4,
+            request_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(1),
+            mount: "secret".to_owned(),
+            avoid_failed_node: Duration::from_secs(1),
+        }
+    }
+}
+
+impl WorkloadConfig {
+    /// Client settings for the writers: `base` (trust, identity) with this workload's
+    /// timeouts and `token`.
+    pub fn client_config(&self, base: &ClientConfig, token: Option<Token>) -> ClientConfig {
+        ClientConfig {
+            timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            token,
+            ..base.clone()
+        }
+    }
+}
+
+/// Where the workload's keys live: `<mount>/data/scenario/<run>/…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyspace {
+    pub mount: String,
+    /// `scenario/<run>`.
+    pub prefix: String,
+}
+
+impl Keyspace {
+    pub fn new(mount: &str, run: &str) -> Self {
+        Self {
+            mount: mount.to_owned(),
+            prefix: format!("scenario/{run}"),
+        }
+    }
+
+    /// The unique key of `writer`'s write `seq`.
+    pub fn key(&self, writer: u16, seq: u64) -> String {
+        if writer == PROBE_WRITER {
+            format!("{}/p-{seq}", self.prefix)
+        } else {
+            format!("{}/w{writer}-{seq}", self.prefix)
+        }
+    }
+
+    /// The shared counter's key.
+    pub fn counter(&self) -> String {
+        format!("{}/counter", self.prefix)
+    }
+
+    /// The value written to a unique key, which verification compares.
+    pub fn value(&self, writer: u16, seq: u64) -> serde_json::Value {
+        json!({ "writer": writer, "seq": seq, "run": self.prefix })
+    }
+}
+
+/// The counter as the workload found it (it creates it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterStart {
+    pub value: u64,
+    pub version: u64,
+}
+
+/// Everything the workload did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadLog {
+    pub keys: Keyspace,
+    pub counter_start: CounterStart,
+    /// Every request, in completion order.
+    pub attempts: Vec<Attempt>,
+    /// The first server or client message seen for each error kind.
+    pub error_samples: BTreeMap<ErrorClass, String>,
+}
+
+struct Shared {
+    attempts: Mutex<Vec<Attempt>>,
+    samples: Mutex<BTreeMap<ErrorClass, String>>,
+    write_acks: AtomicU64,
+    stop: AtomicBool,
+    probe_seq: AtomicU64,
+}
+
+impl Shared {
+    fn record(&self, a: Attempt, error: Option<&vaultops_api::ApiError>) {
+        if a.is_write_ack() {
+            self.write_acks.fetch_add(1, Ordering::Relaxed);
+        }
+        if let (Outcome::Error { class }, Some(e)) = (&a.outcome, error) {
+            let mut s = self.samples.lock().expect("samples lock");
+            s.entry(*class).or_insert_with(|| {
+                let mut m = e.to_string();
+                m.truncate(400);
+                m
+            });
+        }
+        self.attempts.lock().expect("attempts lock").push(a);
+    }
+}
+
+/// A running workload.
+#[derive(Debug)]
+pub struct Workload {
+    shared: Arc<Shared>,
+    keys: Keyspace,
+    counter_start: CounterStart,
+    writers: Vec<JoinHandle<()>>,
+    probes: Mutex<Vec<JoinHandle<()>>>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("write_acks", &self.write_acks.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Workload {
+    /// Creates the counter through `active` (value 0, `cas` 0: the key must be new), then
+    /// starts the writers on `nodes` (clients with a token allowed to write `keys`).
+    pub async fn start(
+        nodes: Vec<NodeClient>,
+        active: &NodeClient,
+        keys: Keyspace,
+        cfg: &WorkloadConfig,
+        clock: Clock,
+    ) -> Result<Workload, ScenarioError> {
+        if nodes.is_empty() || cfg.writers == 0 {
+            return Err(ScenarioError::Setup(
+                "the workload needs at least one node and one writer".into(),
+            ));
+        }
+        let meta = active
+            .kv_write(
+                &keys.mount,
+                &keys.counter(),
+                &json!({ "value": 0 }),
+                Some(0),
+            )
+            .await
+            .map_err(|source| ScenarioError::Api {
+                step: "creating the workload's counter",
+                source: Box::new(source),
+            })?;
+        let counter_start = CounterStart {
+            value: 0,
+            version: meta.version,
+        };
+        let shared = Arc::new(Shared {
+            attempts: Mutex::new(Vec::new()),
+            samples: Mutex::new(BTreeMap::new()),
+            write_acks: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            probe_seq: AtomicU64::new(0),
+        });
+        let nodes = Arc::new(nodes);
+        let writers = (0..cfg.writers)
+            .map(|w| {
+                let ctx = WriterCtx {
+                    id: w,
+                    nodes: nodes.clone(),
+                    keys: keys.clone(),
+                    cfg: cfg.clone(),
+                    clock,
+                    shared: shared.clone(),
+                };
+                tokio::spawn(ctx.run())
+            })
+            .collect();
+        Ok(Workload {
+            shared,
+            keys,
+            counter_start,
+            writers,
+            probes: Mutex::new(Vec::new()),
+            clock,
+        })
+    }
+
+    /// Acknowledged writes so far.
+    pub fn write_acks(&self) -> u64 {
+        self.shared.write_acks.load(Ordering::Relaxed)
+    }
+
+    /// Whether every writer has ended (bounds reached).
+    pub fn finished(&self) -> bool {
+        self.writers.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Sends `count` unique-key writes to `client` (node index `node`) in the background,
+    /// recorded like the writers' requests (writer [`PROBE_WRITER`]). Used to queue writes
+    /// at a paused node: give `client` a long timeout.
+    pub fn probe_writes(&self, node: usize, client: NodeClient, count: usize) {
+        let mut probes = self.probes.lock().expect("probes lock");
+        for _ in 0..count {
+            let seq = self.shared.probe_seq.fetch_add(1, Ordering::Relaxed);
+            let (client, keys, shared, clock) = (
+                client.clone(),
+                self.keys.clone(),
+                self.shared.clone(),
+                self.clock,
+            );
+            probes.push(tokio::spawn(async move {
+                write_unique(&client, node, PROBE_WRITER, seq, &keys, clock, &shared).await;
+            }));
+        }
+    }
+
+    /// Stops the writers (each finishes its current request), waits for the probes (they
+    /// end with their own timeout) and returns everything recorded.
+    pub async fn stop(mut self) -> WorkloadLog {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for h in std::mem::take(&mut self.writers) {
+            if let Err(e) = h.await {
+                tracing::warn!(error = %e, "a workload writer panicked");
+            }
+        }
+        let probes: Vec<JoinHandle<()>> = std::mem::take(&mut *self.probes.lock().expect("lock"));
+        for h in probes {
+            let _ = h.await;
+        }
+        let mut attempts = std::mem::take(&mut *self.shared.attempts.lock().expect("lock"));
+        attempts.sort_by_key(|a| a.end);
+        let error_samples = std::mem::take(&mut *self.shared.samples.lock().expect("lock"));
+        WorkloadLog {
+            keys: self.keys.clone(),
+            counter_start: self.counter_start,
+            attempts,
+            error_samples,
+        }
+    }
+}
+
+impl Drop for Workload {
+    /// A workload dropped without [`Workload::stop`] (a scenario failed) still stops.
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct WriterCtx {
+    id: u16,
+    nodes: Arc<Vec<NodeClient>>,
+    keys: Keyspace,
+    cfg: WorkloadConfig,
+    clock: Clock,
+    shared: Arc<Shared>,
+}
+
+impl WriterCtx {
+    async fn run(self) {
+        let started = self.clock.now();
+        let mut rng = XorShift::seeded(u64::from(self.id) + 1);
+        let mut seq = 0u64;
+        let mut avoid_until = vec![Duration::ZERO; self.nodes.len()];
+        for op in 0..self.cfg.max_ops_per_writer {
+            if self.shared.stop.load(Ordering::Relaxed)
+                || self.clock.now().saturating_sub(started) >= self.cfg.max_duration
+            {
+                break;
+            }
+            let now = self.clock.now();
+            let usable: Vec<usize> = (0..self.nodes.len())
+                .filter(|i| avoid_until[*i] <= now)
+                .collect();
+            let node = if usable.is_empty() {
+                rng.below(self.nodes.len())
+            } else {
+                usable[rng.below(usable.len())]
+            };
+            let client = &self.nodes[node];
+            let class = if self.cfg.counter_every > 0
+                && op % self.cfg.counter_every == self.cfg.counter_every - 1
+            {
+                self.increment(client, node).await
+            } else {
+                seq += 1;
+                write_unique(
+                    client,
+                    node,
+                    self.id,
+                    seq - 1,
+                    &self.keys,
+                    self.clock,
+                    &self.shared,
+                )
+                .await
+            };
+            if matches!(class, Some(ErrorClass::Unreachable | ErrorClass::Timeout)) {
+                avoid_until[node] = self.clock.now() + self.cfg.avoid_failed_node;
+            }
+            // Pacing, not synchronisation: bounds the request rate.
+            tokio::time::sleep(self.cfg.pace).await;
+        }
+    }
+
+    /// One check-and-set increment attempt: read, then write with `cas`. Returns how the
+    /// last request failed, if it did.
+    async fn increment(&self, client: &NodeClient, node: usize) -> Option<ErrorClass> {
+        let start = self.clock.now();
+        let read = client.kv_read(&self.keys.mount, &self.keys.counter()).await;
+        let end = self.clock.now();
+        let (base_version, value) = match &read {
+            Ok(Some(s)) => {
+                let v = s.data.get("value").and_then(serde_json::Value::as_u64);
+                match v {
+                    Some(v) => (s.metadata.version, v),
+                    None => {
+                        tracing::warn!(node, "the counter holds no number; skipping");
+                        return None;
+                    }
+                }
+            }
+            // A standby that has not yet seen the counter: a stale read.
+            Ok(None) => {
+                self.shared.record(
+                    Attempt {
+                        writer: self.id,
+                        node,
+                        start,
+                        end,
+                        op: Op::CounterRead,
+                        outcome: Outcome::Error {
+                            class: ErrorClass::Other(404),
+                        },
+                    },
+                    None,
+                );
+                return Some(ErrorClass::Other(404));
+            }
+            Err(e) => {
+                let class = ErrorClass::of(e);
+                self.shared.record(
+                    Attempt {
+                        writer: self.id,
+                        node,
+                        start,
+                        end,
+                        op: Op::CounterRead,
+                        outcome: Outcome::Error { class },
+                    },
+                    Some(e),
+                );
+                return Some(class);
+            }
+        };
+        self.shared.record(
+            Attempt {
+                writer: self.id,
+                node,
+                start,
+                end,
+                op: Op::CounterRead,
+                outcome: Outcome::Ack {
+                    version: base_version,
+                },
+            },
+            None,
+        );
+        let start = self.clock.now();
+        let written = client
+            .kv_write(
+                &self.keys.mount,
+                &self.keys.counter(),
+                &json!({ "value": value + 1 }),
+                Some(base_version),
+            )
+            .await;
+        let end = self.clock.now();
+        let (outcome, err) = match &written {
+            Ok(meta) => (
+                Outcome::Ack {
+                    version: meta.version,
+                },
+                None,
+            ),
+            Err(e) => (
+                Outcome::Error {
+                    class: ErrorClass::of(e),
+                },
+                Some(e),
+            ),
+        };
+        let class = match outcome {
+            Outcome::Error { class } => Some(class),
+            Outcome::Ack { .. } => None,
+        };
+        self.shared.record(
+            Attempt {
+                writer: self.id,
+                node,
+                start,
+                end,
+                op: Op::CounterWrite {
+                    base_version,
+                    value: value + 1,
+                },
+                outcome,
+            },
+            err,
+        );
+        class
+    }
+}
+
+async fn write_unique(
+    client: &NodeClient,
+    node: usize,
+    writer: u16,
+    seq: u64,
+    keys: &Keyspace,
+    clock: Clock,
+    shared: &Shared,
+) -> Option<ErrorClass> {
+    let start = clock.now();
+    let r = client
+        .kv_write(
+            &keys.mount,
+            &keys.key(writer, seq),
+            &keys.value(writer, seq),
+            None,
+        )
+        .await;
+    let end = clock.now();
+    let (outcome, err) = match &r {
+        Ok(meta) => (
+            Outcome::Ack {
+                version: meta.version,
+            },
+            None,
+        ),
+        Err(e) => (
+            Outcome::Error {
+                class: ErrorClass::of(e),
+            },
+            Some(e),
+        ),
+    };
+    let class = match outcome {
+        Outcome::Error { class } => Some(class),
+        Outcome::Ack { .. } => None,
+    };
+    shared.record(
+        Attempt {
+            writer,
+            node,
+            start,
+            end,
+            op: Op::Write { seq },
+            outcome,
+        },
+        err,
+    );
+    class
+}
+
+/// A tiny deterministic PRNG for node choice (xorshift64*): no dependency, reproducible
+/// per writer.
+#[derive(Debug, Clone)]
+pub(crate) struct XorShift(u64);
+
+impl XorShift {
+    pub(crate) fn seeded(seed: u64) -> Self {
+        // Mixed so that small seeds do not give correlated sequences.
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        if x == 0 {
+            x = 1;
+        }
+        Self(x)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-enough in `0..n` (n > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_per_writer_and_sequence() {
+        let k = Keyspace::new("secret", "kill-active-1");
+        assert_eq!(k.key(3, 17), "scenario/kill-active-1/w3-17");
+        assert_eq!(k.key(PROBE_WRITER, 2), "scenario/kill-active-1/p-2");
+        assert_eq!(k.counter(), "scenario/kill-active-1/counter");
+        assert_eq!(k.value(3, 17)["seq"], 17);
+    }
+
+    #[test]
+    fn node_choice_covers_every_node() {
+        let mut r = XorShift::seeded(1);
+        let mut seen = [0u32; 3];
+        for _ in 0..3000 {
+            seen[r.below(3)] += 1;
+        }
+        assert!(seen.iter().all(|n| *n > 800), "{seen:?}");
+        let (mut a, mut b) = (XorShift::seeded(1), XorShift::seeded(2));
+        assert_ne!(
+            (0..8).map(|_| a.below(3)).collect::<Vec<_>>(),
+            (0..8).map(|_| b.below(3)).collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,31 @@
+# Node vault-2 with Consul storage (the seed's layout): a local Consul agent with TLS
+# on every Vault host; the ACL token comes from CONSUL_HTTP_TOKEN, not this file.
+# Vault server configuration for node vault-2, rendered by vaultops-config; edit the inputs, not this file.
+ui           = true
+cluster_name = "atmr"
+log_level    = "info"
+api_addr     = "https://vault-2:8200"
+cluster_addr = "https://vault-2:8201"
+
+storage "consul" {
+  address     = "127.0.0.1:8501"
+  path        = "vault/"
+  scheme      = "https"
+  tls_ca_file = "/vault/tls/consul-ca.pem"
+}
+
+listener "tcp" {
+  address         = "0.0.0.0:8200"
+  cluster_address = "0.0.0.0:8201"
+  tls_cert_file   = "/vault/tls/node.pem"
+  tls_key_file    = "/vault/tls/node-key.pem"
+  tls_min_version = "tls12"
+  telemetry {
+    unauthenticated_metrics_access = true
+  }
+}
+
+telemetry {
+  disable_hostname          = true
+  prometheus_retention_time = "24h"
+}
