@@ -1,0 +1,929 @@
+//! End to end: a real Prometheus scrapes a real 3-node testbed over TLS, with the generated
+//! alert rules, and the alerts fire and clear on real faults.
+//!
+//! Steps: a Docker testbed (unique name, free ports, removed afterwards even on panic) → a
+//! `prometheus.yml` rendered by [`prometheus::prometheus_config`] for the nodes' published
+//! ports (`https://127.0.0.1:<port>/v1/sys/metrics?format=prometheus`, verified against the
+//! testbed CA: the node certificates carry the IP SAN 127.0.0.1, so no `server_name`) →
+//! `prometheus` as a child process (killed on drop) → every target up; then
+//! (a) healthy: the metrics are there, every rule evaluates without error, the always-true
+//! `VaultSnapshotTooOld` (no backup job here) fires as a positive control, and none of the
+//! cluster alerts is pending or firing;
+//! (b) a standby sealed (`sys/seal`) → `VaultNodeSealed` fires for that instance only;
+//! (c) unsealed → it clears (the stale `cluster=""` series the server keeps exporting must
+//! not keep it firing);
+//! (d) the active node killed (SIGKILL) → `VaultNodeDown` fires for it, Prometheus sees
+//! another node active, the `changes(vault_core_active[10m])` expression counts the change
+//! and `VaultLeadershipChanged` fires; then it is started and unsealed → its alerts clear.
+//! The measured times are printed (run with `--nocapture`).
+//!
+//! The rules are the REAL ones: the generator's alert table, checked here to render exactly
+//! the committed `deploy/prometheus/alerts.yml`, re-rendered with every `for:` set to
+//! [`HOLD`] (1 s instead of 1–15 minutes) and nothing else changed (checked line by line),
+//! so the expressions, labels and annotations tested are the shipped ones. Scrape and
+//! evaluation intervals are 1 s.
+//!
+//! Needs the `prometheus` binary of the Debian package `prometheus` on `PATH` (`.ci/run`
+//! installs it) and a reachable Docker engine; FAILS (never skips) without either.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+use vaultops_api::NodeRole;
+use vaultops_deploy::prometheus::{self, Alert, ScrapeConfig, JOB_SERVERS};
+use vaultops_deploy::{DeployOptions, REGENERATE_COMMAND};
+use vaultops_testbed::{keep_from_env, NodeId, PortPlan, Silent, Testbed, TestbedName, UpOptions};
+
+/// The Debian package's binary.
+const PROMETHEUS: &str = "prometheus";
+/// What every `for:` becomes: long enough to go through "pending" (one evaluation), short
+/// enough for a test.
+const HOLD: &str = "1s";
+/// Scrape and evaluation interval.
+const INTERVAL: &str = "1s";
+const POLL: Duration = Duration::from_millis(100);
+/// Deadline of each wait on Prometheus (a state change shows within a few intervals).
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const SEALED: &str = "VaultNodeSealed";
+const DOWN: &str = "VaultNodeDown";
+const NO_ACTIVE: &str = "VaultNoActiveNode";
+const CHANGED: &str = "VaultLeadershipChanged";
+/// Fires here by construction: no `vault-backup` job, so the metric is absent.
+const CONTROL: &str = "VaultSnapshotTooOld";
+/// Alerts that must be quiet on a freshly created, healthy testbed.
+const QUIET_WHEN_HEALTHY: &[&str] = &[
+    DOWN,
+    SEALED,
+    NO_ACTIVE,
+    CHANGED,
+    "VaultLeadershipFlapping",
+    "VaultAutopilotUnhealthy",
+    "VaultRaftFailureToleranceLow",
+    "VaultAuditDeviceFailing",
+    "VaultHighRequestErrorRate",
+];
+const CHANGES_EXPR: &str = r#"sum by (job) (changes(vault_core_active{job="vault"}[10m]))"#;
+const ACTIVE_EXPR: &str = r#"max by (instance) (vault_core_active{job="vault"}) == 1"#;
+const UNSEALED_EXPR: &str = r#"max by (instance) (vault_core_unsealed{job="vault"})"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_testbed_and_the_real_alerts_fire_and_clear() {
+    let version = prometheus_version();
+    let name = unique_name();
+    let root = tempfile::tempdir().unwrap();
+    let mut opts = UpOptions::new(name.clone(), root.path().to_owned());
+    opts.ports = PortPlan::Free;
+
+    // The scenario runs as its own task so that a panic in it comes back here as a value:
+    // the testbed is then removed before the panic is re-raised.
+    let outcome = tokio::spawn(scenario(opts, version)).await;
+    if outcome.is_err() && keep_from_env() {
+        eprintln!(
+            "TESTBED_KEEP=1: keeping testbed {name} (state in {:?})",
+            root.keep()
+        );
+    } else {
+        // Idempotent: after a successful scenario the testbed is already gone.
+        vaultops_testbed::down(&name, root.path())
+            .await
+            .unwrap_or_else(|e| panic!("removing testbed {name}: {e}"));
+    }
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the scenario task did not finish: {e}"),
+        }
+    }
+}
+
+async fn scenario(opts: UpOptions, version: String) {
+    let started = Instant::now();
+    let (tb, _) = Testbed::up(&opts, &mut Silent)
+        .await
+        .unwrap_or_else(|e| panic!("testbed up failed: {e}"));
+    let up_time = started.elapsed();
+    let instance = |id: NodeId| format!("127.0.0.1:{}", tb.node(id).unwrap().host_port);
+    let node_count = tb.nodes().len();
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&tb, dir.path());
+    let t = Instant::now();
+    let prom = Prometheus::start(&config, dir.path()).await;
+    let ready_time = t.elapsed();
+    let api = &prom.api;
+
+    // Every node scraped over TLS.
+    let t = Instant::now();
+    prom.wait("every node's target up", DEADLINE, || async move {
+        let targets = api.server_targets().await?;
+        let up = targets.iter().filter(|t| t.health == "up").count();
+        if targets.len() == node_count && up == targets.len() {
+            Ok(())
+        } else {
+            Err(describe_targets(&targets))
+        }
+    })
+    .await;
+    let targets_time = t.elapsed();
+
+    // (a) Healthy. First the data the quiet alerts are quiet about: every node unsealed,
+    // exactly one active, the testbed's own active node.
+    let active = tb
+        .status()
+        .await
+        .unwrap()
+        .active()
+        .expect("one active node");
+    let active_inst = instance(active);
+    prom.wait(
+        "every node unsealed and one active in Prometheus",
+        DEADLINE,
+        || {
+            let expected = active_inst.clone();
+            async move {
+                let unsealed = api.query(UNSEALED_EXPR).await?;
+                let actives = api.query(ACTIVE_EXPR).await?;
+                let all_unsealed =
+                    unsealed.len() == node_count && unsealed.iter().all(|(_, v)| *v == 1.0);
+                let active: Vec<&str> = actives
+                    .iter()
+                    .map(|(l, _)| l["instance"].as_str())
+                    .collect();
+                if all_unsealed && active == [expected.as_str()] {
+                    Ok(())
+                } else {
+                    Err(format!("unsealed: {unsealed:?}; active: {active:?}"))
+                }
+            }
+        },
+    )
+    .await;
+    // Then an evaluation of every rule group on that data.
+    let data_at = SystemTime::now();
+    prom.wait(
+        "every rule group evaluated after the data arrived",
+        DEADLINE,
+        || async move {
+            let groups = api.rule_groups().await?;
+            let late: Vec<String> = groups
+                .iter()
+                .filter(|g| g.last_evaluation <= data_at)
+                .map(|g| g.name.clone())
+                .collect();
+            if groups.is_empty() || !late.is_empty() {
+                Err(format!("not evaluated since the data arrived: {late:?}"))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+    let groups = api.rule_groups().await.unwrap();
+    let rules: Vec<&RuleState> = groups.iter().flat_map(|g| &g.rules).collect();
+    // The API lists groups in its own order: compare as sets (names are unique).
+    let names: BTreeSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    let shipped: BTreeSet<&str> = shipped_alerts().iter().map(|a| a.name).collect();
+    assert_eq!(rules.len(), shipped.len(), "rules loaded: {names:?}");
+    assert_eq!(names, shipped, "the rules Prometheus loaded");
+    for r in &rules {
+        assert_eq!(
+            r.health, "ok",
+            "rule {} does not evaluate: {}",
+            r.name, r.last_error
+        );
+    }
+    // The positive control: a rule that must fire here does, through "pending" (the `for:`).
+    prom.wait(
+        &format!("{CONTROL} firing (control)"),
+        DEADLINE,
+        || async move {
+            let alerts = api.alerts().await?;
+            find(&alerts, CONTROL, None, "firing")
+                .map(|_| ())
+                .ok_or_else(|| summary(&alerts))
+        },
+    )
+    .await;
+    let alerts = api.alerts().await.unwrap();
+    for name in QUIET_WHEN_HEALTHY {
+        assert!(
+            alerts.iter().all(|a| a.name != *name),
+            "{name} is active on a healthy testbed: {}",
+            summary(&alerts)
+        );
+    }
+    let changes = api.query(CHANGES_EXPR).await.unwrap();
+    assert!(
+        changes.iter().all(|(_, v)| *v == 0.0),
+        "leadership changes counted on a stable cluster: {changes:?}"
+    );
+
+    // (b) Seal a standby.
+    let victim = tb
+        .nodes()
+        .iter()
+        .map(|n| n.id)
+        .find(|id| *id != active)
+        .unwrap();
+    let victim_inst = instance(victim);
+    let t = Instant::now();
+    tb.root_client(victim)
+        .seal()
+        .await
+        .unwrap_or_else(|e| panic!("sealing {victim}: {e}"));
+    let fired = prom
+        .wait(
+            &format!("{SEALED} firing for {victim} ({victim_inst})"),
+            DEADLINE,
+            || {
+                let inst = victim_inst.clone();
+                async move {
+                    let alerts = api.alerts().await?;
+                    find(&alerts, SEALED, Some(&inst), "firing")
+                        .cloned()
+                        .ok_or_else(|| summary(&alerts))
+                }
+            },
+        )
+        .await;
+    let seal_fire_time = t.elapsed();
+    assert_eq!(
+        fired.labels.get("job").map(String::as_str),
+        Some(JOB_SERVERS)
+    );
+    assert_eq!(
+        fired.labels.get("severity").map(String::as_str),
+        Some("critical")
+    );
+    let alerts = api.alerts().await.unwrap();
+    let sealed: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a.name == SEALED)
+        .map(|a| a.instance())
+        .collect();
+    assert_eq!(sealed, [victim_inst.as_str()], "{}", summary(&alerts));
+    // A sealed node still answers its metrics endpoint: sealed, not down.
+    assert!(
+        find(&alerts, DOWN, Some(&victim_inst), "firing").is_none()
+            && find(&alerts, DOWN, Some(&victim_inst), "pending").is_none(),
+        "a sealed node counted as down: {}",
+        summary(&alerts)
+    );
+    let series_sealed = api
+        .query(&format!(
+            r#"vault_core_unsealed{{instance="{victim_inst}"}}"#
+        ))
+        .await
+        .unwrap();
+
+    // (c) Unseal it: the alert clears.
+    let t = Instant::now();
+    tb.unseal(victim)
+        .await
+        .unwrap_or_else(|e| panic!("unsealing {victim}: {e}"));
+    prom.wait(&format!("{SEALED} cleared for {victim}"), DEADLINE, || {
+        let inst = victim_inst.clone();
+        async move {
+            let alerts = api.alerts().await?;
+            match alerts
+                .iter()
+                .find(|a| a.name == SEALED && a.instance() == inst)
+            {
+                Some(a) => Err(format!("still {}", a.state)),
+                None => Ok(()),
+            }
+        }
+    })
+    .await;
+    let seal_clear_time = t.elapsed();
+    let series_unsealed = api
+        .query(&format!(
+            r#"vault_core_unsealed{{instance="{victim_inst}"}}"#
+        ))
+        .await
+        .unwrap();
+    let stale_zero = series_unsealed.iter().any(|(_, v)| *v == 0.0);
+
+    // The cluster is whole again (the unsealed standby is back in raft) before the active
+    // node is killed: two of three voters are needed to elect a new leader.
+    let t = Instant::now();
+    loop {
+        let st = tb.status().await.unwrap();
+        if st.healthy() {
+            break;
+        }
+        assert!(
+            t.elapsed() < DEADLINE,
+            "the testbed is not healthy again after the unseal: {:?}",
+            st.problems
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    let alerts = api.alerts().await.unwrap();
+    assert!(
+        alerts.iter().all(|a| a.name != CHANGED),
+        "sealing a standby counted as a leadership change: {}",
+        summary(&alerts)
+    );
+
+    // (d) Kill the active node.
+    let killed_inst = instance(active);
+    let t = Instant::now();
+    tb.kill(active)
+        .await
+        .unwrap_or_else(|e| panic!("killing {active}: {e}"));
+    let seen: Mutex<BTreeMap<&'static str, Duration>> = Mutex::new(BTreeMap::new());
+    let no_active_seen: Mutex<Option<String>> = Mutex::new(None);
+    let new_active_inst = prom
+        .wait(
+            "the killed node down, a new active node and the leadership change",
+            DEADLINE,
+            || {
+                let (seen, no_active_seen, killed) = (&seen, &no_active_seen, killed_inst.clone());
+                async move {
+                    let alerts = api.alerts().await?;
+                    let actives = api.query(ACTIVE_EXPR).await?;
+                    let changes = api.query(CHANGES_EXPR).await?;
+                    let mut seen = seen.lock().unwrap();
+                    let mut mark = |what: &'static str, now: bool| {
+                        if now {
+                            seen.entry(what).or_insert_with(|| t.elapsed());
+                        }
+                        seen.contains_key(what)
+                    };
+                    if let Some(a) = alerts.iter().find(|a| a.name == NO_ACTIVE) {
+                        let mut n = no_active_seen.lock().unwrap();
+                        if n.is_none() || a.state == "firing" {
+                            *n = Some(a.state.clone());
+                        }
+                    }
+                    let new_active: Vec<String> = actives
+                        .iter()
+                        .map(|(l, _)| l["instance"].clone())
+                        .filter(|i| *i != killed)
+                        .collect();
+                    let down = mark(DOWN, find(&alerts, DOWN, Some(&killed), "firing").is_some());
+                    let changed = mark(CHANGED, find(&alerts, CHANGED, None, "firing").is_some());
+                    let counted = mark("changes() > 0", changes.iter().any(|(_, v)| *v > 0.0));
+                    let elected = mark("new active", new_active.len() == 1);
+                    if down && changed && counted && new_active.len() == 1 && elected {
+                        Ok(new_active[0].clone())
+                    } else {
+                        Err(format!(
+                            "seen: {:?}; active: {new_active:?}; changes: {changes:?}; alerts: {}",
+                            *seen,
+                            summary(&alerts)
+                        ))
+                    }
+                }
+            },
+        )
+        .await;
+    let kill_times = seen.into_inner().unwrap();
+    let no_active_seen = no_active_seen.into_inner().unwrap();
+    // Prometheus's view of the new leader agrees with the servers'.
+    let leader = tb
+        .node_set()
+        .wait_active(DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("no new active node: {e}"));
+    let leader = NodeId::from_index(leader).unwrap();
+    assert_eq!(new_active_inst, instance(leader));
+    let alerts = api.alerts().await.unwrap();
+    let down: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a.name == DOWN)
+        .map(|a| a.instance())
+        .collect();
+    assert_eq!(down, [killed_inst.as_str()], "{}", summary(&alerts));
+
+    // Bring it back: started, unsealed, its alerts clear.
+    let t = Instant::now();
+    tb.start(active)
+        .await
+        .unwrap_or_else(|e| panic!("starting {active}: {e}"));
+    let restarted = tb.client(active);
+    let deadline = Instant::now() + DEADLINE;
+    while restarted.seal_status().await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{active} does not answer after its start"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    tb.unseal(active)
+        .await
+        .unwrap_or_else(|e| panic!("unsealing {active}: {e}"));
+    prom.wait(
+        &format!("{DOWN} and {SEALED} cleared for {active}"),
+        DEADLINE,
+        || {
+            let inst = killed_inst.clone();
+            async move {
+                let alerts = api.alerts().await?;
+                let left: Vec<String> = alerts
+                    .iter()
+                    .filter(|a| (a.name == DOWN || a.name == SEALED) && a.instance() == inst)
+                    .map(|a| format!("{} {}", a.name, a.state))
+                    .collect();
+                let targets = api.server_targets().await?;
+                let up = targets.iter().all(|t| t.health == "up");
+                if left.is_empty() && up {
+                    Ok(())
+                } else {
+                    Err(format!("{left:?}; targets: {}", describe_targets(&targets)))
+                }
+            }
+        },
+    )
+    .await;
+    let recover_time = t.elapsed();
+    let role = tb.node_set().states().await;
+    let alerts = api.alerts().await.unwrap();
+    assert!(
+        alerts.iter().all(|a| a.name != NO_ACTIVE),
+        "{NO_ACTIVE} active after recovery: {}",
+        summary(&alerts)
+    );
+
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+    let at = |what: &str| kill_times.get(what).map_or("-".to_owned(), |d| secs(*d));
+    println!(
+        "\nPrometheus end to end ({version}; scrape and evaluation every {INTERVAL}, every `for:` {HOLD}):\n\
+         \x20 testbed up                                        {}\n\
+         \x20 prometheus started → ready                        {}\n\
+         \x20 ready → {n} targets up over TLS                    {}\n\
+         \x20 seal standby {victim} → {SEALED} firing           {}\n\
+         \x20   vault_core_unsealed series while sealed:       {series_sealed:?}\n\
+         \x20 unseal {victim} → {SEALED} cleared                {}\n\
+         \x20   series after unseal:                          {series_unsealed:?} (stale 0 kept: {stale_zero})\n\
+         \x20 kill -9 active {active} → {DOWN} firing           {}\n\
+         \x20   → Prometheus sees {leader} active             {}\n\
+         \x20   → changes(vault_core_active[10m]) > 0          {}\n\
+         \x20   → {CHANGED} firing                    {}\n\
+         \x20   {NO_ACTIVE} during the failover: {}\n\
+         \x20 start + unseal {active} → {DOWN}/{SEALED} cleared {}\n\
+         \x20 node roles at the end: {role:?}",
+        secs(up_time),
+        secs(ready_time),
+        secs(targets_time),
+        secs(seal_fire_time),
+        secs(seal_clear_time),
+        at(DOWN),
+        at("new active"),
+        at("changes() > 0"),
+        at(CHANGED),
+        no_active_seen.unwrap_or_else(|| "never active".to_owned()),
+        secs(recover_time),
+        n = node_count,
+    );
+    assert!(
+        role.iter().all(|s| matches!(
+            s,
+            vaultops_bootstrap::nodes::NodeState::Role(NodeRole::Active | NodeRole::Standby)
+        )),
+        "{role:?}"
+    );
+
+    drop(prom);
+    tb.down()
+        .await
+        .unwrap_or_else(|e| panic!("removing the testbed: {e}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the crate lives two levels below the workspace root")
+        .join("deploy")
+}
+
+/// The generator's alert table for the default deployment (3 voters).
+fn shipped_alerts() -> Vec<Alert> {
+    let opts = DeployOptions::default();
+    prometheus::alerts(&opts.prometheus, opts.replicas)
+}
+
+/// The committed rules with every `for:` set to [`HOLD`], rendered by the generator.
+fn rules_with_short_hold() -> String {
+    let alerts = shipped_alerts();
+    let path = deploy_dir().join("prometheus/alerts.yml");
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    assert_eq!(
+        prometheus::alert_rules(&alerts),
+        committed,
+        "{} is not what the generator renders; regenerate with {REGENERATE_COMMAND}",
+        path.display()
+    );
+    let short: Vec<Alert> = alerts
+        .into_iter()
+        .map(|mut a| {
+            a.for_ = a.for_.map(|_| HOLD);
+            a
+        })
+        .collect();
+    let rendered = prometheus::alert_rules(&short);
+    assert_eq!(rendered.lines().count(), committed.lines().count());
+    let mut changed = 0;
+    for (new, old) in rendered.lines().zip(committed.lines()) {
+        if new != old {
+            assert!(
+                new.trim_start().starts_with("for: ") && old.trim_start().starts_with("for: "),
+                "only `for:` may differ from the committed rules: {old:?} → {new:?}"
+            );
+            changed += 1;
+        }
+    }
+    assert!(changed > 0, "no `for:` was shortened");
+    rendered
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_str().expect("temp paths are UTF-8").to_owned()
+}
+
+/// Writes the testbed CA, the rules and `prometheus.yml` into `dir`; returns the config path.
+fn write_config(tb: &Testbed, dir: &Path) -> PathBuf {
+    let ca = dir.join("testbed-ca.pem");
+    std::fs::write(&ca, tb.ca_pem()).unwrap();
+    let rules = dir.join("alerts.yml");
+    std::fs::write(&rules, rules_with_short_hold()).unwrap();
+    let cfg = ScrapeConfig {
+        scrape_interval: INTERVAL.to_owned(),
+        servers: tb
+            .nodes()
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.host_port))
+            .collect(),
+        ca_file: path_str(&ca),
+        // The node certificates carry 127.0.0.1 as an IP SAN: the target address verifies.
+        tls_server_name: None,
+        blackbox_address: None,
+        backup_exporter_address: None,
+        rule_files: vec![path_str(&rules)],
+    };
+    let path = dir.join("prometheus.yml");
+    std::fs::write(
+        &path,
+        prometheus::prometheus_config(&cfg, "The prometheus_e2e test's testbed."),
+    )
+    .unwrap();
+    path
+}
+
+fn unique_name() -> TestbedName {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    TestbedName::new(format!("t-prom-{}-{nanos:x}", std::process::id())).unwrap()
+}
+
+/// `prometheus --version`'s first line; fails with what to install when it is missing.
+fn prometheus_version() -> String {
+    match Command::new(PROMETHEUS).arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            text.lines()
+                .next()
+                .unwrap_or("prometheus")
+                .trim()
+                .to_owned()
+        }
+        Ok(out) => panic!(
+            "`{PROMETHEUS} --version` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "this test needs the `{PROMETHEUS}` binary on PATH (Debian: `apt-get install \
+             prometheus`; .ci/run installs it), and running it failed: {e}"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The Prometheus process and its HTTP API
+
+/// A `prometheus` child process, killed when dropped.
+struct Prometheus {
+    child: Mutex<Child>,
+    log: PathBuf,
+    api: PromApi,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Prometheus {
+    /// Starts Prometheus on a free loopback port with storage under `dir`; waits until ready.
+    async fn start(config: &Path, dir: &Path) -> Prometheus {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("prometheus.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {PROMETHEUS}: {e}"));
+        let prom = Prometheus {
+            child: Mutex::new(child),
+            log,
+            api: PromApi {
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap(),
+                base: format!("http://127.0.0.1:{port}"),
+            },
+        };
+        let api = &prom.api;
+        prom.wait("Prometheus ready (/-/ready)", DEADLINE, || async move {
+            api.ready().await
+        })
+        .await;
+        prom
+    }
+
+    fn exited(&self) -> Option<String> {
+        let mut child = self.child.lock().unwrap();
+        child.try_wait().ok().flatten().map(|s| s.to_string())
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Polls `check` until it returns `Ok`, failing after `deadline` (or when Prometheus
+    /// exits) with `what`, the last `Err` and Prometheus's log tail.
+    async fn wait<T, F, Fut>(&self, what: &str, deadline: Duration, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        let start = Instant::now();
+        loop {
+            let last = match check().await {
+                Ok(v) => return v,
+                Err(e) => e,
+            };
+            if let Some(status) = self.exited() {
+                panic!(
+                    "prometheus exited ({status}) while waiting for {what}; its log:\n{}",
+                    self.log_tail()
+                );
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "timed out after {deadline:?} waiting for {what}; last: {last}\nprometheus log:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+struct PromApi {
+    http: reqwest::Client,
+    base: String,
+}
+
+#[derive(Debug)]
+struct Target {
+    instance: String,
+    health: String,
+    last_error: String,
+}
+
+#[derive(Debug, Clone)]
+struct ActiveAlert {
+    name: String,
+    labels: BTreeMap<String, String>,
+    /// `pending` or `firing` (resolved alerts are not listed).
+    state: String,
+}
+
+impl ActiveAlert {
+    fn instance(&self) -> &str {
+        self.labels.get("instance").map_or("", String::as_str)
+    }
+}
+
+#[derive(Debug)]
+struct RuleGroup {
+    name: String,
+    last_evaluation: SystemTime,
+    rules: Vec<RuleState>,
+}
+
+#[derive(Debug)]
+struct RuleState {
+    name: String,
+    health: String,
+    last_error: String,
+}
+
+fn labels(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+impl PromApi {
+    async fn ready(&self) -> Result<(), String> {
+        let url = format!("{}/-/ready", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("{url}: {}", resp.status()))
+        }
+    }
+
+    /// `data` of a successful API answer.
+    async fn data(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, String> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let status = resp.status();
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("GET {url}: {status}, not JSON: {e}"))?;
+        if body["status"] != "success" {
+            return Err(format!("GET {url} {query:?}: {status} {body}"));
+        }
+        Ok(body["data"].clone())
+    }
+
+    /// The active targets of job `vault`.
+    async fn server_targets(&self) -> Result<Vec<Target>, String> {
+        let data = self.data("/api/v1/targets", &[("state", "active")]).await?;
+        Ok(data["activeTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["labels"]["job"] == JOB_SERVERS)
+            .map(|t| Target {
+                instance: text(&t["labels"]["instance"]),
+                health: text(&t["health"]),
+                last_error: text(&t["lastError"]),
+            })
+            .collect())
+    }
+
+    /// Pending and firing alerts.
+    async fn alerts(&self) -> Result<Vec<ActiveAlert>, String> {
+        let data = self.data("/api/v1/alerts", &[]).await?;
+        Ok(data["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let labels = labels(&a["labels"]);
+                ActiveAlert {
+                    name: labels.get("alertname").cloned().unwrap_or_default(),
+                    labels,
+                    state: text(&a["state"]),
+                }
+            })
+            .collect())
+    }
+
+    /// An instant vector query: each sample's labels and value.
+    async fn query(&self, expr: &str) -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+        let data = self.data("/api/v1/query", &[("query", expr)]).await?;
+        if data["resultType"] != "vector" {
+            return Err(format!("{expr}: not a vector: {data}"));
+        }
+        data["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let value = s["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .ok_or_else(|| format!("{expr}: bad sample {s}"))?;
+                Ok((labels(&s["metric"]), value))
+            })
+            .collect()
+    }
+
+    async fn rule_groups(&self) -> Result<Vec<RuleGroup>, String> {
+        let data = self.data("/api/v1/rules", &[]).await?;
+        data["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| {
+                let when = text(&g["lastEvaluation"]);
+                let parsed = time::OffsetDateTime::parse(
+                    &when,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|e| format!("lastEvaluation {when:?}: {e}"))?;
+                Ok(RuleGroup {
+                    name: text(&g["name"]),
+                    last_evaluation: parsed.into(),
+                    rules: g["rules"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| RuleState {
+                            name: text(&r["name"]),
+                            health: text(&r["health"]),
+                            last_error: text(&r["lastError"]),
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn find<'a>(
+    alerts: &'a [ActiveAlert],
+    name: &str,
+    instance: Option<&str>,
+    state: &str,
+) -> Option<&'a ActiveAlert> {
+    alerts
+        .iter()
+        .find(|a| a.name == name && a.state == state && instance.is_none_or(|i| a.instance() == i))
+}
+
+/// "127.0.0.1:1234 up, 127.0.0.1:1235 down (connection refused)" for messages.
+fn describe_targets(targets: &[Target]) -> String {
+    if targets.is_empty() {
+        return "no target of job vault yet".to_owned();
+    }
+    targets
+        .iter()
+        .map(|t| match t.last_error.as_str() {
+            "" => format!("{} {}", t.instance, t.health),
+            e => format!("{} {} ({e})", t.instance, t.health),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "VaultNodeSealed{127.0.0.1:1234} firing, …" for messages.
+fn summary(alerts: &[ActiveAlert]) -> String {
+    if alerts.is_empty() {
+        return "no alert active".to_owned();
+    }
+    alerts
+        .iter()
+        .map(|a| format!("{}{{{}}} {}", a.name, a.instance(), a.state))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
