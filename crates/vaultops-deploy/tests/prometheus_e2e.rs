@@ -10,11 +10,11 @@
 //! `VaultSnapshotTooOld` (no backup job here) fires as a positive control, and none of the
 //! cluster alerts is pending or firing;
 //! (b) a standby sealed (`sys/seal`) → `VaultNodeSealed` fires for that instance only;
-//! (c) unsealed → it clears (the stale `cluster=""` series the server keeps exporting must
-//! not keep it firing);
+//! (c) unsealed → it clears;
 //! (d) the active node killed (SIGKILL) → `VaultNodeDown` fires for it, Prometheus sees
 //! another node active, the `changes(vault_core_active[10m])` expression counts the change
-//! and `VaultLeadershipChanged` fires; then it is started and unsealed → its alerts clear.
+//! and `VaultLeadershipChanged` fires; then it is started (it answers again, sealed:
+//! `VaultNodeDown` clears and `VaultNodeSealed` fires) and unsealed → `VaultNodeSealed` clears.
 //! The measured times are printed (run with `--nocapture`).
 //!
 //! The rules are the REAL ones: the generator's alert table, checked here to render exactly
@@ -224,6 +224,11 @@ async fn scenario(opts: UpOptions, version: String) {
         "leadership changes counted on a stable cluster: {changes:?}"
     );
 
+    let series_healthy = api
+        .query(r#"vault_core_unsealed{job="vault"}"#)
+        .await
+        .unwrap();
+
     // (b) Seal a standby.
     let victim = tb
         .nodes()
@@ -308,7 +313,6 @@ async fn scenario(opts: UpOptions, version: String) {
         ))
         .await
         .unwrap();
-    let stale_zero = series_unsealed.iter().any(|(_, v)| *v == 0.0);
 
     // The cluster is whole again (the unsealed standby is back in raft) before the active
     // node is killed: two of three voters are needed to elect a new leader.
@@ -403,20 +407,41 @@ async fn scenario(opts: UpOptions, version: String) {
         .collect();
     assert_eq!(down, [killed_inst.as_str()], "{}", summary(&alerts));
 
-    // Bring it back: started, unsealed, its alerts clear.
+    // Bring it back. Started, it answers again but sealed (Shamir): down clears and sealed
+    // fires. It stays sealed until Prometheus has seen that, so the server has exported its
+    // sealed-state series before the unseal. Unsealed, sealed clears too.
     let t = Instant::now();
     tb.start(active)
         .await
         .unwrap_or_else(|e| panic!("starting {active}: {e}"));
-    let restarted = tb.client(active);
-    let deadline = Instant::now() + DEADLINE;
-    while restarted.seal_status().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{active} does not answer after its start"
-        );
-        tokio::time::sleep(POLL).await;
-    }
+    prom.wait(
+        &format!("{DOWN} cleared and {SEALED} firing for the restarted {active}"),
+        DEADLINE,
+        || {
+            let inst = killed_inst.clone();
+            async move {
+                let alerts = api.alerts().await?;
+                let down = alerts
+                    .iter()
+                    .any(|a| a.name == DOWN && a.instance() == inst);
+                let sealed = find(&alerts, SEALED, Some(&inst), "firing").is_some();
+                if !down && sealed {
+                    Ok(())
+                } else {
+                    Err(summary(&alerts))
+                }
+            }
+        },
+    )
+    .await;
+    let restart_time = t.elapsed();
+    let series_restarted_sealed = api
+        .query(&format!(
+            r#"vault_core_unsealed{{instance="{killed_inst}"}}"#
+        ))
+        .await
+        .unwrap();
+    let t = Instant::now();
     tb.unseal(active)
         .await
         .unwrap_or_else(|e| panic!("unsealing {active}: {e}"));
@@ -452,37 +477,100 @@ async fn scenario(opts: UpOptions, version: String) {
         summary(&alerts)
     );
 
+    // A server that was sealed without knowing its cluster name keeps a `cluster=""`
+    // series at 0 for prometheus_retention_time after its unseal (docs/monitoring.md). Whether
+    // a run produces it depends on the config and on timing, so it is reported, not asserted;
+    // the rule cleared above either way.
+    let series_restarted = api
+        .query(&format!(
+            r#"vault_core_unsealed{{instance="{killed_inst}"}}"#
+        ))
+        .await
+        .unwrap();
+    let naive = api
+        .query(&format!(
+            r#"vault_core_unsealed{{job="vault", instance="{killed_inst}"}} == 0"#
+        ))
+        .await
+        .unwrap();
+
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let at = |what: &str| kill_times.get(what).map_or("-".to_owned(), |d| secs(*d));
+    let rows = [
+        ("testbed up".to_owned(), secs(up_time)),
+        ("prometheus started → ready".to_owned(), secs(ready_time)),
+        (
+            format!("ready → {node_count} targets up over TLS"),
+            secs(targets_time),
+        ),
+        (
+            "healthy: vault_core_unsealed series (all nodes)".to_owned(),
+            series_text(&series_healthy),
+        ),
+        (
+            format!("seal standby {victim} → {SEALED} firing"),
+            secs(seal_fire_time),
+        ),
+        (
+            "  its vault_core_unsealed series, sealed".to_owned(),
+            series_text(&series_sealed),
+        ),
+        (
+            format!("unseal {victim} → {SEALED} cleared"),
+            secs(seal_clear_time),
+        ),
+        (
+            "  its vault_core_unsealed series, unsealed".to_owned(),
+            series_text(&series_unsealed),
+        ),
+        (format!("kill -9 active {active} → {DOWN} firing"), at(DOWN)),
+        (
+            format!("  → Prometheus sees {leader} active"),
+            at("new active"),
+        ),
+        (
+            "  → changes(vault_core_active[10m]) > 0".to_owned(),
+            at("changes() > 0"),
+        ),
+        (format!("  → {CHANGED} firing"), at(CHANGED)),
+        (
+            format!("  {NO_ACTIVE} during the failover"),
+            no_active_seen.unwrap_or_else(|| "never active".to_owned()),
+        ),
+        (
+            format!("start {active} → {DOWN} cleared, {SEALED} firing"),
+            secs(restart_time),
+        ),
+        (
+            "  its vault_core_unsealed series, sealed".to_owned(),
+            series_text(&series_restarted_sealed),
+        ),
+        (
+            format!("unseal {active} → {SEALED} cleared"),
+            secs(recover_time),
+        ),
+        (
+            "  its vault_core_unsealed series, unsealed".to_owned(),
+            series_text(&series_restarted),
+        ),
+        (
+            "  naive `vault_core_unsealed == 0` still true".to_owned(),
+            (!naive.is_empty()).to_string(),
+        ),
+    ];
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     println!(
-        "\nPrometheus end to end ({version}; scrape and evaluation every {INTERVAL}, every `for:` {HOLD}):\n\
-         \x20 testbed up                                        {}\n\
-         \x20 prometheus started → ready                        {}\n\
-         \x20 ready → {n} targets up over TLS                    {}\n\
-         \x20 seal standby {victim} → {SEALED} firing           {}\n\
-         \x20   vault_core_unsealed series while sealed:       {series_sealed:?}\n\
-         \x20 unseal {victim} → {SEALED} cleared                {}\n\
-         \x20   series after unseal:                          {series_unsealed:?} (stale 0 kept: {stale_zero})\n\
-         \x20 kill -9 active {active} → {DOWN} firing           {}\n\
-         \x20   → Prometheus sees {leader} active             {}\n\
-         \x20   → changes(vault_core_active[10m]) > 0          {}\n\
-         \x20   → {CHANGED} firing                    {}\n\
-         \x20   {NO_ACTIVE} during the failover: {}\n\
-         \x20 start + unseal {active} → {DOWN}/{SEALED} cleared {}\n\
-         \x20 node roles at the end: {role:?}",
-        secs(up_time),
-        secs(ready_time),
-        secs(targets_time),
-        secs(seal_fire_time),
-        secs(seal_clear_time),
-        at(DOWN),
-        at("new active"),
-        at("changes() > 0"),
-        at(CHANGED),
-        no_active_seen.unwrap_or_else(|| "never active".to_owned()),
-        secs(recover_time),
-        n = node_count,
+        "\nPrometheus end to end ({version}; scrape and evaluation every {INTERVAL}, every `for:` {HOLD}):"
     );
+    for (what, value) in &rows {
+        let pad = width - what.chars().count();
+        println!("  {what}{:pad$}  {value}", "");
+    }
+    println!("  node states at the end: {role:?}");
     assert!(
         role.iter().all(|s| matches!(
             s,
@@ -899,6 +987,25 @@ fn find<'a>(
     alerts
         .iter()
         .find(|a| a.name == name && a.state == state && instance.is_none_or(|i| a.instance() == i))
+}
+
+/// `{cluster="a"} 1, {cluster=""} 0`: a query result without the labels every series has.
+fn series_text(series: &[(BTreeMap<String, String>, f64)]) -> String {
+    if series.is_empty() {
+        return "none".to_owned();
+    }
+    series
+        .iter()
+        .map(|(labels, v)| {
+            let own: Vec<String> = labels
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "__name__" | "instance" | "job"))
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
+            format!("{{{}}} {v}", own.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// "127.0.0.1:1234 up, 127.0.0.1:1235 down (connection refused)" for messages.
