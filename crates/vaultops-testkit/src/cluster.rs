@@ -70,6 +70,10 @@ pub struct ClusterOptions {
     /// Declare a file audit device named `file` in every node's config (the shipped
     /// rollout example expects it), logging to `<dir>/<node>/audit.log`. Off by default.
     pub file_audit: bool,
+    /// Render `disable_standby_reads = true` (standbys forward reads to the active node
+    /// instead of answering from their own, possibly stale, copy). Off by default, as in
+    /// OpenBao.
+    pub disable_standby_reads: bool,
 }
 
 impl Default for ClusterOptions {
@@ -83,6 +87,7 @@ impl Default for ClusterOptions {
             deadline: Duration::from_secs(60),
             seal: TestSeal::Shamir,
             file_audit: false,
+            disable_standby_reads: false,
         }
     }
 }
@@ -196,7 +201,7 @@ impl Cluster {
                         .then(|| dir.path().join(&node.name).join("audit.log"))
                         .as_deref(),
                 },
-                opts.performance_multiplier,
+                &opts,
                 &seal,
             );
             std::fs::write(&node.config_path, hcl).expect("writing a node config");
@@ -469,9 +474,10 @@ fn render_node(
     node: &NodeInfo,
     all: &[NodeInfo],
     paths: &NodePaths<'_>,
-    performance_multiplier: u8,
+    opts: &ClusterOptions,
     seal: &vaultops_config::Seal,
 ) -> String {
+    let performance_multiplier = opts.performance_multiplier;
     let NodePaths {
         cert,
         key,
@@ -507,6 +513,9 @@ fn render_node(
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
     cfg.seal = seal.clone();
+    if opts.disable_standby_reads {
+        cfg.disable_standby_reads = Some(true);
+    }
     if let Some(log) = audit_log {
         cfg.audit
             .push(vaultops_config::AuditDevice::file("file", path(log)));
