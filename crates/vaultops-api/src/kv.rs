@@ -1,6 +1,7 @@
 //! The KV version 2 secrets engine at a caller-given mount (`secret` on a dev server):
 //! read (latest or a version), write with check-and-set, list, soft delete (latest or given
-//! versions), undelete, destroy, and the key's metadata (read, delete).
+//! versions), undelete, destroy, and the key's metadata (read, delete); and writing and listing a KV
+//! version 1 engine (for inventories of what a cluster holds).
 //!
 //! Enabling the engine is not here (mounts belong to [`crate::sys`]). Every mount and key
 //! path is checked and percent-encoded segment by segment, so a caller-given path can
@@ -217,6 +218,38 @@ impl NodeClient {
             .call_opt::<(), _>(OP, list_method(), &url, None)
             .await?;
         Ok(env.map(|e| e.data.keys).unwrap_or_default())
+    }
+
+    /// `LIST {mount}/{path}` on a KV **version 1** engine: the keys directly under `path`
+    /// (`""` for the mount's root); sub-folders end with `/`. Empty when there is nothing.
+    pub async fn kv1_list(&self, mount: &str, path: &str) -> Result<Vec<String>, ApiError> {
+        const OP: &str = "kv v1 list";
+        let mount = mount_segs(self, OP, mount)?;
+        let url = if path.trim_matches('/').is_empty() {
+            format!("{mount}/")
+        } else {
+            format!("{mount}/{}/", key_segs(self, OP, path)?)
+        };
+        let env: Option<DataEnvelope<Keys>> = self
+            .call_opt::<(), _>(OP, list_method(), &url, None)
+            .await?;
+        Ok(env.map(|e| e.data.keys).unwrap_or_default())
+    }
+
+    /// `POST {mount}/{path}` on a KV **version 1** engine: replaces the key's data.
+    pub async fn kv1_write<T: Serialize + ?Sized>(
+        &self,
+        mount: &str,
+        path: &str,
+        data: &T,
+    ) -> Result<(), ApiError> {
+        const OP: &str = "kv v1 write";
+        let url = format!(
+            "{}/{}",
+            mount_segs(self, OP, mount)?,
+            key_segs(self, OP, path)?
+        );
+        self.call_empty(OP, Method::POST, &url, Some(data)).await
     }
 
     /// `DELETE {mount}/data/{path}`: soft-deletes the latest version (undo with

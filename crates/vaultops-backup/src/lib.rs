@@ -1,13 +1,14 @@
 //! Raft snapshot backups for production use (`vaultops backup save|restore|verify`), the same
 //! code the `backup-restore` drill runs: a snapshot streamed to a file, optionally encrypted
 //! to age recipients while it is written, a `sha256sum`-compatible checksum file next to it,
-//! an integrity check that needs no server, and a restore that decrypts to a private temporary
-//! file and streams it to the active node.
+//! an integrity check that needs no server, a restore that decrypts to a private temporary
+//! file and streams it to the active node, and a check that restores into a throwaway node
+//! ([`scratch`]) and counts what the backup holds ([`inventory`]).
 //!
 //! A raft snapshot is a gzip'd tar holding `meta.json`, `state.bin` and `SHA256SUMS` (the
 //! hashes of the other two); [`verify_file`] checks all of it. It cannot count secrets: the
-//! values in `state.bin` are encrypted with the cluster's keys; the drill counts them after a
-//! real restore.
+//! values in `state.bin` are encrypted with the cluster's keys; [`verify_by_restore`] counts
+//! them after a real restore, with the old cluster's unseal keys.
 //!
 //! Files: the backup and its checksum file are written mode 0600 through a temporary file in
 //! the same directory and a rename, so a failed or interrupted save never leaves a partial
@@ -21,6 +22,12 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use vaultops_api::{ApiError, NodeClient};
+
+pub mod inventory;
+pub mod scratch;
+
+pub use inventory::{Inventory, InventoryError};
+pub use scratch::{verify_by_restore, RestoreCheck, ScratchOptions};
 
 /// The age key types backups are encrypted to and decrypted with.
 pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};
@@ -62,6 +69,19 @@ pub enum BackupError {
     },
     #[error("{path} is not a usable raft snapshot: {reason}")]
     Archive { path: PathBuf, reason: String },
+    #[error("the backup's cluster keys: {reason}; give the unseal keys of the cluster the backup was taken from (--bundle with --key-identity, or --prompt)")]
+    OldKeys { reason: String },
+    #[error("the backup comes from a cluster with an auto-unseal seal ({seal_type}): its keyring is wrapped by that seal, which a throwaway node does not have; check it by restoring into a cluster with the same seal (docs/runbooks/disaster-recovery.md)")]
+    AutoUnsealBackup { seal_type: String },
+    #[error("starting the throwaway node with {bin}: {reason}; give the path of an OpenBao (bao) or Vault server binary with --server-bin")]
+    ScratchStart { bin: PathBuf, reason: String },
+    #[error("throwaway node: {step}: {source}\n--- server log (last lines) ---\n{log_tail}")]
+    Scratch {
+        step: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        log_tail: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
@@ -481,8 +501,30 @@ pub async fn restore(
     identities: &[age::x25519::Identity],
     force: bool,
 ) -> Result<(), BackupError> {
+    let dir = file.parent().filter(|p| !p.as_os_str().is_empty());
+    restore_via(
+        client,
+        file,
+        identities,
+        force,
+        dir.unwrap_or(Path::new(".")),
+    )
+    .await
+}
+
+/// [`restore`], with the decrypted temporary copy (0600, removed afterwards) in `temp_dir`.
+pub(crate) async fn restore_via(
+    client: &NodeClient,
+    file: &Path,
+    identities: &[age::x25519::Identity],
+    force: bool,
+    temp_dir: &Path,
+) -> Result<(), BackupError> {
     let (f, ids) = (file.to_owned(), identities.to_vec());
-    let plain = temp_next_to(file, "restore");
+    let plain = temp_next_to(
+        &temp_dir.join(file.file_name().unwrap_or_default()),
+        "restore",
+    );
     let p = plain.clone();
     let _cleanup = Cleanup(Some(plain.clone()));
     tokio::task::spawn_blocking(move || {

@@ -43,4 +43,18 @@ pub enum BootstrapError {
         #[source]
         source: ApiError,
     },
+    #[error("generate-root on {node} failed: {source}")]
+    GenerateRoot {
+        node: String,
+        #[source]
+        source: ApiError,
+    },
+    #[error("generate-root on {node}: {given} share(s) accepted but {threshold} are needed; the attempt was cancelled")]
+    RootNotEnoughKeys {
+        node: String,
+        given: u8,
+        threshold: u8,
+    },
+    #[error("generate-root on {node}: {reason}")]
+    RootDecode { node: String, reason: String },
 }

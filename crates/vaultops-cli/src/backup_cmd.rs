@@ -1,9 +1,13 @@
 //! `vaultops backup save|verify|restore`: thin shell over `vaultops-backup`.
 
-use crate::cli::{BackupCommand, Format, Global};
+use crate::cli::{BackupCommand, Format, Global, UnsealArgs, VerifyRestoreArgs};
+use crate::unseal_cmd::{prompt_shares, shares_from_bundle};
 use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 use vaultops_backup as backup;
+use vaultops_custody::store;
 
 fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<backup::AgeIdentity>> {
     let mut out = Vec::new();
@@ -47,8 +51,12 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
         BackupCommand::Verify {
             file,
             identities: ids,
+            restore,
         } => {
             let ids = identities(ids)?;
+            if restore.restore {
+                return verify_restore(global, file, &ids, restore).await;
+            }
             let report = backup::verify_file(file, &ids)?;
             match global.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -90,4 +98,92 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `backup verify --restore`: the old cluster's shares, the server binary, then the library.
+async fn verify_restore(
+    global: &Global,
+    file: &Path,
+    ids: &[backup::AgeIdentity],
+    args: &VerifyRestoreArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.bundle.is_none() && !args.prompt {
+        bail!("--restore unseals the restored copy with the keys of the cluster the backup was taken from: pass --bundle FILE --key-identity KEY, or --prompt");
+    }
+    let unseal = UnsealArgs {
+        bundle: args.bundle.clone(),
+        identities: args.key_identities.clone(),
+        prompt: args.prompt,
+        wait: args.wait,
+    };
+    let mut keys = match &unseal.bundle {
+        Some(p) => shares_from_bundle(&store::read_bundle(p)?, &unseal)?,
+        None => Vec::new(),
+    };
+    if unseal.prompt {
+        keys.extend(prompt_shares()?);
+    }
+    let server_bin = match &args.server_bin {
+        Some(p) => p.clone(),
+        None => default_server_bin().context(
+            "no server binary for the throwaway node: pass --server-bin PATH (OpenBao bao or Vault vault), or set VAULTOPS_BAO_BIN",
+        )?,
+    };
+    let mut opts = backup::ScratchOptions::new(server_bin);
+    opts.deadline = Duration::from_secs(args.wait);
+    eprintln!(
+        "restoring {} into a throwaway node ({})…",
+        file.display(),
+        opts.server_bin.display()
+    );
+    let check = backup::verify_by_restore(file, ids, &keys, &opts).await?;
+    match global.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&check)?),
+        Format::Table => {
+            let inv = &check.inventory;
+            println!(
+                "{}: restored and unsealed with {} of {} old shares on {}; {} secret(s) in {} KV engine(s)",
+                file.display(),
+                check.threshold,
+                check.shares,
+                check.server_version,
+                inv.secrets,
+                inv.kv.len()
+            );
+            for kv in &inv.kv {
+                println!(
+                    "  {:<24} kv v{}  {} secret(s)",
+                    format!("{}/", kv.mount),
+                    kv.version,
+                    kv.secrets
+                );
+            }
+            for m in &inv.engines {
+                println!("  {:<24} {}", format!("{}/", m.path), m.kind);
+            }
+            for m in &inv.auth_methods {
+                println!("  auth/{:<19} {}", format!("{}/", m.path), m.kind);
+            }
+            println!(
+                "  {} polic(ies): {}",
+                inv.policies.len(),
+                inv.policies.join(", ")
+            );
+            println!("  took {:.1} s", check.timings.total_s);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `$VAULTOPS_BAO_BIN`, else `bao`, else `vault` on PATH.
+fn default_server_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VAULTOPS_BAO_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    ["bao", "vault"].iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
 }

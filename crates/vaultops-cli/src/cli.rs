@@ -97,13 +97,16 @@ pub enum BackupCommand {
         #[arg(long = "age-recipient", value_name = "RECIPIENT")]
         age_recipients: Vec<String>,
     },
-    /// Check a backup without a server: checksum file, decryption, archive structure and
-    /// the snapshot's own checksums.
+    /// Check a backup: checksum file, decryption, archive structure and the snapshot's own
+    /// checksums (no server needed). With --restore, also restore it into a throwaway local
+    /// node, unseal it with the OLD cluster's keys and count the secrets it holds.
     Verify {
         file: std::path::PathBuf,
         /// age identity file for an encrypted backup.
         #[arg(long = "identity", value_name = "FILE")]
         identities: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        restore: VerifyRestoreArgs,
     },
     /// Restore a backup through the ACTIVE node. --force is needed for a snapshot of another
     /// cluster: afterwards THAT cluster's unseal keys and root token apply and the nodes seal
@@ -115,6 +118,32 @@ pub enum BackupCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `backup verify --restore`: the throwaway node and the backup's cluster's keys.
+#[derive(Debug, Args)]
+pub struct VerifyRestoreArgs {
+    /// Restore into a throwaway single node (a local server process in a private temporary
+    /// directory, removed afterwards) and report the secret count.
+    #[arg(long)]
+    pub restore: bool,
+    /// The init bundle of the cluster the backup was taken from.
+    #[arg(long = "bundle", value_name = "FILE", requires = "restore")]
+    pub bundle: Option<std::path::PathBuf>,
+    /// age identity file opening the bundle's shares (a key holder's AGE-SECRET-KEY file);
+    /// repeat for several holders. PGP shares are decrypted with the local gpg keyring.
+    #[arg(long = "key-identity", value_name = "FILE", requires = "bundle")]
+    pub key_identities: Vec<std::path::PathBuf>,
+    /// Type the old cluster's shares at a prompt (no echo), one per line, empty line to finish.
+    #[arg(long, requires = "restore")]
+    pub prompt: bool,
+    /// Server binary for the throwaway node (OpenBao `bao` or Vault `vault`). Default:
+    /// $VAULTOPS_BAO_BIN, else `bao`, else `vault`, found on PATH.
+    #[arg(long, value_name = "PATH", requires = "restore")]
+    pub server_bin: Option<std::path::PathBuf>,
+    /// Deadline for each wait of the throwaway node (seconds).
+    #[arg(long, default_value_t = 60)]
+    pub wait: u64,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
-use vaultops_api::{decode_otp_root_token, GenerateRootEndpoint, GenerateRootProtection};
+use vaultops_api::GenerateRootEndpoint;
 use vaultops_custody::store;
 
 pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Result<ExitCode> {
@@ -32,44 +32,20 @@ pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Resul
     } else {
         GenerateRootEndpoint::Authenticated
     };
-    let start = node
-        .generate_root_start(endpoint, &GenerateRootProtection::Otp)
+    let token = vaultops_bootstrap::generate_root(&node, endpoint, &keys)
         .await
         .map_err(|e| {
-            let hint = match (endpoint, e.status()) {
+            let status = match &e {
+                vaultops_bootstrap::BootstrapError::GenerateRoot { source, .. } => source.status(),
+                _ => None,
+            };
+            let hint = match (endpoint, status) {
                 (GenerateRootEndpoint::Authenticated, Some(403)) => "; pass --token with a policy allowing sys/generate-root-token/*",
                 (GenerateRootEndpoint::Unauthenticated, Some(405)) => "; the server disables the unauthenticated endpoint (OpenBao ≥ 2.5.3): drop --unauthenticated-endpoint and pass --token",
                 _ => "",
             };
             anyhow::anyhow!("{e}{hint}")
         })?;
-    let otp = start.otp.clone().context("the server returned no OTP")?;
-    let mut status = start;
-    for k in &keys {
-        match node.generate_root_update(endpoint, k, &status.nonce).await {
-            Ok(s) => status = s,
-            Err(e) => {
-                let _ = node.generate_root_cancel(endpoint).await;
-                bail!("{e}; the attempt was cancelled");
-            }
-        }
-        if status.complete {
-            break;
-        }
-    }
-    if !status.complete {
-        let _ = node.generate_root_cancel(endpoint).await;
-        bail!(
-            "{} of {} shares given: not enough to generate a root token; the attempt was cancelled",
-            status.progress,
-            status.required
-        );
-    }
-    let encoded = status
-        .encoded_token
-        .or(status.encoded_root_token)
-        .context("the server returned no encoded token")?;
-    let token = decode_otp_root_token(&encoded, &otp).map_err(|e| anyhow::anyhow!(e))?;
     match &args.out {
         Some(path) => {
             let mut f = std::fs::OpenOptions::new()

@@ -183,6 +183,12 @@ pub struct Listener {
     /// `host:port` of the cluster (request forwarding, raft) port, e.g. `0.0.0.0:8201`.
     pub cluster_address: String,
     pub tls: ListenerTls,
+    /// Serve the unauthenticated `sys/generate-root/*` endpoints, so a root token can be
+    /// generated from unseal shares alone. OpenBao ≥ 2.5.3 turns them off by default; `true`
+    /// renders `disable_unauthed_generate_root_endpoints = false`. Vault always serves them
+    /// (nothing is rendered). Off in production configs; `vaultops backup verify --restore`
+    /// turns it on for its throwaway node, whose only token source is the old cluster's shares.
+    pub unauthenticated_generate_root: bool,
 }
 
 impl Listener {
@@ -196,6 +202,7 @@ impl Listener {
             address: address.into(),
             cluster_address: cluster_address.into(),
             tls: ListenerTls::Files(files),
+            unauthenticated_generate_root: false,
         }
     }
 
@@ -209,6 +216,7 @@ impl Listener {
             address: address.into(),
             cluster_address: cluster_address.into(),
             tls: ListenerTls::DisabledForTests,
+            unauthenticated_generate_root: false,
         }
     }
 }

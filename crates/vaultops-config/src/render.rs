@@ -142,6 +142,9 @@ fn listener_block(node: &NodeConfig) -> Block {
             body.bool("tls_disable", true);
         }
     }
+    if listener.unauthenticated_generate_root && node.engine == Engine::OpenBao {
+        body.bool("disable_unauthed_generate_root_endpoints", false);
+    }
     if node.telemetry.unauthenticated_metrics_access {
         let mut tb = Body::default();
         tb.bool("unauthenticated_metrics_access", true);
@@ -734,6 +737,22 @@ mod tests {
         v.vault_disable_mlock = true;
         v.storage = consul();
         assert_invalid(render(&v), "vault_disable_mlock");
+    }
+
+    #[test]
+    fn unauthenticated_generate_root_is_rendered_for_openbao_only() {
+        let key = "disable_unauthed_generate_root_endpoints";
+        let mut n = openbao_node();
+        assert!(!render(&n).unwrap().hcl.contains(key));
+        n.listener.unauthenticated_generate_root = true;
+        let hcl = render(&n).unwrap().hcl;
+        let line = hcl.lines().find(|l| l.contains(key)).expect("rendered");
+        assert!(line.trim_end().ends_with("= false"), "{line}");
+
+        // Vault serves the endpoints by default and has no such setting.
+        let mut v = vault_node();
+        v.listener.unauthenticated_generate_root = true;
+        assert!(!render(&v).unwrap().hcl.contains(key));
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The backup/restore drill (`backup-restore`): write N secrets and an AppRole secret-id,
-//! back the source cluster up (age-encrypted, with [`crate::backup`]), DESTROY it, create a fresh cluster, show that a truncated and
-//! a corrupted snapshot are refused while the target keeps its data, force-restore the
-//! encrypted backup, watch every node seal itself, unseal with the OLD cluster's keys, and verify every
-//! secret, an AppRole login with the old credentials and the old root token.
+//! back the source cluster up (age-encrypted, with [`crate::backup`]), check the backup with
+//! `verify --restore` (a throwaway local node counts what it holds), DESTROY the source,
+//! create a fresh cluster, show that a truncated and a corrupted snapshot are refused while
+//! the target keeps its data, force-restore the encrypted backup, watch every node seal
+//! itself, unseal with the OLD cluster's keys, and verify every secret, the inventory (what
+//! the source held, counted the same way), an AppRole login with the old credentials and the
+//! old root token.
 //!
 //! Shared facts: after a forced restore of another cluster's snapshot the nodes seal
 //! themselves (~6.5 s); the OLD cluster's unseal keys and root token are the valid ones, the
@@ -170,6 +173,10 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .await
         .map_err(api("AppRole login on the source"))?;
 
+    let source_inventory = backup::inventory::take(&root)
+        .await
+        .map_err(|e| ScenarioError::Setup(e.to_string()))?;
+
     // The backup as production takes it: streamed, encrypted to an age recipient while it is
     // written, with a checksum file; checked without a server.
     private_dir(dir)?;
@@ -195,6 +202,45 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
             Err(e) => e.to_string(),
         },
     );
+    // `vaultops backup verify --restore`: the backup restored into a throwaway local node,
+    // unsealed with the source's keys, holds what the source holds.
+    let old = run
+        .tb
+        .init()
+        .cloned()
+        .ok_or_else(|| ScenarioError::Setup("the source testbed has no init.json".into()))?;
+    let old_keys =
+        old.keys_base64[..usize::from(old.threshold).min(old.keys_base64.len())].to_vec();
+    let bao = tokio::task::spawn_blocking(|| vaultops_install::ensure_bao(&Default::default()))
+        .await
+        .map_err(|e| ScenarioError::Setup(e.to_string()))?
+        .map_err(|e| ScenarioError::Setup(format!("the bao binary for verify --restore: {e}")))?;
+    let mut scratch = backup::ScratchOptions::new(bao);
+    scratch.work_dir = Some(dir.to_owned());
+    let checked = backup::verify_by_restore(
+        &backup_file,
+        std::slice::from_ref(&identity),
+        &old_keys,
+        &scratch,
+    )
+    .await;
+    run.check(
+        "verify --restore: a throwaway node restores the backup with the source's keys and counts what the source holds",
+        checked
+            .as_ref()
+            .is_ok_and(|c| c.inventory == source_inventory),
+        match &checked {
+            Ok(c) => format!(
+                "{} secrets in {} KV engine(s) (source {}), restored in {:.1} s",
+                c.inventory.secrets,
+                c.inventory.kv.len(),
+                source_inventory.secrets,
+                c.timings.total_s
+            ),
+            Err(e) => e.to_string(),
+        },
+    );
+    let verify_restore_s = checked.as_ref().map(|c| c.timings.total_s).ok();
     // A truncated encrypted backup is refused before anything reaches a server.
     let enc = std::fs::read(&backup_file).map_err(|e| ScenarioError::Report {
         path: backup_file.display().to_string(),
@@ -215,13 +261,6 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     let snap = dir.join("source.snap");
     backup::decrypt_to(&backup_file, std::slice::from_ref(&identity), &snap)
         .map_err(|e| ScenarioError::Setup(e.to_string()))?;
-    let old = run
-        .tb
-        .init()
-        .cloned()
-        .ok_or_else(|| ScenarioError::Setup("the source testbed has no init.json".into()))?;
-    let old_keys =
-        old.keys_base64[..usize::from(old.threshold).min(old.keys_base64.len())].to_vec();
 
     run.fault(format!("destroy the source cluster {}", run.tb.name()));
     run.tb.clone().down().await?;
@@ -362,6 +401,17 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
             }
         ),
     );
+    let restored_inventory = backup::inventory::take(&old_root).await;
+    run.check(
+        "the restored cluster holds what the source held (every KV engine's count, engines, auth methods, policies)",
+        restored_inventory
+            .as_ref()
+            .is_ok_and(|i| *i == source_inventory),
+        match &restored_inventory {
+            Ok(i) => format!("{} secrets (source {})", i.secrets, source_inventory.secrets),
+            Err(e) => e.to_string(),
+        },
+    );
     let login = old_root
         .approle_login(DEFAULT_APPROLE_MOUNT, &role_id, &secret_id)
         .await;
@@ -405,6 +455,8 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
             "restore_to_all_sealed_s": sealed_s,
             "unseal_old_keys_to_active_s": active_s,
             "verify_s": verify_s,
+            "verify_restore_s": verify_restore_s,
+            "source_inventory_secrets": source_inventory.secrets,
             "secrets_verified": ok,
             "refused": refused,
             "target_marker_after_restore": marker_after,
