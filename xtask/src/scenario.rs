@@ -16,8 +16,9 @@ use vaultops_scenarios::{ScenarioReport, SuiteOptions};
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
     /// A scenario (kill-active, stop-active, kill-standby, step-down, pause-active,
-    /// partition-active, seal-active, rolling-restart, restart-all, quorum-loss, stale-reads,
-    /// backup-restore), `all`, or `list` to print the names.
+    /// partition-active, seal-active, rolling-restart, restart-all, restart-all-auto,
+    /// quorum-loss, stale-reads, stale-reads-forwarded, backup-restore), `all`, or `list` to
+    /// print the names.
     pub name: String,
     /// Run it (or the whole suite) this many times and print medians.
     #[arg(long, default_value_t = 1)]

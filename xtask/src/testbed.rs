@@ -61,6 +61,10 @@ pub struct UpArgs {
     /// Also export the root token (VAULT_TOKEN, BAO_TOKEN) in env.sh.
     #[arg(long)]
     with_token: bool,
+    /// Render `disable_standby_reads = true` (OpenBao; a new testbed only): standbys forward
+    /// reads to the active node, as deploy/ does.
+    #[arg(long)]
+    disable_standby_reads: bool,
     /// Seconds each wait (listeners, unseal, voters) may take.
     #[arg(long, default_value_t = 90)]
     timeout: u64,
@@ -126,6 +130,7 @@ async fn up(a: UpArgs, root: &Path) -> anyhow::Result<ExitCode> {
     }
     opts.image = a.image;
     opts.with_token = a.with_token;
+    opts.disable_standby_reads = a.disable_standby_reads;
     opts.deadline = Duration::from_secs(a.timeout);
     let mut lines = Lines { start };
     let (tb, outcome) = Testbed::up(&opts, &mut lines)

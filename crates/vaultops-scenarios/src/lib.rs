@@ -37,7 +37,7 @@ pub mod workload;
 
 pub use error::ScenarioError;
 pub use report::{medians, table, Check, Measurements, ScenarioReport, WorkloadSummary};
-pub use scenarios::Scenario;
+pub use scenarios::{Scenario, TestbedVariant};
 pub use suite::{
     bench, run_all, run_named, run_scenario, BenchReport, Budgets, SuiteOptions, SuiteReport,
 };

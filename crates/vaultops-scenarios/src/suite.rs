@@ -23,7 +23,7 @@ use vaultops_testbed::{PortPlan, Progress, Testbed, TestbedName, UpOptions};
 use crate::error::ScenarioError;
 use crate::report::ScenarioReport;
 use crate::run::{id, Run};
-use crate::scenarios::{run_fault_scenario, Scenario};
+use crate::scenarios::{run_fault_scenario, Scenario, TestbedVariant};
 use crate::workload::WorkloadConfig;
 
 /// Limits the suite asserts.
@@ -165,18 +165,19 @@ impl Progress for Say {
 
 /// Creates a fresh testbed with free ports (Shamir seal).
 pub(crate) async fn up(opts: &SuiteOptions, name: &TestbedName) -> Result<Testbed, ScenarioError> {
-    up_sealed(opts, name, None).await
+    up_variant(opts, name, TestbedVariant::default()).await
 }
 
-/// Creates a fresh testbed with free ports and `seal` (`None`: Shamir).
-pub(crate) async fn up_sealed(
+/// Creates a fresh testbed with free ports, seal and configs as `variant` says.
+pub(crate) async fn up_variant(
     opts: &SuiteOptions,
     name: &TestbedName,
-    seal: Option<vaultops_testbed::SealKind>,
+    variant: TestbedVariant,
 ) -> Result<Testbed, ScenarioError> {
     let mut o = UpOptions::new(name.clone(), opts.state_root.clone());
     o.ports = PortPlan::Free;
-    o.seal = seal;
+    o.seal = variant.seal;
+    o.disable_standby_reads = variant.disable_standby_reads;
     o.keep_on_failure = opts.keep;
     o.deadline = opts.testbed_deadline;
     let mut say = Say {
@@ -290,7 +291,7 @@ pub async fn run_scenario(
     let name = testbed_name(opts, scenario.name())?;
     let target = testbed_name(opts, "restore")?;
     let result = std::panic::AssertUnwindSafe(async {
-        let tb = up_sealed(opts, &name, scenario.own_seal()).await?;
+        let tb = up_variant(opts, &name, scenario.own_testbed().unwrap_or_default()).await?;
         if scenario == Scenario::BackupRestore {
             crate::drill::drill(tb, opts, &target, run_id(scenario)).await
         } else {
@@ -367,12 +368,13 @@ async fn suite_body(
         ordered.push(Scenario::BackupRestore);
     }
     for s in ordered {
-        if let Some(seal) = s.own_seal() {
-            // A scenario that needs another seal gets its own testbed, removed right after.
+        if let Some(variant) = s.own_testbed() {
+            // A scenario that needs another seal or config gets its own testbed, removed
+            // right after.
             let own = testbed_name(opts, s.name())?;
             names.push(own.clone());
             let t0 = Instant::now();
-            let r = match up_sealed(opts, &own, Some(seal)).await {
+            let r = match up_variant(opts, &own, variant).await {
                 Ok(t) => {
                     report.testbed_up += t0.elapsed();
                     match ensure_healthy(&t, opts).await {

@@ -271,6 +271,9 @@ pub struct Plan {
     pub nodes: Vec<NodePlan>,
     /// The transit unsealer, for a `--seal transit` testbed.
     pub unsealer: Option<UnsealerPlan>,
+    /// Render `disable_standby_reads = true` (OpenBao): standbys forward reads to the active
+    /// node. Off by default, as in OpenBao; set at creation only.
+    pub disable_standby_reads: bool,
 }
 
 impl Plan {
@@ -295,6 +298,7 @@ impl Plan {
             subnet,
             nodes,
             unsealer: None,
+            disable_standby_reads: false,
         }
     }
 

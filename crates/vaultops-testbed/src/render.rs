@@ -63,8 +63,9 @@ fn restart_policy() -> RestartPolicy {
 /// Renders node `node`'s config: raft with `retry_join` to every other node (trusting the
 /// testbed CA), `performance_multiplier = 1` and fast autopilot intervals, a TLS listener on
 /// all interfaces (min TLS 1.2), Prometheus telemetry without a token, a file audit device
-/// and, when `sink` is given, a TCP socket audit device sending to it; and the `seal`
-/// stanza (see [`crate::seal::node_seal`]; never a token).
+/// and, when `sink` is given, a TCP socket audit device sending to it; the `seal`
+/// stanza (see [`crate::seal::node_seal`]; never a token); and `disable_standby_reads` when
+/// the plan asks for it (OpenBao only: rendering it for Vault is an error).
 pub fn node_config(
     plan: &Plan,
     node: &NodePlan,
@@ -97,6 +98,9 @@ pub fn node_config(
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
     cfg.seal = seal.clone();
+    if plan.disable_standby_reads {
+        cfg.disable_standby_reads = Some(true);
+    }
     cfg.audit
         .push(AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE));
     if let Some(addr) = sink {
@@ -371,6 +375,21 @@ mod tests {
             .hcl;
         assert!(!no_sink.contains("socket"), "{no_sink}");
         assert!(no_sink.contains(r#"audit "file" "file""#), "{no_sink}");
+    }
+
+    #[test]
+    fn standby_reads_are_disabled_only_when_the_plan_says_so() {
+        let mut plan = plan();
+        let render = |plan: &Plan, engine| {
+            node_config(plan, &plan.nodes[0], engine, None, &Seal::Shamir).map(|r| r.hcl)
+        };
+        let default = render(&plan, Engine::OpenBao).unwrap();
+        assert!(!default.contains("disable_standby_reads"), "{default}");
+        plan.disable_standby_reads = true;
+        let off = squash(&render(&plan, Engine::OpenBao).unwrap());
+        assert!(off.contains("disable_standby_reads = true"), "{off}");
+        // Vault has no such setting: refused, not silently dropped.
+        assert!(render(&plan, Engine::Vault).is_err());
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub struct UpOptions {
     pub deadline: Duration,
     /// Keep what a failed `up` created (default: `TESTBED_KEEP=1`).
     pub keep_on_failure: bool,
+    /// Render `disable_standby_reads = true` into a NEW testbed's node configs (OpenBao only):
+    /// standbys forward reads to the active node instead of answering from their own copy.
+    /// An existing testbed keeps the configs it was created with.
+    pub disable_standby_reads: bool,
 }
 
 impl UpOptions {
@@ -91,6 +95,7 @@ impl UpOptions {
             state_root,
             deadline: Duration::from_secs(90),
             keep_on_failure: keep_from_env(),
+            disable_standby_reads: false,
         }
     }
 }
@@ -280,6 +285,7 @@ impl Testbed {
         let step = Step::begin(progress, "network");
         let subnet = create_network(docker, name).await?;
         let mut plan = Plan::new(name, subnet, &ports);
+        plan.disable_standby_reads = opts.disable_standby_reads;
         if let Some(p) = unsealer_port {
             plan = plan.with_unsealer(p);
         }
