@@ -20,7 +20,8 @@
 //!   OpenBao audit device.
 
 use crate::model::{
-    format_secs, AuditDeviceSpec, AuditType, Engine, Rollout, SecretsEngineType, Ttl,
+    format_secs, AuditDeviceSpec, AuditType, AuthMethod, Engine, Rollout, SecretsEngine,
+    SecretsEngineType, Ttl,
 };
 use crate::state::{AuditState, CurrentState, MountState, RoleSettings};
 use crate::validate::{BUILTIN_POLICIES, RESERVED_AUTH_PATHS};
@@ -491,139 +492,64 @@ impl Planner<'_> {
     }
 
     fn secrets_engines(&mut self) {
-        let Some(declared) = &self.desired.secrets_engines else {
-            return;
-        };
-        for (path, spec) in declared {
-            let o = obj(ObjectKind::SecretsEngine, path.as_str());
-            let want_default = ttl_secs(spec.default_lease_ttl);
-            let want_max = ttl_secs(spec.max_lease_ttl);
-            match self.current.secrets_engines.get(path.as_str()) {
-                None => {
-                    let mut diff =
-                        vec![field("type", None, Some(spec.engine_type.as_str().into()))];
-                    create_mount_fields(&mut diff, &spec.description, want_default, want_max);
-                    self.push(
-                        ChangeKind::Create,
-                        o,
-                        diff,
-                        Op::EnableSecretsEngine {
-                            path: path.to_string(),
-                            engine_type: spec.engine_type,
-                            description: spec.description.clone(),
-                            default_lease_ttl: want_default,
-                            max_lease_ttl: want_max,
-                        },
-                    );
-                }
-                Some(found) => {
-                    if let Some(why) = engine_type_mismatch(spec.engine_type, found) {
-                        self.block(Some(o), why);
-                        continue;
-                    }
-                    let (diff, tune) = tune_diff(found, &spec.description, want_default, want_max);
-                    if !diff.is_empty() {
-                        self.push(
-                            ChangeKind::Update,
-                            o,
-                            diff,
-                            Op::TuneSecretsEngine {
-                                path: path.to_string(),
-                                tune,
-                            },
-                        );
-                    }
-                }
-            }
-        }
-        if !self.desired.allow_prune.secrets_engines {
-            return;
-        }
-        let extra: Vec<String> = self
-            .current
-            .secrets_engines
-            .keys()
-            .filter(|p| {
-                !declared.contains_key(p.as_str()) && !SYSTEM_SECRETS_ENGINES.contains(&p.as_str())
-            })
-            .cloned()
-            .collect();
-        for path in extra {
-            self.prune_or_list(
-                obj(ObjectKind::SecretsEngine, path.clone()),
-                Op::DisableSecretsEngine { path },
-            );
+        if let Some(declared) = &self.desired.secrets_engines {
+            let current = &self.current.secrets_engines;
+            let prune = self.desired.allow_prune.secrets_engines;
+            self.mounts(declared, current, prune, SYSTEM_SECRETS_ENGINES);
         }
     }
 
     fn auth(&mut self) {
-        let Some(declared) = &self.desired.auth else {
-            return;
-        };
+        if let Some(declared) = &self.desired.auth {
+            let current = &self.current.auth;
+            let prune = self.desired.allow_prune.auth;
+            self.mounts(declared, current, prune, RESERVED_AUTH_PATHS);
+        }
+    }
+
+    /// Secrets engines and auth methods alike: create what is missing, tune what differs,
+    /// block a mount of another type, and prune undeclared mounts (never `reserved` ones)
+    /// only when the file opts in with `allow_prune`.
+    fn mounts<S: MountSpec>(
+        &mut self,
+        declared: &BTreeMap<crate::model::MountPath, S>,
+        current: &BTreeMap<String, MountState>,
+        allow_prune: bool,
+        reserved: &[&str],
+    ) {
         for (path, spec) in declared {
-            let o = obj(ObjectKind::AuthMethod, path.as_str());
-            let want_default = ttl_secs(spec.default_lease_ttl);
-            let want_max = ttl_secs(spec.max_lease_ttl);
-            match self.current.auth.get(path.as_str()) {
+            let o = obj(S::KIND, path.as_str());
+            let want_default = ttl_secs(spec.default_lease_ttl());
+            let want_max = ttl_secs(spec.max_lease_ttl());
+            match current.get(path.as_str()) {
                 None => {
-                    let mut diff = vec![field("type", None, Some(spec.method_type.to_string()))];
-                    create_mount_fields(&mut diff, &spec.description, want_default, want_max);
-                    self.push(
-                        ChangeKind::Create,
-                        o,
-                        diff,
-                        Op::EnableAuth {
-                            path: path.to_string(),
-                            method_type: spec.method_type.to_string(),
-                            description: spec.description.clone(),
-                            default_lease_ttl: want_default,
-                            max_lease_ttl: want_max,
-                        },
-                    );
+                    let mut diff = vec![field("type", None, Some(spec.type_name()))];
+                    create_mount_fields(&mut diff, spec.description(), want_default, want_max);
+                    let op = spec.enable(path.to_string(), want_default, want_max);
+                    self.push(ChangeKind::Create, o, diff, op);
                 }
                 Some(found) => {
-                    if found.mount_type != spec.method_type.as_str() {
-                        self.block(
-                            Some(o),
-                            format!(
-                                "a `{}` auth method is mounted here, the file declares `{}`; vaultops never replaces a mounted method (its roles and tokens would be lost): choose another path or disable it by hand",
-                                found.mount_type, spec.method_type
-                            ),
-                        );
+                    if let Some(why) = spec.type_mismatch(found) {
+                        self.block(Some(o), why);
                         continue;
                     }
-                    let (diff, tune) = tune_diff(found, &spec.description, want_default, want_max);
+                    let (diff, tune) = tune_diff(found, spec.description(), want_default, want_max);
                     if !diff.is_empty() {
-                        self.push(
-                            ChangeKind::Update,
-                            o,
-                            diff,
-                            Op::TuneAuth {
-                                path: path.to_string(),
-                                tune,
-                            },
-                        );
+                        self.push(ChangeKind::Update, o, diff, S::tune(path.to_string(), tune));
                     }
                 }
             }
         }
-        if !self.desired.allow_prune.auth {
+        if !allow_prune {
             return;
         }
-        let extra: Vec<String> = self
-            .current
-            .auth
+        let extra: Vec<String> = current
             .keys()
-            .filter(|p| {
-                !declared.contains_key(p.as_str()) && !RESERVED_AUTH_PATHS.contains(&p.as_str())
-            })
+            .filter(|p| !declared.contains_key(p.as_str()) && !reserved.contains(&p.as_str()))
             .cloned()
             .collect();
         for path in extra {
-            self.prune_or_list(
-                obj(ObjectKind::AuthMethod, path.clone()),
-                Op::DisableAuth { path },
-            );
+            self.prune_or_list(obj(S::KIND, path.clone()), S::disable(path));
         }
     }
 
@@ -843,6 +769,94 @@ fn tune_diff(
         tune.max_lease_ttl = Some(max);
     }
     (diff, tune)
+}
+
+/// What differs between a declared secrets engine and a declared auth method when they are
+/// planned as mounts.
+trait MountSpec {
+    const KIND: ObjectKind;
+    fn type_name(&self) -> String;
+    fn description(&self) -> &str;
+    fn default_lease_ttl(&self) -> Option<Ttl>;
+    fn max_lease_ttl(&self) -> Option<Ttl>;
+    /// Why the mount found at the path cannot be this one, if it cannot.
+    fn type_mismatch(&self, found: &MountState) -> Option<String>;
+    fn enable(&self, path: String, default_lease_ttl: u64, max_lease_ttl: u64) -> Op;
+    fn tune(path: String, tune: Tune) -> Op;
+    fn disable(path: String) -> Op;
+}
+
+impl MountSpec for SecretsEngine {
+    const KIND: ObjectKind = ObjectKind::SecretsEngine;
+    fn type_name(&self) -> String {
+        self.engine_type.as_str().into()
+    }
+    fn description(&self) -> &str {
+        &self.description
+    }
+    fn default_lease_ttl(&self) -> Option<Ttl> {
+        self.default_lease_ttl
+    }
+    fn max_lease_ttl(&self) -> Option<Ttl> {
+        self.max_lease_ttl
+    }
+    fn type_mismatch(&self, found: &MountState) -> Option<String> {
+        engine_type_mismatch(self.engine_type, found)
+    }
+    fn enable(&self, path: String, default_lease_ttl: u64, max_lease_ttl: u64) -> Op {
+        Op::EnableSecretsEngine {
+            path,
+            engine_type: self.engine_type,
+            description: self.description.clone(),
+            default_lease_ttl,
+            max_lease_ttl,
+        }
+    }
+    fn tune(path: String, tune: Tune) -> Op {
+        Op::TuneSecretsEngine { path, tune }
+    }
+    fn disable(path: String) -> Op {
+        Op::DisableSecretsEngine { path }
+    }
+}
+
+impl MountSpec for AuthMethod {
+    const KIND: ObjectKind = ObjectKind::AuthMethod;
+    fn type_name(&self) -> String {
+        self.method_type.to_string()
+    }
+    fn description(&self) -> &str {
+        &self.description
+    }
+    fn default_lease_ttl(&self) -> Option<Ttl> {
+        self.default_lease_ttl
+    }
+    fn max_lease_ttl(&self) -> Option<Ttl> {
+        self.max_lease_ttl
+    }
+    fn type_mismatch(&self, found: &MountState) -> Option<String> {
+        (found.mount_type != self.method_type.as_str()).then(|| {
+            format!(
+                "a `{}` auth method is mounted here, the file declares `{}`; vaultops never replaces a mounted method (its roles and tokens would be lost): choose another path or disable it by hand",
+                found.mount_type, self.method_type
+            )
+        })
+    }
+    fn enable(&self, path: String, default_lease_ttl: u64, max_lease_ttl: u64) -> Op {
+        Op::EnableAuth {
+            path,
+            method_type: self.method_type.to_string(),
+            description: self.description.clone(),
+            default_lease_ttl,
+            max_lease_ttl,
+        }
+    }
+    fn tune(path: String, tune: Tune) -> Op {
+        Op::TuneAuth { path, tune }
+    }
+    fn disable(path: String) -> Op {
+        Op::DisableAuth { path }
+    }
 }
 
 fn engine_type_mismatch(want: SecretsEngineType, found: &MountState) -> Option<String> {

@@ -732,9 +732,8 @@ async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<(), ScenarioE
     let mut stale = vec![0u64; run.nodes()];
     let mut lag_ms: Vec<Vec<f64>> = vec![Vec::new(); run.nodes()];
     let mut never = vec![0u64; run.nodes()];
-    // Warm-up: right after a testbed comes up, a standby's KV v2 mount may still answer 400
-    // "Waiting for the primary to upgrade from non-versioned to versioned data" (seen once in
-    // CI-like runs); measure only once every node serves the key.
+    // Warm-up: every node must serve this key before the measurement starts (the suite
+    // already waits for the standbys' KV v2 upgrade, see `suite::kv_ready_everywhere`).
     writer
         .kv_write(&mount, &key, &json!({ "n": "warm-up" }), None)
         .await

@@ -240,7 +240,43 @@ pub(crate) async fn ensure_healthy(tb: &Testbed, opts: &SuiteOptions) -> Result<
     .await
     .map_err(crate::error::boot(
         "waiting for every node to be a healthy voter",
-    ))
+    ))?;
+    kv_ready_everywhere(tb, active, &opts.workload.mount, opts.testbed_deadline).await
+}
+
+/// Writes a marker through the active node and waits until every node serves it. Right after
+/// a testbed comes up, a standby's KV v2 mount answers HTTP 400 "Waiting for the primary to
+/// upgrade from non-versioned to versioned data" for ~5 s (measured); a scenario started then
+/// would count those as its own errors.
+async fn kv_ready_everywhere(
+    tb: &Testbed,
+    active: usize,
+    mount: &str,
+    deadline: Duration,
+) -> Result<(), ScenarioError> {
+    const KEY: &str = "vaultops-suite/kv-ready";
+    tb.root_client(id(active))
+        .kv_write(mount, KEY, &serde_json::json!({ "ready": true }), None)
+        .await
+        .map_err(crate::error::api("writing the KV readiness marker"))?;
+    for i in 0..tb.nodes().len() {
+        let c = tb.root_client(id(i));
+        vaultops_bootstrap::wait::until(
+            "every node to serve KV reads",
+            deadline,
+            Duration::from_millis(100),
+            || async {
+                match c.kv_read(mount, KEY).await {
+                    Ok(Some(_)) => Ok(Some(())),
+                    Ok(None) => Err("marker not visible yet".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await
+        .map_err(|e| ScenarioError::Setup(format!("node{}: {e}", i + 1)))?;
+    }
+    Ok(())
 }
 
 /// Node logs (last lines of each) for an error report.
