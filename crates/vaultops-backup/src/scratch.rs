@@ -107,6 +107,31 @@ pub async fn verify_by_restore(
     }
     let engine = detect_engine(&opts.server_bin).await?;
     let mut node = ScratchNode::create(opts, engine.0).await?;
+    // Every path, success or error, kills and reaps the process before the directory goes.
+    let result = check_in(&mut node, file, identities, old_keys, opts, t0).await;
+    node.stop().await;
+    let (threshold, shares, inventory, mut timings) = result?;
+    timings.total_s = t0.elapsed().as_secs_f64();
+    Ok(RestoreCheck {
+        integrity,
+        server_version: engine.1,
+        threshold,
+        shares,
+        inventory,
+        timings,
+    })
+}
+
+/// The steps on the throwaway node: threshold and share count of the backup's cluster, its
+/// inventory, and the timings (`total_s` is filled in by the caller).
+async fn check_in(
+    node: &mut ScratchNode,
+    file: &Path,
+    identities: &[age::x25519::Identity],
+    old_keys: &[UnsealKey],
+    opts: &ScratchOptions,
+    t0: Instant,
+) -> Result<(u8, u8, Inventory, RestoreTimings), BackupError> {
     node.spawn()?;
     node.wait_role(
         "the throwaway node's listener",
@@ -194,21 +219,14 @@ pub async fn verify_by_restore(
     // The node and its data are destroyed next; revoking is tidiness, not a guarantee.
     let _ = root.token_revoke_self().await;
     let count_s = t.elapsed().as_secs_f64();
-    node.stop().await;
-    Ok(RestoreCheck {
-        integrity,
-        server_version: engine.1,
-        threshold: seal.t,
-        shares: seal.n,
-        inventory,
-        timings: RestoreTimings {
-            node_ready_s,
-            restore_s,
-            unseal_s,
-            count_s,
-            total_s: t0.elapsed().as_secs_f64(),
-        },
-    })
+    let timings = RestoreTimings {
+        node_ready_s,
+        restore_s,
+        unseal_s,
+        count_s,
+        total_s: 0.0,
+    };
+    Ok((seal.t, seal.n, inventory, timings))
 }
 
 /// Runs `<bin> version` and tells OpenBao from Vault by its first line.
@@ -338,7 +356,10 @@ impl ScratchNode {
                 files.key.to_string_lossy().into_owned(),
             ),
         );
-        let rendered = cfg.render().map_err(|e| cert_err(e.to_string()))?;
+        let rendered = cfg.render().map_err(|e| BackupError::ScratchStart {
+            bin: opts.server_bin.clone(),
+            reason: format!("rendering the throwaway node's configuration: {e}"),
+        })?;
         let config = dir.path().join("server.hcl");
         std::fs::write(&config, &rendered.hcl).map_err(io_err(&config))?;
         let client = NodeClient::new(
@@ -350,7 +371,10 @@ impl ScratchNode {
                 ..Default::default()
             },
         )
-        .map_err(|e| cert_err(e.to_string()))?;
+        .map_err(|e| BackupError::ScratchStart {
+            bin: opts.server_bin.clone(),
+            reason: format!("a client for the throwaway node: {e}"),
+        })?;
         Ok(Self {
             log: dir.path().join("server.log"),
             dir,

@@ -14,6 +14,21 @@ fn opts() -> ScratchOptions {
     ScratchOptions::new(vaultops_testkit::bao_bin())
 }
 
+/// Options whose throwaway directories go under `dir`, to check they are removed.
+fn opts_in(dir: &std::path::Path) -> ScratchOptions {
+    let mut o = opts();
+    o.work_dir = Some(dir.to_owned());
+    o
+}
+
+fn assert_empty(dir: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the throwaway directory was left behind: {left:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restores_into_a_throwaway_node_and_counts_every_secret() {
     let cluster = Cluster::start(ClusterOptions {
@@ -72,9 +87,16 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
     let keys: Vec<UnsealKey> = cluster.init().keys_base64.clone();
 
     // The right keys (3 of 5): every secret is counted, on the restored copy.
-    let check = backup::verify_by_restore(&file, std::slice::from_ref(&id), &keys[1..4], &opts())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let work = tempfile::tempdir().unwrap();
+    let check = backup::verify_by_restore(
+        &file,
+        std::slice::from_ref(&id),
+        &keys[1..4],
+        &opts_in(work.path()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_empty(work.path());
     println!(
         "verify --restore: {} secrets, timings {:?}",
         check.inventory.secrets, check.timings
@@ -98,9 +120,15 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
     assert!(check.inventory.policies.contains(&"atmr-api".to_owned()));
 
     // Too few keys: refused, naming the threshold.
-    let e = backup::verify_by_restore(&file, std::slice::from_ref(&id), &keys[..2], &opts())
-        .await
-        .unwrap_err();
+    let e = backup::verify_by_restore(
+        &file,
+        std::slice::from_ref(&id),
+        &keys[..2],
+        &opts_in(work.path()),
+    )
+    .await
+    .unwrap_err();
+    assert_empty(work.path());
     assert!(matches!(e, BackupError::OldKeys { .. }), "{e}");
     assert!(e.to_string().contains("threshold is 3"), "{e}");
 
