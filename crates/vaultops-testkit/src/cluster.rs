@@ -44,6 +44,9 @@ impl TestSeal {
     }
 }
 
+/// The syslog tag of the audit device declared with [`ClusterOptions::syslog_dir`].
+pub const SYSLOG_TAG: &str = "vaultops-audit";
+
 /// Name of the transit key (and of its policy) on the unsealer.
 pub const TRANSIT_KEY: &str = "autounseal";
 
@@ -70,6 +73,13 @@ pub struct ClusterOptions {
     /// Declare a file audit device named `file` in every node's config (the shipped
     /// rollout example expects it), logging to `<dir>/<node>/audit.log`. Off by default.
     pub file_audit: bool,
+    /// Declare a syslog audit device named `syslog` (facility `AUTH`, tag `vaultops-audit`)
+    /// and give every node a syslog socket: each node runs in its own mount namespace
+    /// (`unshare -m`, needs root) where this directory is mounted on `/run`, so the server's
+    /// syslog client finds `<dir>/syslog` as `/var/run/syslog` (and as `/dev/log` when the
+    /// host has one, which would otherwise be tried first). The caller binds a Unix datagram
+    /// socket at `<dir>/syslog` before starting the cluster and reads what arrives.
+    pub syslog_dir: Option<PathBuf>,
     /// Render `disable_standby_reads = true` (standbys forward reads to the active node
     /// instead of answering from their own, possibly stale, copy). Off by default, as in
     /// OpenBao.
@@ -87,6 +97,7 @@ impl Default for ClusterOptions {
             deadline: Duration::from_secs(60),
             seal: TestSeal::Shamir,
             file_audit: false,
+            syslog_dir: None,
             disable_standby_reads: false,
         }
     }
@@ -115,6 +126,8 @@ pub struct Cluster {
     seal: TestSeal,
     /// Environment for every node process (the transit token), re-applied on restarts.
     seal_env: Option<(&'static str, Token)>,
+    /// See [`ClusterOptions::syslog_dir`]: the nodes then run in their own mount namespace.
+    syslog_dir: Option<PathBuf>,
     /// The transit unsealer; declared last so it outlives the nodes while they drop.
     unsealer: Option<Box<Cluster>>,
 }
@@ -223,6 +236,7 @@ impl Cluster {
             client_config,
             seal: opts.seal,
             seal_env,
+            syslog_dir: opts.syslog_dir.clone(),
             unsealer,
         };
         cluster.procs = (0..cluster.nodes.len()).map(|_| None).collect();
@@ -323,9 +337,23 @@ impl Cluster {
             .iter()
             .map(|(key, token)| (*key, token.expose()))
             .collect();
-        let p =
-            BaoProcess::spawn_with_env(&["server", &format!("-config={cfg}")], &n.log_path, &env)
-                .unwrap_or_else(|e| panic!("spawning {}: {e}", n.name));
+        let args = ["server".to_owned(), format!("-config={cfg}")];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let p = match &self.syslog_dir {
+            None => BaoProcess::spawn_with_env(&args, &n.log_path, &env),
+            Some(dir) => {
+                // $1 is the directory; after `shift`, "$0" "$@" is bao and its arguments.
+                let script = r#"d="$1"; shift; mount --bind "$d" /run || exit 97; if [ -S /dev/log ]; then mount --bind "$d/syslog" /dev/log || exit 98; fi; exec "$0" "$@""#;
+                let dir = dir.to_string_lossy().into_owned();
+                BaoProcess::spawn_wrapped(
+                    &["unshare", "-m", "sh", "-c", script],
+                    &[&[dir.as_str()][..], &args].concat(),
+                    &n.log_path,
+                    &env,
+                )
+            }
+        }
+        .unwrap_or_else(|e| panic!("spawning {}: {e}", n.name));
         self.procs[i] = Some(p);
     }
 
@@ -519,6 +547,16 @@ fn render_node(
     if let Some(log) = audit_log {
         cfg.audit
             .push(vaultops_config::AuditDevice::file("file", path(log)));
+    }
+    if opts.syslog_dir.is_some() {
+        cfg.audit.push(vaultops_config::AuditDevice {
+            name: "syslog".into(),
+            description: None,
+            kind: vaultops_config::AuditKind::Syslog {
+                facility: Some("AUTH".into()),
+                tag: Some(SYSLOG_TAG.into()),
+            },
+        });
     }
     cfg.render().expect("the testkit node config renders").hcl
 }

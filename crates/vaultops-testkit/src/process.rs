@@ -25,11 +25,30 @@ impl BaoProcess {
         log: &Path,
         env: &[(&str, &str)],
     ) -> std::io::Result<Self> {
+        Self::spawn_wrapped(&[], args, log, env)
+    }
+
+    /// Like [`BaoProcess::spawn_with_env`], run through `wrapper`: the command becomes
+    /// `wrapper[0] wrapper[1..] <bao> args…` (e.g. `unshare -m sh -c 'SCRIPT; exec "$0" "$@"'`
+    /// to start the server in its own mount namespace). An empty `wrapper` runs `bao` itself.
+    pub fn spawn_wrapped(
+        wrapper: &[&str],
+        args: &[&str],
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)?;
-        let mut cmd = Command::new(crate::bao_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(crate::bao_bin());
+                c
+            }
+            None => Command::new(crate::bao_bin()),
+        };
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
