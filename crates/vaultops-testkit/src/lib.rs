@@ -6,7 +6,8 @@
 //!   `vaultops-config`, initialised and unsealed through `vaultops-api`: for anything that
 //!   needs raft, TLS, sealing or several nodes. The seal is a [`TestSeal`]: Shamir, or
 //!   auto-unseal with `static` (key file) or `transit` (a separate unsealer node the testkit
-//!   starts too).
+//!   starts too). Audit devices: file, or syslog into a socket the test reads (each node in
+//!   its own mount namespace, root only).
 //!
 //! Every process is killed when its handle drops; every wait polls a condition with a
 //! deadline (`vaultops_bootstrap::wait::until`). The binary comes from `vaultops-install` (pinned, verified).
