@@ -12,10 +12,9 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,29 +25,11 @@ use rcgen::{
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use vaultops_config::*;
+use vaultops_testkit::process::{free_port, BaoProcess};
 
 const IGNORED_FIELD_WARNING: &str = "unknown or unsupported field";
 const HEALTH_DEADLINE: Duration = Duration::from_secs(20);
 const TRICKY_DIR_NAME: &str = "data \"q\" \\ ${x} ü\ttab";
-
-/// Kills the server when the test ends, however it ends.
-struct ServerGuard {
-    child: Child,
-    log_path: PathBuf,
-}
-
-impl ServerGuard {
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-}
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Tls {
     ca_pem: PathBuf,
@@ -105,14 +86,6 @@ fn make_tls(dir: &Path) -> Tls {
         key_pem,
         client: Arc::new(client),
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn path_str(p: &Path) -> String {
@@ -205,28 +178,21 @@ fn start_and_wait_for_health(
     hcl: &str,
     api_port: u16,
     client: &Arc<ClientConfig>,
-) -> (ServerGuard, u16) {
-    let bao = vaultops_install::ensure_bao(&vaultops_install::InstallOptions::default())
-        .expect("a bao binary (see vaultops-install)");
+) -> (BaoProcess, u16) {
     let config = dir.join("server.hcl");
     fs::write(&config, hcl).unwrap();
-    let log_path = dir.join("server.log");
-    let log = fs::File::create(&log_path).unwrap();
-    let child = Command::new(bao)
-        .arg("server")
-        .arg(format!("-config={}", config.display()))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut server = ServerGuard { child, log_path };
+    let config_arg = format!("-config={}", config.display());
+    let mut server = BaoProcess::spawn(&["server", &config_arg], &dir.join("server.log"))
+        .expect("starting bao server");
 
     let addr: SocketAddr = ([127, 0, 0, 1], api_port).into();
     let deadline = Instant::now() + HEALTH_DEADLINE;
     loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!("bao server exited early ({status}); log:\n{}", server.log());
+        if let Some(status) = server.try_exit_status() {
+            panic!(
+                "bao server exited early ({status}); log:\n{}",
+                server.log_text()
+            );
         }
         let last_error = match health_status(addr, client) {
             Ok(code) => return (server, code),
@@ -236,7 +202,7 @@ fn start_and_wait_for_health(
             panic!(
                 "sys/health on {addr} did not answer within {HEALTH_DEADLINE:?} (last error: \
                  {last_error}); log:\n{}",
-                server.log()
+                server.log_text()
             );
         }
         // Poll interval, not synchronisation: the loop condition is the health answer.
@@ -254,7 +220,7 @@ fn openbao_accepts_the_rendered_config_without_ignored_fields() {
 
     let (server, status) =
         start_and_wait_for_health(dir.path(), &rendered.hcl, api_port, &tls.client);
-    let log = server.log();
+    let log = server.log_text();
     assert_eq!(status, 501, "uninitialised node expected; log:\n{log}");
     // The log is the real one and reflects the config (so the absence check below means something).
     for expected in [
@@ -299,7 +265,7 @@ fn the_ignored_field_check_catches_a_field_openbao_does_not_know() {
 
     let (server, status) = start_and_wait_for_health(dir.path(), &hcl, api_port, &tls.client);
     assert_eq!(status, 501);
-    let log = server.log();
+    let log = server.log_text();
     assert!(
         log.contains(&format!("{IGNORED_FIELD_WARNING} disable_mlock")),
         "expected OpenBao to report disable_mlock; log:\n{log}"

@@ -12,27 +12,16 @@
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use vaultops_config::*;
+use vaultops_testkit::process::{free_port, BaoProcess};
 
 const IGNORED: &str = "unknown or unsupported field";
 const DEADLINE: Duration = Duration::from_secs(30);
-
-struct Server {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What the server did with the file.
 #[derive(Debug)]
@@ -41,14 +30,6 @@ enum Outcome {
     Exited(ExitStatus, String),
     /// It answered `sys/health`; its output up to then.
     Serving(String),
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Any HTTP answer from `GET /v1/sys/health` on the plain-HTTP listener.
@@ -92,27 +73,15 @@ listener "tcp" {{
 
 /// Starts `bao server` on `hcl` and waits for it to serve or exit.
 fn run(dir: &Path, hcl: &str, port: u16) -> Outcome {
-    let bao = vaultops_install::ensure_bao(&vaultops_install::InstallOptions::default())
-        .expect("a bao binary (see vaultops-install)");
     let file = dir.join("server.hcl");
     std::fs::write(&file, hcl).unwrap();
-    let log = dir.join("server.log");
-    let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(bao)
-        .arg("server")
-        .arg(format!("-config={}", file.display()))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .env_remove("BAO_TOKEN")
-        .env_remove("VAULT_TOKEN")
-        .spawn()
-        .unwrap();
-    let mut server = Server { child, log };
-    let read = |s: &Server| std::fs::read_to_string(&s.log).unwrap_or_default();
+    let config_arg = format!("-config={}", file.display());
+    let mut server = BaoProcess::spawn(&["server", &config_arg], &dir.join("server.log"))
+        .expect("starting bao server");
+    let read = |s: &BaoProcess| s.log_text();
     let deadline = Instant::now() + DEADLINE;
     loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.try_exit_status() {
             return Outcome::Exited(status, read(&server));
         }
         if answers(port) {

