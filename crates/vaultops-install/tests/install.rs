@@ -62,6 +62,11 @@ fn installs_the_pinned_bao_and_replaces_a_corrupted_one() {
         f.write_all(&[original ^ 0xff]).unwrap();
     }
     assert_ne!(sha256_file(&bao).unwrap(), BINARY_SHA256);
+    // Keep the corrupted file open: its inode stays allocated (so the new file cannot reuse
+    // the number, which a file system may do once the old one is freed), and it shows
+    // whether the install replaced the file or patched it in place.
+    let mut corrupted = fs::File::open(&bao).unwrap();
+    let corrupted_inode = corrupted.metadata().unwrap().ino();
 
     let again = install_pinned(cache.path()).unwrap();
     assert_eq!(again, bao);
@@ -73,8 +78,16 @@ fn installs_the_pinned_bao_and_replaces_a_corrupted_one() {
     assert_eq!(sha256_file(&bao).unwrap(), BINARY_SHA256);
     assert_ne!(
         fs::metadata(&bao).unwrap().ino(),
-        inode,
+        corrupted_inode,
         "a fresh file was installed"
+    );
+    let mut old = [0u8; 1];
+    corrupted.seek(SeekFrom::Start(offset)).unwrap();
+    corrupted.read_exact(&mut old).unwrap();
+    assert_eq!(
+        old[0],
+        original ^ 0xff,
+        "the old file was replaced, not patched"
     );
     assert!(bao_version(&bao).contains("OpenBao v2.7.2"));
 }
