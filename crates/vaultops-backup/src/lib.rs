@@ -2,8 +2,9 @@
 //! code the `backup-restore` drill runs: a snapshot streamed to a file, optionally encrypted
 //! to age recipients while it is written, a `sha256sum`-compatible checksum file next to it,
 //! an integrity check that needs no server, a restore that decrypts to a private temporary
-//! file and streams it to the active node, and a check that restores into a throwaway node
-//! ([`scratch`]) and counts what the backup holds ([`inventory`]).
+//! file and streams it to the active node, a check that restores into a throwaway node
+//! ([`scratch`]) and counts what the backup holds ([`inventory`]), and the job's Prometheus
+//! textfile ([`metrics`]).
 //!
 //! A raft snapshot is a gzip'd tar holding `meta.json`, `state.bin` and `SHA256SUMS` (the
 //! hashes of the other two); [`verify_file`] checks all of it. It cannot count secrets: the
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use vaultops_api::{ApiError, NodeClient};
 
 pub mod inventory;
+pub mod metrics;
 pub mod scratch;
 
 pub use inventory::{Inventory, InventoryError};

@@ -24,6 +24,7 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
         BackupCommand::Save {
             out,
             age_recipients,
+            metrics_file,
         } => {
             let mut nodes = global.clients()?;
             if nodes.len() != 1 {
@@ -32,6 +33,14 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             let node = nodes.remove(0);
             let recipients = backup::parse_recipients(age_recipients)?;
             let info = backup::save(&node, out, &recipients).await?;
+            if let Some(m) = metrics_file {
+                backup::metrics::write(m, &info).with_context(|| {
+                    format!(
+                        "the backup {} was saved, but its metrics file was not written",
+                        out.display()
+                    )
+                })?;
+            }
             match global.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&info)?),
                 Format::Table => eprintln!(

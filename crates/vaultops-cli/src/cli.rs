@@ -96,6 +96,12 @@ pub enum BackupCommand {
         /// Encrypt to this age recipient while writing; repeat for several.
         #[arg(long = "age-recipient", value_name = "RECIPIENT")]
         age_recipients: Vec<String>,
+        /// After a successful save, write the backup metrics (last success time, size) to
+        /// FILE in the node exporter's textfile format, atomically, e.g.
+        /// /var/lib/prometheus/node-exporter/vaultops_snapshot.prom (feeds the shipped
+        /// VaultSnapshotTooOld alert). A failed save leaves it as it was.
+        #[arg(long, value_name = "FILE")]
+        metrics_file: Option<std::path::PathBuf>,
     },
     /// Check a backup: checksum file, decryption, archive structure and the snapshot's own
     /// checksums (no server needed). With --restore, also restore it into a throwaway local

@@ -54,6 +54,11 @@ async fn save_verify_and_restore_an_encrypted_backup() {
         vaultops(&a)
     };
 
+    let metrics = dir.path().join("vaultops_snapshot.prom");
+    let before_save = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let out = run(&[
         "backup".into(),
         "save".into(),
@@ -61,12 +66,51 @@ async fn save_verify_and_restore_an_encrypted_backup() {
         s(&file),
         "--age-recipient".into(),
         id.to_public().to_string(),
+        "--metrics-file".into(),
+        s(&metrics),
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The textfile the shipped VaultSnapshotTooOld alert reads: the same metric name, a
+    // timestamp from this save, the file's size.
+    assert_eq!(
+        vaultops_backup::metrics::SNAPSHOT_METRIC,
+        vaultops_deploy::prometheus::SNAPSHOT_METRIC
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let stamp = value(vaultops_backup::metrics::SNAPSHOT_METRIC);
+    assert!(stamp >= before_save, "{stamp} < {before_save}");
+    assert_eq!(
+        value(vaultops_backup::metrics::SNAPSHOT_SIZE_METRIC),
+        std::fs::metadata(&file).unwrap().len()
+    );
+
+    // A failed save (a token that may not read snapshots) leaves the metrics as they were.
+    let mut bad = conn.clone();
+    let tok = bad.iter().position(|a| a == "--token").unwrap() + 1;
+    bad[tok] = "not-a-token".into();
+    bad.extend([
+        "backup".to_string(),
+        "save".into(),
+        "--out".into(),
+        s(&dir.path().join("other.snap")),
+        "--metrics-file".into(),
+        s(&metrics),
+    ]);
+    let out = vaultops(&bad);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&metrics).unwrap(), text);
+    assert!(!dir.path().join("other.snap").exists());
     assert!(
         std::fs::read(&file)
             .unwrap()

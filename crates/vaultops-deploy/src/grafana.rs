@@ -125,7 +125,7 @@ pub fn panels() -> Vec<Panel> {
             legend: "hours",
             unit: "h",
             kind: "stat",
-            description: "Written by the snapshot job after each successful `operator raft snapshot save`.",
+            description: "Written by `vaultops backup save --metrics-file` after each successful save.",
         },
     ]
 }

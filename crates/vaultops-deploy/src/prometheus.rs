@@ -532,7 +532,7 @@ pub fn alerts(opts: &PrometheusOptions, voters: usize) -> Vec<Alert> {
             for_: Some("15m"),
             severity: "warning",
             summary: "No successful raft snapshot recently",
-            description: "The last successful snapshot is older than the configured age, or the snapshot job never reported one (vaultops_snapshot_last_success_timestamp_seconds, written by the job after `bao operator raft snapshot save` succeeds). A restore would lose everything since.",
+            description: "The last successful snapshot is older than the configured age, or the snapshot job never reported one (vaultops_snapshot_last_success_timestamp_seconds, written by `vaultops backup save --metrics-file` after each successful save). A restore would lose everything since.",
             healthy: Case {
                 what: "a snapshot every hour",
                 interval: "1h",
