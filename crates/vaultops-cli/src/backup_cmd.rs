@@ -145,7 +145,13 @@ async fn verify_restore(
         file.display(),
         opts.server_bin.display()
     );
-    let check = backup::verify_by_restore(file, ids, &keys, &opts).await?;
+    // Ctrl-C drops the check: the throwaway node is killed and its directory removed.
+    let check = tokio::select! {
+        r = backup::verify_by_restore(file, ids, &keys, &opts) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            bail!("interrupted: the throwaway node was stopped and its directory removed")
+        }
+    };
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&check)?),
         Format::Table => {

@@ -314,3 +314,98 @@ async fn verify_restore_counts_the_secrets_with_the_bundle_keys() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--bundle"), "{err}");
 }
+
+/// Ctrl-C during `backup verify --restore` stops the throwaway node and removes its directory
+/// (it holds a copy of the backup's data): nothing is left running or on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_verify_restore_leaves_no_process_and_no_directory() {
+    let c = Cluster::start(ClusterOptions {
+        nodes: 1,
+        wait_voters: false,
+        ..Default::default()
+    })
+    .await;
+    let root = c.root_client(c.wait_active(Duration::from_secs(30)).await);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vault.snap");
+    vaultops_backup::save(&root, &file, &[]).await.unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let keys: String = c.init().keys_base64[..3]
+        .iter()
+        .map(|k| format!("{}\n", k.expose()))
+        .collect();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultops"))
+        .args(["backup", "verify"])
+        .arg(&file)
+        .args(["--restore", "--prompt", "--server-bin"])
+        .arg(vaultops_testkit::bao_bin())
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut sin = child.stdin.take().unwrap();
+        sin.write_all(format!("{keys}\n").as_bytes()).unwrap();
+    }
+    // Interrupt once the throwaway node runs (its directory exists and its server logged).
+    let node_dir = vaultops_bootstrap::wait::until(
+        "the throwaway node to start",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || {
+            let tmp = tmp.clone();
+            async move {
+                let found = std::fs::read_dir(&tmp)
+                    .map_err(|e| e.to_string())?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .find(|p| p.join("server.log").exists());
+                Ok(found)
+            }
+        },
+    )
+    .await
+    .unwrap();
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+
+    let gone = vaultops_bootstrap::wait::until(
+        "the throwaway node's process and directory to be gone",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || {
+            let node_dir = node_dir.clone();
+            async move {
+                let marker = node_dir.to_string_lossy().into_owned();
+                let running = std::fs::read_dir("/proc")
+                    .map_err(|e| e.to_string())?
+                    .filter_map(Result::ok)
+                    .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                    .any(|c| String::from_utf8_lossy(&c).contains(&marker));
+                if running || node_dir.exists() {
+                    Err(format!(
+                        "running: {running}; directory: {}",
+                        node_dir.exists()
+                    ))
+                } else {
+                    Ok(Some(()))
+                }
+            }
+        },
+    )
+    .await;
+    assert!(gone.is_ok(), "{gone:?}");
+}
