@@ -1,13 +1,12 @@
 //! `vaultops backup save|verify|restore`: thin shell over `vaultops-backup`.
 
 use crate::cli::{BackupCommand, Format, Global, UnsealArgs, VerifyRestoreArgs};
-use crate::unseal_cmd::{prompt_shares, shares_from_bundle};
+use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_backup as backup;
-use vaultops_custody::store;
 
 fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<backup::AgeIdentity>> {
     let mut out = Vec::new();
@@ -125,13 +124,7 @@ async fn verify_restore(
         prompt: args.prompt,
         wait: args.wait,
     };
-    let mut keys = match &unseal.bundle {
-        Some(p) => shares_from_bundle(&store::read_bundle(p)?, &unseal)?,
-        None => Vec::new(),
-    };
-    if unseal.prompt {
-        keys.extend(prompt_shares()?);
-    }
+    let (_, keys) = gather_shares(&unseal)?;
     let server_bin = match &args.server_bin {
         Some(p) => p.clone(),
         None => default_server_bin().context(

@@ -1,13 +1,12 @@
 //! `vaultops root generate`: a new root token from a quorum of shares (OTP flow).
 
 use crate::cli::{Global, RootGenerateArgs};
-use crate::unseal_cmd::{prompt_shares, shares_from_bundle};
+use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use vaultops_api::GenerateRootEndpoint;
-use vaultops_custody::store;
 
 pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Result<ExitCode> {
     let mut nodes = global.clients()?;
@@ -20,13 +19,7 @@ pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Resul
             bail!("{} already exists: choose another --out", out.display());
         }
     }
-    let mut keys = match &args.shares.bundle {
-        Some(p) => shares_from_bundle(&store::read_bundle(p)?, &args.shares)?,
-        None => Vec::new(),
-    };
-    if args.shares.prompt {
-        keys.extend(prompt_shares()?);
-    }
+    let (_, keys) = gather_shares(&args.shares)?;
     let endpoint = if args.unauthenticated_endpoint {
         GenerateRootEndpoint::Unauthenticated
     } else {

@@ -11,17 +11,7 @@ use vaultops_custody::{agekeys, pgp, store, InitBundle};
 
 pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode> {
     let nodes = global.clients()?;
-    let bundle = match &args.bundle {
-        Some(p) => Some(store::read_bundle(p)?),
-        None => None,
-    };
-    let mut keys = match &bundle {
-        Some(b) => shares_from_bundle(b, args)?,
-        None => Vec::new(),
-    };
-    if args.prompt {
-        keys.extend(prompt_shares()?);
-    }
+    let (bundle, keys) = gather_shares(args)?;
     if keys.is_empty() {
         bail!("no share to submit: the identities given decrypt none of the bundle's shares, or none was typed");
     }
@@ -95,8 +85,25 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
     })
 }
 
+/// The shares `args` give: those of the bundle (if any) that the identities or the gpg keyring
+/// can open, then those typed at the prompt (with `--prompt`); and the bundle itself.
+pub fn gather_shares(args: &UnsealArgs) -> anyhow::Result<(Option<InitBundle>, Vec<UnsealKey>)> {
+    let bundle = match &args.bundle {
+        Some(p) => Some(store::read_bundle(p)?),
+        None => None,
+    };
+    let mut keys = match &bundle {
+        Some(b) => shares_from_bundle(b, args)?,
+        None => Vec::new(),
+    };
+    if args.prompt {
+        keys.extend(prompt_shares()?);
+    }
+    Ok((bundle, keys))
+}
+
 /// Decrypts every share the given identities (or the gpg keyring) can open.
-pub fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<UnsealKey>> {
+fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<UnsealKey>> {
     let mut ids = Vec::new();
     for p in &args.identities {
         let text =
@@ -171,7 +178,7 @@ async fn check_cluster_identity(
 
 /// Reads shares without echo from the terminal; from a pipe (automation, tests) line by
 /// line, where there is nothing to echo.
-pub fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
+fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
     use std::io::{BufRead, IsTerminal};
     let tty = std::io::stdin().is_terminal();
     let mut keys = Vec::new();

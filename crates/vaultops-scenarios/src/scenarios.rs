@@ -732,29 +732,6 @@ async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<(), ScenarioE
     let mut stale = vec![0u64; run.nodes()];
     let mut lag_ms: Vec<Vec<f64>> = vec![Vec::new(); run.nodes()];
     let mut never = vec![0u64; run.nodes()];
-    // Warm-up: every node must serve this key before the measurement starts (the suite
-    // already waits for the standbys' KV v2 upgrade, see `suite::kv_ready_everywhere`).
-    writer
-        .kv_write(&mount, &key, &json!({ "n": "warm-up" }), None)
-        .await
-        .map_err(api("writing the read-after-write key"))?;
-    for (i, c) in &readers {
-        let (mount, key) = (&mount, &key);
-        vaultops_bootstrap::wait::until(
-            "every node to serve the read-after-write key",
-            Duration::from_secs(30),
-            Duration::from_millis(100),
-            || async move {
-                match c.kv_read(mount, key).await {
-                    Ok(Some(_)) => Ok(Some(())),
-                    Ok(None) => Err("not visible yet".to_owned()),
-                    Err(e) => Err(e.to_string()),
-                }
-            },
-        )
-        .await
-        .map_err(|e| ScenarioError::Setup(format!("{}: {e}", node_name(*i))))?;
-    }
     run.observed(format!(
         "{iterations} writes via {}, each read at once through every node",
         node_name(active)
