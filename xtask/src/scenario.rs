@@ -10,8 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use vaultops_scenarios::analysis::median;
-use vaultops_scenarios::{ScenarioReport, SuiteOptions};
+use vaultops_scenarios::{median, ScenarioReport, SuiteOptions};
 
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
@@ -89,8 +88,9 @@ pub async fn scenario(a: ScenarioArgs) -> anyhow::Result<ExitCode> {
             match vaultops_scenarios::run_scenario(s, &opts).await {
                 Ok(r) => reports.push(r),
                 Err(e) => {
-                    eprintln!("error: {e}");
-                    errors.push((s.to_string(), e.to_string()));
+                    let text = e.report();
+                    eprintln!("error: {text}");
+                    errors.push((s.to_string(), text));
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! The backup/restore drill (`backup-restore`): write N secrets and an AppRole secret-id,
-//! back the source cluster up (age-encrypted, with [`crate::backup`]), check the backup with
+//! back the source cluster up (age-encrypted, with `vaultops-backup`), check the backup with
 //! `verify --restore` (a throwaway local node counts what it holds), DESTROY the source,
 //! create a fresh cluster, show that a truncated and a corrupted snapshot are refused while
 //! the target keeps its data, force-restore the encrypted backup, watch every node seal
@@ -11,6 +11,7 @@
 //! themselves (~6.5 s); the OLD cluster's unseal keys and root token are the valid ones, the
 //! target's own keys and root token no longer work.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -18,17 +19,19 @@ use futures_util::StreamExt;
 use serde_json::json;
 use vaultops_api::approle::DEFAULT_APPROLE_MOUNT;
 use vaultops_api::{NodeClient, SecretIdRequest};
+use vaultops_backup as backup;
 use vaultops_bootstrap::baseline::APP_ROLE;
 use vaultops_bootstrap::BootstrapError;
 use vaultops_testbed::{Testbed, TestbedName};
 
-use crate::backup;
-use crate::error::{api, boot, ScenarioError};
-use crate::model::Observed;
+use crate::catalogue::Scenario;
+use crate::details::BackupFigures;
+use crate::error::{api, backup as backup_err, boot, ScenarioError};
+use crate::lifecycle::{ensure_healthy, id, node_logs, up};
+use crate::model::{node_name, Observed};
+use crate::options::SuiteOptions;
 use crate::report::ScenarioReport;
-use crate::run::{id, node_name, Run, NODE_DEADLINE};
-use crate::scenarios::Scenario;
-use crate::suite::{ensure_healthy, node_logs, up, SuiteOptions};
+use crate::run::{Run, NODE_DEADLINE};
 
 /// Runs the drill with `source` as the cluster to back up (it is destroyed) and a fresh
 /// target testbed named `target`.
@@ -61,11 +64,18 @@ pub(crate) async fn drill(
     }
 }
 
+/// Maps an I/O error on the drill's file `path` while doing `action`.
+fn file_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ScenarioError {
+    let path = path.to_owned();
+    move |source| ScenarioError::DrillFile {
+        action,
+        path,
+        source,
+    }
+}
+
 fn private_dir(p: &Path) -> Result<(), ScenarioError> {
-    let err = |e: std::io::Error| ScenarioError::Report {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
+    let err = |e| file_err("creating the drill's private directory", p)(e);
     std::fs::create_dir_all(p).map_err(err)?;
     #[cfg(unix)]
     {
@@ -77,10 +87,7 @@ fn private_dir(p: &Path) -> Result<(), ScenarioError> {
 
 fn write_private(p: &Path, data: &[u8]) -> Result<(), ScenarioError> {
     use std::io::Write;
-    let err = |e: std::io::Error| ScenarioError::Report {
-        path: p.display().to_string(),
-        reason: e.to_string(),
-    };
+    let err = |e| file_err("writing", p)(e);
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -163,7 +170,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .approle_role_id(DEFAULT_APPROLE_MOUNT, APP_ROLE)
         .await
         .map_err(api("reading the AppRole's role-id"))?
-        .ok_or_else(|| ScenarioError::Setup(format!("the source has no AppRole {APP_ROLE}")))?;
+        .ok_or(ScenarioError::NoAppRole { role: APP_ROLE })?;
     let secret_id = root
         .approle_generate_secret_id(DEFAULT_APPROLE_MOUNT, APP_ROLE, &SecretIdRequest::default())
         .await
@@ -173,9 +180,13 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .await
         .map_err(api("AppRole login on the source"))?;
 
-    let source_inventory = backup::inventory::take(&root)
-        .await
-        .map_err(|e| ScenarioError::Setup(e.to_string()))?;
+    let source_inventory =
+        backup::inventory::take(&root)
+            .await
+            .map_err(|source| ScenarioError::Inventory {
+                step: "taking the source's inventory",
+                source: Box::new(source),
+            })?;
 
     // The backup as production takes it: streamed, encrypted to an age recipient while it is
     // written, with a checksum file; checked without a server.
@@ -185,7 +196,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     let t = Instant::now();
     let info = backup::save(&root, &backup_file, &[identity.to_public()])
         .await
-        .map_err(|e| ScenarioError::Setup(e.to_string()))?;
+        .map_err(backup_err("saving the encrypted backup of the source"))?;
     let save_s = t.elapsed().as_secs_f64();
     run.observed(format!(
         "encrypted backup saved: snapshot {} bytes, {} bytes encrypted",
@@ -208,13 +219,19 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .tb
         .init()
         .cloned()
-        .ok_or_else(|| ScenarioError::Setup("the source testbed has no init.json".into()))?;
+        .ok_or_else(|| ScenarioError::NoInitRecord {
+            testbed: run.tb.name().to_string(),
+        })?;
     let old_keys =
         old.keys_base64[..usize::from(old.threshold).min(old.keys_base64.len())].to_vec();
-    let bao = tokio::task::spawn_blocking(|| vaultops_install::ensure_bao(&Default::default()))
-        .await
-        .map_err(|e| ScenarioError::Setup(e.to_string()))?
-        .map_err(|e| ScenarioError::Setup(format!("the bao binary for verify --restore: {e}")))?;
+    let bao =
+        match tokio::task::spawn_blocking(|| vaultops_install::ensure_bao(&Default::default()))
+            .await
+        {
+            Ok(r) => r.map_err(ScenarioError::InstallBao)?,
+            // The install panicked: the panic is the error to see.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
     let mut scratch = backup::ScratchOptions::new(bao);
     scratch.work_dir = Some(dir.to_owned());
     let checked = backup::verify_by_restore(
@@ -242,10 +259,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     );
     let verify_restore_s = checked.as_ref().map(|c| c.timings.total_s).ok();
     // A truncated encrypted backup is refused before anything reaches a server.
-    let enc = std::fs::read(&backup_file).map_err(|e| ScenarioError::Report {
-        path: backup_file.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let enc = std::fs::read(&backup_file).map_err(file_err("reading", &backup_file))?;
     let cut = dir.join("truncated.snap.age");
     write_private(&cut, &enc[..enc.len() / 2])?;
     let e = backup::verify_file(&cut, std::slice::from_ref(&identity));
@@ -260,7 +274,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     // The plain snapshot, for the server-side refusal tests below.
     let snap = dir.join("source.snap");
     backup::decrypt_to(&backup_file, std::slice::from_ref(&identity), &snap)
-        .map_err(|e| ScenarioError::Setup(e.to_string()))?;
+        .map_err(backup_err("decrypting the backup for the refusal tests"))?;
 
     run.fault(format!("destroy the source cluster {}", run.tb.name()));
     run.tb.clone().down().await?;
@@ -284,17 +298,14 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .map_err(api("writing the target's marker"))?;
 
     // Refused snapshots: the target must keep its data and stay in service.
-    let full = std::fs::read(&snap).map_err(|e| ScenarioError::Report {
-        path: snap.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let full = std::fs::read(&snap).map_err(file_err("reading", &snap))?;
     let truncated = full[..full.len() / 2].to_vec();
     let mut corrupted = full.clone();
     let mid = corrupted.len() / 2;
     for b in corrupted.iter_mut().skip(mid).take(64) {
         *b ^= 0xFF;
     }
-    let mut refused = serde_json::Map::new();
+    let mut refused = BTreeMap::new();
     for (label, bytes) in [("truncated", truncated), ("corrupted", corrupted)] {
         let path = dir.join(format!("{label}.snap"));
         write_private(&path, &bytes)?;
@@ -320,7 +331,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
             r.is_err() && kept && in_service,
             format!("{msg}; marker readable: {kept}; every node unsealed: {in_service}"),
         );
-        refused.insert(label.to_owned(), json!(msg));
+        refused.insert(label.to_owned(), msg);
     }
 
     // The real restore.
@@ -337,7 +348,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         true,
     )
     .await
-    .map_err(|e| ScenarioError::Setup(format!("forced restore of the encrypted backup: {e}")))?;
+    .map_err(backup_err("forced restore of the encrypted backup"))?;
     let restore_call_s = t_restore.elapsed().as_secs_f64();
     run.monitor()
         .wait_for(
@@ -440,29 +451,26 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .ok()
         .flatten()
         .is_some();
-    run.details.insert(
-        "backup".into(),
-        json!({
-            "secrets": n,
-            "write_s": write_s,
-            "snapshot_bytes": info.snapshot_bytes,
-            "snapshot_sha256": info.snapshot_sha256,
-            "encrypted_bytes": info.bytes,
-            "encrypted_sha256": info.sha256,
-            "snapshot_save_s": save_s,
-            "target_up_s": target_up_s,
-            "restore_call_s": restore_call_s,
-            "restore_to_all_sealed_s": sealed_s,
-            "unseal_old_keys_to_active_s": active_s,
-            "verify_s": verify_s,
-            "verify_restore_s": verify_restore_s,
-            "source_inventory_secrets": source_inventory.secrets,
-            "secrets_verified": ok,
-            "refused": refused,
-            "target_marker_after_restore": marker_after,
-        }),
-    );
-    run.details.insert("target_up_s".into(), json!(target_up_s));
+    run.details.backup = Some(BackupFigures {
+        secrets: n,
+        write_s,
+        snapshot_bytes: info.snapshot_bytes,
+        snapshot_sha256: info.snapshot_sha256.clone(),
+        encrypted_bytes: info.bytes,
+        encrypted_sha256: info.sha256.clone(),
+        snapshot_save_s: save_s,
+        target_up_s,
+        restore_call_s,
+        restore_to_all_sealed_s: sealed_s,
+        unseal_old_keys_to_active_s: active_s,
+        verify_s,
+        verify_restore_s,
+        source_inventory_secrets: source_inventory.secrets,
+        secrets_verified: ok,
+        refused,
+        target_marker_after_restore: marker_after,
+    });
+    run.details.target_up_s = Some(target_up_s);
     run.say(&format!(
         "restore: {} bytes, sealed {sealed_s:.2} s after the restore, active {active_s:.2} s after the old keys, {ok}/{n} secrets",
         info.snapshot_bytes
@@ -478,13 +486,10 @@ const AUDIT_MISMATCH: &str = "modifications to audit devices are not allowed";
 async fn explain_no_active(tb: &Testbed, e: ScenarioError) -> ScenarioError {
     let logs = node_logs(tb, 60).await;
     if logs.contains(AUDIT_MISMATCH) {
-        ScenarioError::Setup(format!(
-            "no node became active after the restore: the target's declarative audit devices \
-             differ from the audit table in the snapshot (OpenBao logs \"{AUDIT_MISMATCH}\"); \
-             the restore target's audit stanzas must equal the source's, e.g. the testbed's \
-             socket audit sink addressed by DNS name (audit-sink:9090) rather than by its \
-             per-network IP (docs/scenarios.md, \"audit devices must match\"); waiting: {e}"
-        ))
+        ScenarioError::RestoreAuditMismatch {
+            marker: AUDIT_MISMATCH,
+            source: Box::new(e),
+        }
     } else {
         e
     }

@@ -1,38 +1,129 @@
 //! Why a scenario could not run to its end. A scenario that ran but broke a budget is not an
 //! error: its report says `passed: false` and lists the failed checks.
+//!
+//! Each variant is named after the step that failed; its cause is reachable through
+//! [`std::error::Error::source`] only (never repeated in the message), and
+//! [`ScenarioError::report`] prints the whole chain once, with the nodes' log lines.
 
-use vaultops_api::ApiError;
+use std::path::PathBuf;
+
+use vaultops_api::{ApiError, BuildClientError};
+use vaultops_backup::{BackupError, InventoryError};
 use vaultops_bootstrap::wait::WaitTimeout;
 use vaultops_bootstrap::BootstrapError;
+use vaultops_install::InstallError;
+use vaultops_testbed::names::InvalidName;
 use vaultops_testbed::TestbedError;
+
+use crate::catalogue::UnknownScenario;
 
 /// A scenario step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("unknown scenario {0:?}; known: {known}", known = crate::Scenario::names().join(", "))]
-    UnknownScenario(String),
-    #[error("testbed: {0}")]
-    Testbed(#[from] Box<TestbedError>),
-    #[error("{step}: {source}")]
+    #[error(transparent)]
+    UnknownScenario(#[from] UnknownScenario),
+    #[error("testbed")]
+    Testbed(#[source] Box<TestbedError>),
+    #[error("{step}")]
     Api {
         step: &'static str,
         #[source]
         source: Box<ApiError>,
     },
-    #[error("{step}: {source}")]
+    #[error("{step}")]
     Bootstrap {
         step: &'static str,
         #[source]
         source: Box<BootstrapError>,
     },
-    #[error("{0}")]
-    Wait(#[source] WaitTimeout),
-    #[error("writing the report {path}: {reason}")]
-    Report { path: String, reason: String },
-    #[error("scenario setup: {0}")]
-    Setup(String),
-    /// A scenario stopped on an error; `logs` holds every node's last log lines.
-    #[error("scenario {scenario}: {source}\n{logs}")]
+    #[error("creating a client for {node}")]
+    Client {
+        node: String,
+        #[source]
+        source: BuildClientError,
+    },
+    #[error("naming a testbed {name:?}")]
+    TestbedName {
+        name: String,
+        #[source]
+        source: InvalidName,
+    },
+    /// A wait gave up; its message says what it waited for.
+    #[error(transparent)]
+    Wait(WaitTimeout),
+    #[error("{node} does not serve KV reads after a write through the active node")]
+    KvReady {
+        node: String,
+        #[source]
+        source: WaitTimeout,
+    },
+    #[error("the workload needs at least one node and one writer")]
+    NoWriters,
+    #[error("waiting for a new active node before any fault was recorded (a scenario bug)")]
+    NoFaultRecorded,
+    #[error(
+        "{scenario} replaces the testbed and runs as the backup drill, not as a fault on a \
+         running testbed"
+    )]
+    NotAFault { scenario: String },
+    #[error(
+        "testbed {testbed} has no init.json (its unseal keys and root token): bring it up \
+         again with `cargo xtask testbed up --name {testbed}`"
+    )]
+    NoInitRecord { testbed: String },
+    #[error("{scenario} needs the 5 shares of a 5/3 split; init.json has {found}")]
+    TooFewShares { scenario: String, found: usize },
+    #[error("the workload's counter {key} is missing on the active node")]
+    CounterMissing { key: String },
+    #[error(
+        "{node} is {role} (not active) during verification: reads from a standby may be \
+         stale; run again"
+    )]
+    VerifiedOnStandby { node: String, role: String },
+    #[error("the source has no AppRole {role}")]
+    NoAppRole { role: &'static str },
+    #[error("{step}")]
+    Inventory {
+        step: &'static str,
+        #[source]
+        source: Box<InventoryError>,
+    },
+    #[error("{step}")]
+    Backup {
+        step: &'static str,
+        #[source]
+        source: Box<BackupError>,
+    },
+    #[error("the bao binary for verify --restore")]
+    InstallBao(#[source] InstallError),
+    #[error(
+        "no node became active after the restore: the target's declarative audit devices \
+         differ from the audit table in the snapshot (OpenBao logs \"{marker}\"); the restore \
+         target's audit stanzas must equal the source's, e.g. the testbed's socket audit sink \
+         addressed by DNS name (audit-sink:9090) rather than by its per-network IP \
+         (docs/scenarios.md, \"audit devices must match\")"
+    )]
+    RestoreAuditMismatch {
+        marker: &'static str,
+        #[source]
+        source: Box<ScenarioError>,
+    },
+    #[error("{action} {}", path.display())]
+    DrillFile {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing the report {}", path.display())]
+    Report {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A scenario stopped on an error; `logs` holds every node's last log lines (printed by
+    /// [`ScenarioError::report`] after the cause).
+    #[error("scenario {scenario}")]
     InScenario {
         scenario: String,
         logs: String,
@@ -44,6 +135,42 @@ pub enum ScenarioError {
 impl From<TestbedError> for ScenarioError {
     fn from(e: TestbedError) -> Self {
         ScenarioError::Testbed(Box::new(e))
+    }
+}
+
+impl ScenarioError {
+    /// The error and its causes on one line, `: `-separated, each cause once (a cause whose
+    /// text an earlier message already holds is skipped), then every node's last log lines
+    /// when the error carries them.
+    pub fn report(&self) -> String {
+        let mut out = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(e) = cur {
+            let text = e.to_string();
+            if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            cur = e.source();
+        }
+        for logs in self.node_logs() {
+            out.push('\n');
+            out.push_str(logs);
+        }
+        out
+    }
+
+    /// Every node's last log lines, when a scenario stopped on this error.
+    pub fn node_logs(&self) -> Vec<&str> {
+        match self {
+            ScenarioError::InScenario { logs, source, .. } => {
+                let mut v = vec![logs.as_str()];
+                v.extend(source.node_logs());
+                v
+            }
+            ScenarioError::RestoreAuditMismatch { source, .. } => source.node_logs(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -60,5 +187,55 @@ pub(crate) fn boot(step: &'static str) -> impl FnOnce(BootstrapError) -> Scenari
     move |source| ScenarioError::Bootstrap {
         step,
         source: Box::new(source),
+    }
+}
+
+/// Shorthand for mapping a backup error of step `step`.
+pub(crate) fn backup(step: &'static str) -> impl FnOnce(BackupError) -> ScenarioError {
+    move |source| ScenarioError::Backup {
+        step,
+        source: Box::new(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_prints_each_cause_once_then_the_logs() {
+        let inner = ScenarioError::KvReady {
+            node: "node2".into(),
+            source: WaitTimeout {
+                what: "every node to serve KV reads".into(),
+                waited: std::time::Duration::from_secs(120),
+                last: "marker not visible yet".into(),
+            },
+        };
+        let e = ScenarioError::InScenario {
+            scenario: "kill-active".into(),
+            logs: "--- node1 last 30 lines ---\nhello".into(),
+            source: Box::new(inner),
+        };
+        let r = e.report();
+        assert!(
+            r.starts_with(
+                "scenario kill-active: node2 does not serve KV reads after a write through the active node: "
+            ),
+            "{r}"
+        );
+        assert!(r.contains("marker not visible yet"), "{r}");
+        assert!(r.ends_with("\n--- node1 last 30 lines ---\nhello"), "{r}");
+        assert_eq!(r.matches("node2 does not serve").count(), 1, "{r}");
+    }
+
+    #[test]
+    fn messages_do_not_repeat_their_cause() {
+        let e = ScenarioError::Report {
+            path: "/x/r.json".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert_eq!(e.to_string(), "writing the report /x/r.json");
+        assert_eq!(e.report(), "writing the report /x/r.json: disk full");
     }
 }

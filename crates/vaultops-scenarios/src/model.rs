@@ -110,7 +110,7 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Classifies a client error.
-    pub fn of(e: &ApiError) -> Self {
+    pub(crate) fn of(e: &ApiError) -> Self {
         if e.is_cas_mismatch() {
             return ErrorClass::CasConflict;
         }
@@ -206,7 +206,7 @@ pub enum Observed {
 
 impl Observed {
     /// The observation for a health answer.
-    pub fn from_role(role: NodeRole) -> Self {
+    pub(crate) fn from_role(role: NodeRole) -> Self {
         match role {
             NodeRole::Active => Observed::Active,
             NodeRole::Standby | NodeRole::PerformanceStandby => Observed::Standby,
@@ -217,7 +217,7 @@ impl Observed {
     }
 
     /// The observation for a failed health request.
-    pub fn from_error(e: &ApiError) -> Self {
+    pub(crate) fn from_error(e: &ApiError) -> Self {
         match &e.kind {
             ErrorKind::Timeout { .. } => Observed::NoAnswer,
             ErrorKind::Unreachable { .. } => Observed::Down,
@@ -287,6 +287,37 @@ pub struct Event {
     pub t: Duration,
     pub kind: EventKind,
     pub label: String,
+}
+
+/// One named pass/fail check of a scenario (budgets and expected behaviour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    /// What was measured, and the limit.
+    pub detail: String,
+}
+
+/// `node<i+1>`: the name of node index `i` in reports, events and role timelines.
+pub(crate) fn node_name(i: usize) -> String {
+    format!("node{}", i + 1)
+}
+
+/// Serde for a node index as its name (`node1`, …).
+pub(crate) mod node {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(i: &usize, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::node_name(*i))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+        let s = String::deserialize(d)?;
+        s.strip_prefix("node")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .ok_or_else(|| serde::de::Error::custom(format!("not a node name: {s:?}")))
+    }
 }
 
 /// Serde for durations as seconds (f64, microsecond precision).

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use vaultops_api::{ClientConfig, NodeClient};
 
 use crate::error::ScenarioError;
-use crate::model::{Clock, NodeTimeline, Observed, Transition};
+use crate::model::{node_name, Clock, NodeTimeline, Observed, Transition};
 
 /// How often each node is polled.
 pub const POLL_EVERY: Duration = Duration::from_millis(50);
@@ -49,9 +49,9 @@ impl Monitor {
     pub fn start(nodes: Vec<NodeClient>, clock: Clock) -> Monitor {
         let shared = Arc::new(Shared {
             nodes: Mutex::new(
-                (1..=nodes.len())
+                (0..nodes.len())
                     .map(|i| NodeTimeline {
-                        node: format!("node{i}"),
+                        node: node_name(i),
                         transitions: Vec::new(),
                     })
                     .collect(),
@@ -144,7 +144,7 @@ impl Monitor {
         role: Observed,
         deadline: Duration,
     ) -> Result<(), ScenarioError> {
-        self.wait_for(&format!("node{} to be {role}", i + 1), deadline, |tls| {
+        self.wait_for(&format!("{} to be {role}", node_name(i)), deadline, |tls| {
             (tls[i].transitions.last().map(|t| t.seen) == Some(role)).then_some(())
         })
         .await

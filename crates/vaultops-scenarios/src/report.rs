@@ -1,26 +1,16 @@
-//! Scenario reports: the JSON document, the human table (one row per run, and medians over
-//! repeats), and the files written per run: `<run>.json` (the report), `<run>.attempts.json`
-//! (every request), `<run>.svg` (the timeline).
+//! Scenario reports: the JSON document and the human table (one row per run, and medians over
+//! repeats). The files a run leaves are written by `files`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::median;
-use crate::error::ScenarioError;
-use crate::model::{secs, Attempt, ErrorClass, Event, NodeTimeline};
+use crate::details::Details;
+use crate::model::{secs, Check, ErrorClass, Event, NodeTimeline};
 use crate::verify::Verification;
-
-/// One named pass/fail check of a scenario (budgets and expected behaviour).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub passed: bool,
-    /// What was measured, and the limit.
-    pub detail: String,
-}
 
 /// The measured figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +83,7 @@ pub struct ScenarioReport {
     pub events: Vec<Event>,
     pub roles: Vec<NodeTimeline>,
     /// Scenario-specific figures (stale-read rates, unseal checks, snapshot sizes, …).
-    pub details: serde_json::Map<String, serde_json::Value>,
+    pub details: Details,
     /// Files written for this run (empty until written).
     pub files: Vec<PathBuf>,
 }
@@ -107,37 +97,6 @@ impl ScenarioReport {
             .map(|c| format!("{}: {}", c.name, c.detail))
             .collect()
     }
-}
-
-/// Writes `<dir>/<run_id>.json`, `.attempts.json` and `.svg`; records the paths in the
-/// report. Files are written whole to a temporary name, then renamed.
-pub fn write_files(
-    dir: &Path,
-    report: &mut ScenarioReport,
-    attempts: &[Attempt],
-) -> Result<(), ScenarioError> {
-    let err = |path: &Path, reason: String| ScenarioError::Report {
-        path: path.display().to_string(),
-        reason,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, e.to_string()))?;
-    let json = dir.join(format!("{}.json", report.run_id));
-    let att = dir.join(format!("{}.attempts.json", report.run_id));
-    let svg = dir.join(format!("{}.svg", report.run_id));
-    report.files = vec![json.clone(), att.clone(), svg.clone()];
-    let svg_text = crate::svg::timeline(report, attempts);
-    write_atomic(&svg, svg_text.as_bytes()).map_err(|e| err(&svg, e.to_string()))?;
-    let a = serde_json::to_vec(attempts).map_err(|e| err(&att, e.to_string()))?;
-    write_atomic(&att, &a).map_err(|e| err(&att, e.to_string()))?;
-    let r = serde_json::to_vec_pretty(report).map_err(|e| err(&json, e.to_string()))?;
-    write_atomic(&json, &r).map_err(|e| err(&json, e.to_string()))?;
-    Ok(())
-}
-
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path)
 }
 
 fn opt_s(d: Option<Duration>) -> String {

@@ -6,17 +6,21 @@
 use std::time::Duration;
 
 use vaultops_api::{ClientConfig, NodeClient};
-use vaultops_testbed::{NodeId, Testbed};
+use vaultops_testbed::Testbed;
 
 use crate::analysis;
+use crate::catalogue::Scenario;
+use crate::checks::{post_checks, RunFacts};
+use crate::details::Details;
 use crate::error::ScenarioError;
-use crate::model::{Clock, Event, EventKind, NodeTimeline, Observed};
+use crate::files::write_files;
+use crate::lifecycle::id;
+use crate::model::{node_name, Check, Clock, Event, EventKind, NodeTimeline, Observed};
 use crate::monitor::{self, Monitor};
-use crate::report::{self, Check, Measurements, ScenarioReport, WorkloadSummary};
-use crate::suite::SuiteOptions;
+use crate::options::SuiteOptions;
+use crate::report::{Measurements, ScenarioReport, WorkloadSummary};
 use crate::verify::{self, Verification};
 use crate::workload::{Keyspace, Workload, WorkloadLog};
-use crate::Scenario;
 
 /// Acknowledged writes the workload must reach before the fault (≈1 s at the default pace).
 pub(crate) const WARM_UP_ACKS: u64 = 100;
@@ -26,16 +30,6 @@ pub(crate) const SETTLE_ACKS: u64 = 100;
 pub(crate) const FAILOVER_DEADLINE: Duration = Duration::from_secs(45);
 /// Deadline for a node to reach a role after a restart or an unseal.
 pub(crate) const NODE_DEADLINE: Duration = Duration::from_secs(60);
-
-/// The node id of index `i` (indices come from the testbed's own node list).
-pub(crate) fn id(i: usize) -> NodeId {
-    NodeId::from_index(i).expect("node index within the testbed")
-}
-
-/// `node<i+1>`.
-pub(crate) fn node_name(i: usize) -> String {
-    format!("node{}", i + 1)
-}
 
 /// A scenario run in progress.
 #[derive(Debug)]
@@ -49,7 +43,8 @@ pub(crate) struct Run<'o> {
     pub keys: Keyspace,
     events: Vec<Event>,
     checks: Vec<Check>,
-    pub details: serde_json::Map<String, serde_json::Value>,
+    /// The scenario's own records (see `details`), checked after the run.
+    pub details: Details,
     monitor: Option<Monitor>,
     workload: Option<Workload>,
     /// The first fault: anchors the unavailability window.
@@ -73,7 +68,7 @@ impl<'o> Run<'o> {
             keys,
             events: Vec::new(),
             checks: Vec::new(),
-            details: serde_json::Map::new(),
+            details: Details::default(),
             monitor: None,
             workload: None,
             fault_at: None,
@@ -114,17 +109,26 @@ impl<'o> Run<'o> {
             token: self.tb.root_token().cloned(),
             ..self.tb.client_config().clone()
         };
-        NodeClient::new(&self.tb.nodes()[i].host_addr(), &cfg)
-            .map_err(|e| ScenarioError::Setup(e.to_string()))
+        NodeClient::new(&self.tb.nodes()[i].host_addr(), &cfg).map_err(|source| {
+            ScenarioError::Client {
+                node: node_name(i),
+                source,
+            }
+        })
     }
 
     fn clients(&self, cfg: &ClientConfig) -> Result<Vec<NodeClient>, ScenarioError> {
         self.tb
             .nodes()
             .iter()
-            .map(|n| NodeClient::new(&n.host_addr(), cfg))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ScenarioError::Setup(e.to_string()))
+            .enumerate()
+            .map(|(i, n)| {
+                NodeClient::new(&n.host_addr(), cfg).map_err(|source| ScenarioError::Client {
+                    node: node_name(i),
+                    source,
+                })
+            })
+            .collect()
     }
 
     pub fn event(&mut self, kind: EventKind, label: impl Into<String>) {
@@ -249,9 +253,7 @@ impl<'o> Run<'o> {
     /// Waits for a new active node after the leader fault (see `analysis::new_active_after`)
     /// and records it; returns its index.
     pub async fn wait_new_active(&mut self) -> Result<usize, ScenarioError> {
-        let (t, old) = self
-            .leader_fault
-            .ok_or_else(|| ScenarioError::Setup("no fault recorded before waiting".into()))?;
+        let (t, old) = self.leader_fault.ok_or(ScenarioError::NoFaultRecorded)?;
         let (i, _) = self
             .monitor()
             .wait_for("a new active node", FAILOVER_DEADLINE, |tls| {
@@ -413,6 +415,16 @@ impl<'o> Run<'o> {
             Some(l) => summarize(l, self.opts.workload.writers),
             None => WorkloadSummary::default(),
         };
+        let mut details = self.details;
+        if let Some(l) = &log {
+            let facts = RunFacts {
+                log: l,
+                verification: verification.as_ref(),
+                nodes: self.tb.nodes().len(),
+            };
+            let checks = post_checks(self.scenario, &mut details, facts, &self.opts.budgets);
+            self.checks.extend(checks);
+        }
         let passed = self.checks.iter().all(|c| c.passed);
         let mut r = ScenarioReport {
             scenario: self.scenario.to_string(),
@@ -427,14 +439,11 @@ impl<'o> Run<'o> {
             verification,
             events: self.events,
             roles,
-            details: self.details,
+            details,
             files: Vec::new(),
         };
-        if let Some(l) = &log {
-            crate::scenarios::post_checks(&mut r, l, &self.opts.budgets);
-        }
         let attempts = log.as_ref().map(|l| l.attempts.as_slice()).unwrap_or(&[]);
-        report::write_files(&self.opts.reports_dir, &mut r, attempts)?;
+        write_files(&self.opts.reports_dir, &mut r, attempts)?;
         Ok((r, log))
     }
 

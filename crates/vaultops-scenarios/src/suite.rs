@@ -1,5 +1,6 @@
-//! Entry points and testbed lifecycle: [`run_scenario`] (one scenario on its own fresh
-//! testbed) and [`run_all`] (every scenario on one shared testbed, `backup-restore` last).
+//! Entry points: [`run_scenario`] (one scenario on its own fresh testbed), [`run_all`] (every
+//! scenario on one shared testbed, `backup-restore` last) and [`bench`]. The testbeds
+//! themselves are made, checked and removed by `lifecycle`.
 //!
 //! Sharing one testbed keeps the whole suite within its CI budget (a testbed takes ~10–15 s to
 //! create on a 2-core machine). It is sound because every scenario ends with the cluster
@@ -13,100 +14,21 @@
 //! panics, unless `TESTBED_KEEP=1` ([`SuiteOptions::keep`]).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
-use vaultops_testbed::{PortPlan, Progress, Testbed, TestbedName, UpOptions};
+use vaultops_testbed::{Testbed, TestbedName};
 
+use crate::catalogue::Scenario;
 use crate::error::ScenarioError;
+use crate::lifecycle::{
+    ensure_healthy, next_serial, node_logs, teardown, testbed_name, up, up_variant,
+};
+use crate::options::SuiteOptions;
 use crate::report::ScenarioReport;
-use crate::run::{id, Run};
-use crate::scenarios::{run_fault_scenario, Scenario, TestbedVariant};
-use crate::workload::WorkloadConfig;
-
-/// Limits the suite asserts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Budgets {
-    /// Acknowledged writes lost, in every scenario (0).
-    pub lost_acked_writes: u64,
-    /// kill -9 of the active node: unavailability window (5 s; the goal is 2 s, the raw
-    /// process floor with `performance_multiplier = 1` ~1.5 s).
-    #[serde(with = "crate::model::secs")]
-    pub kill_active_unavailability: Duration,
-    /// A standby fault (kill, or a restart during a rolling restart): writes must go on;
-    /// the longest gap between acknowledgements (2.5 s). Measured 0.05–0.53 s on a quiet
-    /// 2-core machine, up to 1.7 s while other Docker tests ran beside it (CI shares its
-    /// cores); a failover with no leader at all takes ≥ 1.5 s, so 2.5 s still separates
-    /// "writes went on" from "the cluster stopped".
-    #[serde(with = "crate::model::secs")]
-    pub standby_unavailability: Duration,
-}
-
-impl Default for Budgets {
-    fn default() -> Self {
-        Self {
-            lost_acked_writes: 0,
-            kill_active_unavailability: Duration::from_secs(5),
-            standby_unavailability: Duration::from_millis(2500),
-        }
-    }
-}
-
-/// How scenarios run.
-#[derive(Debug, Clone)]
-pub struct SuiteOptions {
-    /// Where testbed state lives (`target/testbed`).
-    pub state_root: PathBuf,
-    /// Where reports go (default `target/scenario-reports/<UTC time>-<pid>/`).
-    pub reports_dir: PathBuf,
-    pub workload: WorkloadConfig,
-    pub budgets: Budgets,
-    /// Keep testbeds at the end (and a failed `up`'s resources): `TESTBED_KEEP=1`.
-    pub keep: bool,
-    /// Progress lines on stderr.
-    pub verbose: bool,
-    /// Testbed names are `<prefix>-<scenario>-<pid>-<n>`.
-    pub name_prefix: String,
-    /// Secrets the backup drill writes before the snapshot.
-    pub backup_secrets: usize,
-    /// Writes (each read through every node) in `stale-reads`.
-    pub stale_read_iterations: usize,
-    /// Deadline of each testbed wait (listeners, unseal, voters).
-    pub testbed_deadline: Duration,
-}
-
-impl SuiteOptions {
-    /// Defaults with testbed state under `state_root` (e.g. `default_state_root()`); reports
-    /// go next to it, in `<state_root>/../scenario-reports/<UTC time>-<pid>/`.
-    pub fn new(state_root: PathBuf) -> Self {
-        let stamp = time::OffsetDateTime::now_utc()
-            .format(time::macros::format_description!(
-                "[year][month][day]T[hour][minute][second]Z"
-            ))
-            .unwrap_or_default();
-        let reports_dir = state_root
-            .parent()
-            .map_or_else(
-                || state_root.join("reports"),
-                |p| p.join("scenario-reports"),
-            )
-            .join(format!("{stamp}-{}", std::process::id()));
-        Self {
-            state_root,
-            reports_dir,
-            workload: WorkloadConfig::default(),
-            budgets: Budgets::default(),
-            keep: vaultops_testbed::keep_from_env(),
-            verbose: false,
-            name_prefix: "scn".to_owned(),
-            backup_secrets: 300,
-            stale_read_iterations: 50,
-            testbed_deadline: Duration::from_secs(120),
-        }
-    }
-}
+use crate::run::Run;
+use crate::scenarios::run_fault_scenario;
 
 /// The result of [`run_all`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,168 +51,12 @@ impl SuiteReport {
     }
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn testbed_name(opts: &SuiteOptions, tag: &str) -> Result<TestbedName, ScenarioError> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut s = format!("{}-{tag}-{}-{n}", opts.name_prefix, std::process::id());
-    s.truncate(vaultops_testbed::names::MAX_NAME_LEN);
-    TestbedName::new(s.trim_end_matches('-')).map_err(|e| ScenarioError::Setup(e.to_string()))
-}
-
 fn run_id(s: Scenario) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{s}-{secs}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-struct Say {
-    verbose: bool,
-    name: String,
-}
-
-impl Progress for Say {
-    fn end(&mut self, step: &str, elapsed: Duration, outcome: &str) {
-        if self.verbose {
-            eprintln!(
-                "  [testbed {}] {step:<11} {:>5.1}s  {outcome}",
-                self.name,
-                elapsed.as_secs_f64()
-            );
-        }
-    }
-}
-
-/// Creates a fresh testbed with free ports (Shamir seal).
-pub(crate) async fn up(opts: &SuiteOptions, name: &TestbedName) -> Result<Testbed, ScenarioError> {
-    up_variant(opts, name, TestbedVariant::default()).await
-}
-
-/// Creates a fresh testbed with free ports, seal and configs as `variant` says.
-pub(crate) async fn up_variant(
-    opts: &SuiteOptions,
-    name: &TestbedName,
-    variant: TestbedVariant,
-) -> Result<Testbed, ScenarioError> {
-    let mut o = UpOptions::new(name.clone(), opts.state_root.clone());
-    o.ports = PortPlan::Free;
-    o.seal = variant.seal;
-    o.disable_standby_reads = variant.disable_standby_reads;
-    o.keep_on_failure = opts.keep;
-    o.deadline = opts.testbed_deadline;
-    let mut say = Say {
-        verbose: opts.verbose,
-        name: name.to_string(),
-    };
-    let started = Instant::now();
-    let (tb, _) = Testbed::up(&o, &mut say).await?;
-    if opts.verbose {
-        eprintln!(
-            "testbed {name} up in {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(tb)
-}
-
-/// Removes testbed `name` unless asked to keep it; failures are logged, not returned (this
-/// runs on the way out of a failure already being reported).
-async fn teardown(opts: &SuiteOptions, name: &TestbedName) {
-    if opts.keep {
-        eprintln!("keeping testbed {name} (TESTBED_KEEP=1); remove it with `cargo xtask testbed down --name {name}`");
-        return;
-    }
-    if let Err(e) = vaultops_testbed::down(name, &opts.state_root).await {
-        eprintln!("warning: removing testbed {name} failed: {e}; run `cargo xtask testbed down --name {name}`");
-    }
-}
-
-/// Makes sure `tb` is healthy: repaired through `Testbed::up` if needed, then every node a
-/// voter and autopilot healthy.
-pub(crate) async fn ensure_healthy(tb: &Testbed, opts: &SuiteOptions) -> Result<(), ScenarioError> {
-    let st = tb.status().await?;
-    if !st.healthy() {
-        if opts.verbose {
-            eprintln!(
-                "testbed {} not healthy ({}); repairing",
-                tb.name(),
-                st.problems.join("; ")
-            );
-        }
-        let mut o = UpOptions::new(tb.name().clone(), opts.state_root.clone());
-        o.deadline = opts.testbed_deadline;
-        let mut say = Say {
-            verbose: opts.verbose,
-            name: tb.name().to_string(),
-        };
-        Testbed::up(&o, &mut say).await?;
-    }
-    let set = tb.node_set();
-    let active = set
-        .wait_active(opts.testbed_deadline)
-        .await
-        .map_err(crate::error::boot("waiting for an active node"))?;
-    vaultops_bootstrap::raft::wait_voters(
-        &tb.root_client(id(active)),
-        tb.nodes().len(),
-        opts.testbed_deadline,
-    )
-    .await
-    .map_err(crate::error::boot(
-        "waiting for every node to be a healthy voter",
-    ))?;
-    kv_ready_everywhere(tb, active, &opts.workload.mount, opts.testbed_deadline).await
-}
-
-/// Writes a marker through the active node and waits until every node serves it. Right after
-/// a testbed comes up, a standby's KV v2 mount answers HTTP 400 "Waiting for the primary to
-/// upgrade from non-versioned to versioned data" for ~5 s (measured); a scenario started then
-/// would count those as its own errors.
-async fn kv_ready_everywhere(
-    tb: &Testbed,
-    active: usize,
-    mount: &str,
-    deadline: Duration,
-) -> Result<(), ScenarioError> {
-    const KEY: &str = "vaultops-suite/kv-ready";
-    tb.root_client(id(active))
-        .kv_write(mount, KEY, &serde_json::json!({ "ready": true }), None)
-        .await
-        .map_err(crate::error::api("writing the KV readiness marker"))?;
-    for i in 0..tb.nodes().len() {
-        let c = tb.root_client(id(i));
-        vaultops_bootstrap::wait::until(
-            "every node to serve KV reads",
-            deadline,
-            Duration::from_millis(100),
-            || async {
-                match c.kv_read(mount, KEY).await {
-                    Ok(Some(_)) => Ok(Some(())),
-                    Ok(None) => Err("marker not visible yet".to_owned()),
-                    Err(e) => Err(e.to_string()),
-                }
-            },
-        )
-        .await
-        .map_err(|e| ScenarioError::Setup(format!("node{}: {e}", i + 1)))?;
-    }
-    Ok(())
-}
-
-/// Node logs (last lines of each) for an error report.
-pub(crate) async fn node_logs(tb: &Testbed, lines: usize) -> String {
-    let mut out = String::new();
-    for n in tb.nodes() {
-        let text = tb.logs(n.id, lines).await.unwrap_or_else(|e| e.to_string());
-        out.push_str(&format!(
-            "--- {} last {lines} lines ---\n{}\n",
-            n.id,
-            text.trim_end()
-        ));
-    }
-    out
+    format!("{s}-{secs}-{}", next_serial())
 }
 
 /// Runs one (non-backup) scenario on `tb`, which must be healthy.
@@ -466,8 +232,7 @@ async fn suite_body(
             report.testbed_up += r
                 .as_ref()
                 .ok()
-                .and_then(|r| r.details.get("target_up_s"))
-                .and_then(serde_json::Value::as_f64)
+                .and_then(|r| r.details.target_up_s)
                 .map_or(Duration::ZERO, Duration::from_secs_f64)
                 .min(t0.elapsed());
             r
@@ -496,8 +261,9 @@ fn record(
             report.reports.push(r);
         }
         Err(e) => {
-            eprintln!("scenario {s} failed: {e}");
-            report.errors.push((s.to_string(), e.to_string()));
+            let text = e.report();
+            eprintln!("scenario {s} failed: {text}");
+            report.errors.push((s.to_string(), text));
         }
     }
 }

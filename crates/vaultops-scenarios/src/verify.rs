@@ -204,11 +204,8 @@ pub async fn verify(active: &NodeClient, log: &WorkloadLog) -> Result<Verificati
         }
     }
     let counter = read_with_retry_meta(active, &keys.mount, &keys.counter()).await?;
-    let (value, version) = counter.ok_or_else(|| {
-        ScenarioError::Setup(format!(
-            "the workload's counter {} is missing on the active node",
-            keys.counter()
-        ))
+    let (value, version) = counter.ok_or_else(|| ScenarioError::CounterMissing {
+        key: keys.counter(),
     })?;
     v.counter = check_counter(log, value, version);
     ensure_active(active).await?;
@@ -222,11 +219,10 @@ async fn ensure_active(node: &NodeClient) -> Result<(), ScenarioError> {
         .await
         .map_err(crate::error::api("checking the verification node"))?;
     if h.role != vaultops_api::NodeRole::Active {
-        return Err(ScenarioError::Setup(format!(
-            "{} is {} (not active) during verification: reads from a standby may be stale; run again",
-            node.addr(),
-            h.role
-        )));
+        return Err(ScenarioError::VerifiedOnStandby {
+            node: node.addr().to_string(),
+            role: h.role.to_string(),
+        });
     }
     Ok(())
 }

@@ -77,7 +77,7 @@ impl Default for WorkloadConfig {
 impl WorkloadConfig {
     /// Client settings for the writers: `base` (trust, identity) with this workload's
     /// timeouts and `token`.
-    pub fn client_config(&self, base: &ClientConfig, token: Option<Token>) -> ClientConfig {
+    pub(crate) fn client_config(&self, base: &ClientConfig, token: Option<Token>) -> ClientConfig {
         ClientConfig {
             timeout: self.request_timeout,
             connect_timeout: self.connect_timeout,
@@ -196,9 +196,7 @@ impl Workload {
         clock: Clock,
     ) -> Result<Workload, ScenarioError> {
         if nodes.is_empty() || cfg.writers == 0 {
-            return Err(ScenarioError::Setup(
-                "the workload needs at least one node and one writer".into(),
-            ));
+            return Err(ScenarioError::NoWriters);
         }
         let meta = active
             .kv_write(

@@ -1,0 +1,73 @@
+//! Faults that isolate the active node without stopping it: pause (SIGSTOP via the freezer)
+//! with probe writes queued at it, and a network partition.
+
+use crate::checks::PAUSE_PROBES;
+use crate::details::PauseRecord;
+use crate::error::ScenarioError;
+use crate::lifecycle::id;
+use crate::model::{node_name, Observed};
+use crate::run::Run;
+
+use super::{HOLD_FAULT, PROBE_TIMEOUT};
+
+pub(super) async fn pause_active(run: &mut Run<'_>) -> Result<(), ScenarioError> {
+    let old = run.begin().await?;
+    run.fault(format!(
+        "pause {} (active, SIGSTOP via the freezer)",
+        node_name(old)
+    ));
+    let t_pause = run.clock.now();
+    run.tb.pause(id(old)).await?;
+    let mut record = PauseRecord {
+        paused_node: old,
+        held: None,
+        new_active_seen_at: None,
+        resumed_at: None,
+    };
+    // Writes queued at the frozen leader: answered only after it resumes, by which time
+    // another node leads. They must fail, or be forwarded and committed by the new leader;
+    // an acknowledgement of a write that is then missing would be the old leader acting
+    // on a term it no longer has.
+    let probe = run.root_with_timeout(old, PROBE_TIMEOUT)?;
+    run.workload().probe_writes(old, probe, PAUSE_PROBES);
+    run.observed(format!(
+        "{PAUSE_PROBES} writes queued at paused {}",
+        node_name(old)
+    ));
+    run.wait_new_active().await?;
+    record.new_active_seen_at = Some(run.clock.now());
+    // Hold the pause beyond the election timeout: the fault's definition, not a wait for a
+    // condition.
+    let held = run.clock.now().saturating_sub(t_pause);
+    if held < HOLD_FAULT {
+        tokio::time::sleep(HOLD_FAULT - held).await;
+    }
+    run.recovery(format!("unpause {}", node_name(old)));
+    let t_resume = run.clock.now();
+    record.resumed_at = Some(t_resume);
+    record.held = Some(t_resume.saturating_sub(t_pause));
+    run.tb.unpause(id(old)).await?;
+    run.wait_role(old, Observed::Standby).await?;
+    run.settle().await?;
+    run.details.pause = Some(record);
+    Ok(())
+}
+
+pub(super) async fn partition_active(run: &mut Run<'_>) -> Result<(), ScenarioError> {
+    let old = run.begin().await?;
+    run.fault(format!(
+        "disconnect {} (active) from the cluster network",
+        node_name(old)
+    ));
+    let t = run.clock.now();
+    run.tb.disconnect(id(old)).await?;
+    run.wait_new_active().await?;
+    let held = run.clock.now().saturating_sub(t);
+    if held < HOLD_FAULT {
+        tokio::time::sleep(HOLD_FAULT - held).await;
+    }
+    run.recovery(format!("reconnect {}", node_name(old)));
+    run.tb.reconnect(id(old)).await?;
+    run.wait_role(old, Observed::Standby).await?;
+    run.settle().await
+}

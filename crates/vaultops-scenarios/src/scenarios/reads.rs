@@ -1,0 +1,120 @@
+//! `stale-reads` and `stale-reads-forwarded`: read-after-write of one key through every node.
+
+use std::time::Duration;
+
+use serde_json::json;
+use vaultops_api::NodeClient;
+
+use crate::analysis;
+use crate::details::{NodeReads, ReadAfterWrite};
+use crate::error::{api, ScenarioError};
+use crate::model::node_name;
+use crate::run::Run;
+
+/// Reads of a just-written key through every node, `iterations` times. `forwarded`: the
+/// testbed renders `disable_standby_reads = true`, so no read may be stale.
+pub(super) async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<(), ScenarioError> {
+    let active = run.start_monitor().await?;
+    let iterations = run.opts.stale_read_iterations;
+    let mount = run.keys.mount.clone();
+    let key = format!("{}/read-after-write", run.keys.prefix);
+    let writer = run.root(active);
+    let readers: Vec<(usize, NodeClient)> = (0..run.nodes()).map(|i| (i, run.root(i))).collect();
+    let mut stale = vec![0u64; run.nodes()];
+    let mut lag_ms: Vec<Vec<f64>> = vec![Vec::new(); run.nodes()];
+    let mut never = vec![0u64; run.nodes()];
+    run.observed(format!(
+        "{iterations} writes via {}, each read at once through every node",
+        node_name(active)
+    ));
+    for n in 0..iterations {
+        let meta = writer
+            .kv_write(&mount, &key, &json!({ "n": n }), None)
+            .await
+            .map_err(api("writing the read-after-write key"))?;
+        let written = std::time::Instant::now();
+        let reads = readers.iter().map(|(i, c)| {
+            let (mount, key) = (&mount, &key);
+            async move { (*i, c.kv_read(mount, key).await) }
+        });
+        for (i, r) in futures_util::future::join_all(reads).await {
+            let seen = r
+                .map_err(api("reading the read-after-write key"))?
+                .map_or(0, |s| s.metadata.version);
+            if seen < meta.version {
+                stale[i] += 1;
+                // How long until this node shows the write (polled every 5 ms).
+                let c = &readers[i].1;
+                let got = vaultops_bootstrap::wait::until(
+                    "the write to become visible",
+                    Duration::from_secs(5),
+                    Duration::from_millis(5),
+                    || async {
+                        match c.kv_read(&mount, &key).await {
+                            Ok(Some(s)) if s.metadata.version >= meta.version => Ok(Some(())),
+                            Ok(_) => Ok(None),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    },
+                )
+                .await;
+                match got {
+                    Ok(()) => lag_ms[i].push(written.elapsed().as_secs_f64() * 1e3),
+                    Err(_) => never[i] += 1,
+                }
+            }
+        }
+    }
+    let per_node: Vec<NodeReads> = (0..run.nodes())
+        .map(|i| NodeReads {
+            node: i,
+            role: if i == active { "active" } else { "standby" }.to_owned(),
+            stale: stale[i],
+            reads: iterations,
+            stale_rate: stale[i] as f64 / iterations.max(1) as f64,
+            visible_after_ms_median: analysis::median(&lag_ms[i]),
+            visible_after_ms_max: lag_ms[i]
+                .iter()
+                .copied()
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x)))),
+            not_visible_within_5s: never[i],
+        })
+        .collect();
+    let standby_stale: u64 = (0..run.nodes())
+        .filter(|i| *i != active)
+        .map(|i| stale[i])
+        .sum();
+    let standby_reads = (run.nodes() as u64 - 1) * iterations as u64;
+    run.say(&format!(
+        "stale reads: active {}/{iterations}, standbys {standby_stale}/{standby_reads}",
+        stale[active]
+    ));
+    run.details.read_after_write = Some(ReadAfterWrite {
+        config: if forwarded {
+            "disable_standby_reads = true (standbys forward reads to the active node)"
+        } else {
+            "default (standby reads served locally; disable_standby_reads not set)"
+        }
+        .to_owned(),
+        standby_stale_rate: standby_stale as f64 / standby_reads.max(1) as f64,
+        nodes: per_node,
+    });
+    run.check(
+        "reads on the active node are never stale",
+        stale[active] == 0,
+        format!("{} of {iterations} stale", stale[active]),
+    );
+    if forwarded {
+        run.check(
+            "with disable_standby_reads, no read through a standby is stale",
+            standby_stale == 0,
+            format!("{standby_stale} of {standby_reads} standby reads stale"),
+        );
+    }
+    run.check(
+        "standbys converge",
+        never.iter().all(|n| *n == 0),
+        format!("{} reads still stale after 5 s", never.iter().sum::<u64>()),
+    );
+    Ok(())
+}
