@@ -85,18 +85,10 @@ fn private_dir(p: &Path) -> Result<(), ScenarioError> {
     Ok(())
 }
 
+/// Writes one of the drill's snapshot files (0600, atomically, never through a link).
 fn write_private(p: &Path, data: &[u8]) -> Result<(), ScenarioError> {
-    use std::io::Write;
-    let err = |e| file_err("writing", p)(e);
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o.open(p).map_err(err)?;
-    f.write_all(data).map_err(err)
+    vaultops_fs::write_atomic(p, data, vaultops_fs::WriteOptions::private())
+        .map_err(ScenarioError::WriteDrillFile)
 }
 
 async fn read_all(

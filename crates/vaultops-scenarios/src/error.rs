@@ -11,6 +11,7 @@ use vaultops_api::{ApiError, BuildClientError};
 use vaultops_backup::{BackupError, InventoryError};
 use vaultops_bootstrap::wait::WaitTimeout;
 use vaultops_bootstrap::BootstrapError;
+use vaultops_fs::AtomicWriteError;
 use vaultops_install::InstallError;
 use vaultops_testbed::names::InvalidName;
 use vaultops_testbed::TestbedError;
@@ -115,12 +116,17 @@ pub enum ScenarioError {
         #[source]
         source: std::io::Error,
     },
+    #[error("writing a drill file")]
+    WriteDrillFile(#[source] AtomicWriteError),
+    /// Creating the reports directory or serializing a report.
     #[error("writing the report {}", path.display())]
     Report {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("writing a report file")]
+    WriteReport(#[source] AtomicWriteError),
     /// A scenario stopped on an error; `logs` holds every node's last log lines (printed by
     /// [`ScenarioError::report`] after the cause).
     #[error("scenario {scenario}")]

@@ -1,6 +1,6 @@
 //! The files a run leaves in the reports directory: `<run>.json` (the report),
-//! `<run>.attempts.json` (every request) and `<run>.svg` (the timeline), each written whole
-//! to a temporary name, then renamed.
+//! `<run>.attempts.json` (every request) and `<run>.svg` (the timeline), each written
+//! atomically through `vaultops-fs` (mode 0644: reports hold no secret).
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use crate::model::Attempt;
 use crate::report::ScenarioReport;
 
 /// Writes `<dir>/<run_id>.json`, `.attempts.json` and `.svg`; records the paths in the
-/// report. Files are written whole to a temporary name, then renamed.
+/// report.
 pub(crate) fn write_files(
     dir: &Path,
     report: &mut ScenarioReport,
@@ -25,20 +25,57 @@ pub(crate) fn write_files(
     let svg = dir.join(format!("{}.svg", report.run_id));
     report.files = vec![json.clone(), att.clone(), svg.clone()];
     let svg_text = crate::svg::timeline(report, attempts);
-    write_atomic(&svg, svg_text.as_bytes()).map_err(err(&svg))?;
+    write_atomic(&svg, svg_text.as_bytes())?;
     let a = serde_json::to_vec(attempts)
         .map_err(std::io::Error::other)
         .map_err(err(&att))?;
-    write_atomic(&att, &a).map_err(err(&att))?;
+    write_atomic(&att, &a)?;
     let r = serde_json::to_vec_pretty(report)
         .map_err(std::io::Error::other)
         .map_err(err(&json))?;
-    write_atomic(&json, &r).map_err(err(&json))?;
+    write_atomic(&json, &r)?;
     Ok(())
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path)
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), ScenarioError> {
+    vaultops_fs::write_atomic(path, data, vaultops_fs::WriteOptions::new(0o644))
+        .map_err(ScenarioError::WriteReport)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_the_three_files_and_refuses_a_link_at_a_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = crate::report::tests::sample("kill-active", 2100, true);
+        write_files(dir.path(), &mut r, &[]).unwrap();
+        assert_eq!(r.files.len(), 3);
+        for f in &r.files {
+            assert!(f.is_file(), "{}", f.display());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o644, "{}", f.display());
+            }
+        }
+        let back: ScenarioReport =
+            serde_json::from_slice(&std::fs::read(&r.files[0]).unwrap()).unwrap();
+        assert_eq!(back, r);
+
+        // A link planted at the report's name is refused, and what it points to is untouched.
+        #[cfg(unix)]
+        {
+            let other = tempfile::tempdir().unwrap();
+            let victim = other.path().join("victim");
+            std::fs::write(&victim, b"keep").unwrap();
+            let mut r2 = crate::report::tests::sample("stop-active", 900, true);
+            std::os::unix::fs::symlink(&victim, dir.path().join("stop-active-1.json")).unwrap();
+            let e = write_files(dir.path(), &mut r2, &[]).unwrap_err();
+            assert!(matches!(e, ScenarioError::WriteReport(_)), "{e:?}");
+            assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        }
+    }
 }
