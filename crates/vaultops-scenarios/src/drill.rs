@@ -26,7 +26,7 @@ use vaultops_testbed::{Testbed, TestbedName};
 
 use crate::catalogue::Scenario;
 use crate::details::BackupFigures;
-use crate::error::{api, backup as backup_err, boot, ScenarioError};
+use crate::error::{api, backup as backup_err, boot, testbed, ScenarioError};
 use crate::lifecycle::{ensure_healthy, id, node_logs, up};
 use crate::model::{node_name, Observed};
 use crate::options::SuiteOptions;
@@ -269,7 +269,11 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .map_err(backup_err("decrypting the backup for the refusal tests"))?;
 
     run.fault(format!("destroy the source cluster {}", run.tb.name()));
-    run.tb.clone().down().await?;
+    run.tb
+        .clone()
+        .down()
+        .await
+        .map_err(testbed("destroying the source cluster"))?;
     run.recovery(format!("fresh target cluster {target}"));
     let t = Instant::now();
     let fresh = up(run.opts, target).await?;

@@ -23,8 +23,12 @@ use crate::catalogue::UnknownScenario;
 pub enum ScenarioError {
     #[error(transparent)]
     UnknownScenario(#[from] UnknownScenario),
-    #[error("testbed")]
-    Testbed(#[source] Box<TestbedError>),
+    #[error("testbed: {step}")]
+    Testbed {
+        step: &'static str,
+        #[source]
+        source: Box<TestbedError>,
+    },
     #[error("{step}")]
     Api {
         step: &'static str,
@@ -138,12 +142,6 @@ pub enum ScenarioError {
     },
 }
 
-impl From<TestbedError> for ScenarioError {
-    fn from(e: TestbedError) -> Self {
-        ScenarioError::Testbed(Box::new(e))
-    }
-}
-
 impl ScenarioError {
     /// The error and its causes on one line, `: `-separated, each cause once (a cause whose
     /// text an earlier message already holds is skipped), then every node's last log lines
@@ -183,6 +181,14 @@ impl ScenarioError {
 /// Shorthand for mapping an API error of step `step`.
 pub(crate) fn api(step: &'static str) -> impl FnOnce(ApiError) -> ScenarioError {
     move |source| ScenarioError::Api {
+        step,
+        source: Box::new(source),
+    }
+}
+
+/// Shorthand for mapping a testbed error of step `step`.
+pub(crate) fn testbed(step: &'static str) -> impl FnOnce(TestbedError) -> ScenarioError {
+    move |source| ScenarioError::Testbed {
         step,
         source: Box::new(source),
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use vaultops_testbed::{NodeId, PortPlan, Progress, Testbed, TestbedName, UpOptions};
 
 use crate::catalogue::TestbedVariant;
-use crate::error::{api, boot, ScenarioError};
+use crate::error::{api, boot, testbed, ScenarioError};
 use crate::model::node_name;
 use crate::options::SuiteOptions;
 
@@ -74,7 +74,9 @@ pub(crate) async fn up_variant(
         name: name.to_string(),
     };
     let started = Instant::now();
-    let (tb, _) = Testbed::up(&o, &mut say).await?;
+    let (tb, _) = Testbed::up(&o, &mut say)
+        .await
+        .map_err(testbed("creating a testbed"))?;
     if opts.verbose {
         eprintln!(
             "testbed {name} up in {:.1}s",
@@ -99,7 +101,10 @@ pub(crate) async fn teardown(opts: &SuiteOptions, name: &TestbedName) {
 /// Makes sure `tb` is healthy: repaired through `Testbed::up` if needed, then every node a
 /// voter and autopilot healthy.
 pub(crate) async fn ensure_healthy(tb: &Testbed, opts: &SuiteOptions) -> Result<(), ScenarioError> {
-    let st = tb.status().await?;
+    let st = tb
+        .status()
+        .await
+        .map_err(testbed("reading the testbed's status"))?;
     if !st.healthy() {
         if opts.verbose {
             eprintln!(
@@ -114,7 +119,9 @@ pub(crate) async fn ensure_healthy(tb: &Testbed, opts: &SuiteOptions) -> Result<
             verbose: opts.verbose,
             name: tb.name().to_string(),
         };
-        Testbed::up(&o, &mut say).await?;
+        Testbed::up(&o, &mut say)
+            .await
+            .map_err(testbed("repairing the testbed"))?;
     }
     let set = tb.node_set();
     let active = set

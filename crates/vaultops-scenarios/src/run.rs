@@ -12,7 +12,7 @@ use crate::analysis;
 use crate::catalogue::Scenario;
 use crate::checks::{post_checks, RunFacts};
 use crate::details::Details;
-use crate::error::ScenarioError;
+use crate::error::{testbed, ScenarioError};
 use crate::files::write_files;
 use crate::lifecycle::id;
 use crate::model::{node_name, Check, Clock, Event, EventKind, NodeTimeline, Observed};
@@ -275,7 +275,10 @@ impl<'o> Run<'o> {
     /// testbed's keys and waits until it is a standby.
     pub async fn start_and_unseal(&mut self, i: usize) -> Result<(), ScenarioError> {
         self.recovery(format!("start {}", node_name(i)));
-        self.tb.start(id(i)).await?;
+        self.tb
+            .start(id(i))
+            .await
+            .map_err(testbed("starting a node"))?;
         self.unseal_when_sealed(&[i]).await?;
         self.wait_role(i, Observed::Standby).await
     }
@@ -300,7 +303,7 @@ impl<'o> Run<'o> {
         let tb = &self.tb;
         let unseals = nodes.iter().map(|i| tb.unseal(id(*i)));
         for r in futures_util::future::join_all(unseals).await {
-            r?;
+            r.map_err(testbed("unsealing a restarted node"))?;
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use vaultops_testbed::{Testbed, TestbedName};
 
 use crate::catalogue::Scenario;
-use crate::error::ScenarioError;
+use crate::error::{testbed, ScenarioError};
 use crate::lifecycle::{
     ensure_healthy, next_serial, node_logs, teardown, testbed_name, up, up_variant,
 };
@@ -300,10 +300,13 @@ mod secs_vec {
 /// `runs` times: create a fresh testbed (timed; the image is made present first, so the
 /// start is warm), run `kill-active` on it, remove it.
 pub async fn bench(runs: usize, opts: &SuiteOptions) -> Result<BenchReport, ScenarioError> {
-    let docker = vaultops_testbed::docker::connect().await?;
+    let docker = vaultops_testbed::docker::connect()
+        .await
+        .map_err(testbed("connecting to Docker"))?;
     let image =
         vaultops_testbed::image::ensure_image(&docker, vaultops_testbed::Engine::OpenBao, None)
-            .await?
+            .await
+            .map_err(testbed("making the server image present"))?
             .reference;
     let mut out = BenchReport {
         image,

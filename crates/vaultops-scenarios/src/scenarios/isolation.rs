@@ -3,7 +3,7 @@
 
 use crate::checks::PAUSE_PROBES;
 use crate::details::PauseRecord;
-use crate::error::ScenarioError;
+use crate::error::{testbed, ScenarioError};
 use crate::lifecycle::id;
 use crate::model::{node_name, Observed};
 use crate::run::Run;
@@ -17,7 +17,10 @@ pub(super) async fn pause_active(run: &mut Run<'_>) -> Result<(), ScenarioError>
         node_name(old)
     ));
     let t_pause = run.clock.now();
-    run.tb.pause(id(old)).await?;
+    run.tb
+        .pause(id(old))
+        .await
+        .map_err(testbed("pausing the active node"))?;
     let mut record = PauseRecord {
         paused_node: old,
         held: None,
@@ -46,7 +49,10 @@ pub(super) async fn pause_active(run: &mut Run<'_>) -> Result<(), ScenarioError>
     let t_resume = run.clock.now();
     record.resumed_at = Some(t_resume);
     record.held = Some(t_resume.saturating_sub(t_pause));
-    run.tb.unpause(id(old)).await?;
+    run.tb
+        .unpause(id(old))
+        .await
+        .map_err(testbed("resuming the paused node"))?;
     run.wait_role(old, Observed::Standby).await?;
     run.settle().await?;
     run.details.pause = Some(record);
@@ -60,14 +66,20 @@ pub(super) async fn partition_active(run: &mut Run<'_>) -> Result<(), ScenarioEr
         node_name(old)
     ));
     let t = run.clock.now();
-    run.tb.disconnect(id(old)).await?;
+    run.tb
+        .disconnect(id(old))
+        .await
+        .map_err(testbed("disconnecting the active node"))?;
     run.wait_new_active().await?;
     let held = run.clock.now().saturating_sub(t);
     if held < HOLD_FAULT {
         tokio::time::sleep(HOLD_FAULT - held).await;
     }
     run.recovery(format!("reconnect {}", node_name(old)));
-    run.tb.reconnect(id(old)).await?;
+    run.tb
+        .reconnect(id(old))
+        .await
+        .map_err(testbed("reconnecting the partitioned node"))?;
     run.wait_role(old, Observed::Standby).await?;
     run.settle().await
 }

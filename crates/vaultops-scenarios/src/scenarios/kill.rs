@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::analysis;
 use crate::details::Outage;
-use crate::error::{api, ScenarioError};
+use crate::error::{api, testbed, ScenarioError};
 use crate::lifecycle::id;
 use crate::model::{node_name, Observed};
 use crate::run::{Run, NODE_DEADLINE};
@@ -15,7 +15,10 @@ use super::{wait_all_unsealed, HOLD_FAULT};
 pub(super) async fn kill_active(run: &mut Run<'_>) -> Result<(), ScenarioError> {
     let old = run.begin().await?;
     run.fault(format!("kill -9 {} (active)", node_name(old)));
-    run.tb.kill(id(old)).await?;
+    run.tb
+        .kill(id(old))
+        .await
+        .map_err(testbed("killing the active node"))?;
     run.wait_new_active().await?;
     run.start_and_unseal(old).await?;
     run.check(
@@ -29,7 +32,10 @@ pub(super) async fn kill_active(run: &mut Run<'_>) -> Result<(), ScenarioError> 
 pub(super) async fn stop_active(run: &mut Run<'_>) -> Result<(), ScenarioError> {
     let old = run.begin().await?;
     run.fault(format!("SIGTERM {} (active)", node_name(old)));
-    run.tb.stop(id(old), Duration::from_secs(30)).await?;
+    run.tb
+        .stop(id(old), Duration::from_secs(30))
+        .await
+        .map_err(testbed("stopping the active node"))?;
     run.wait_new_active().await?;
     run.start_and_unseal(old).await?;
     run.check(
@@ -45,7 +51,10 @@ pub(super) async fn kill_standby(run: &mut Run<'_>) -> Result<(), ScenarioError>
     let victim = (0..run.nodes()).find(|i| *i != active).expect("3 nodes");
     run.fault(format!("kill -9 {} (standby)", node_name(victim)));
     let t = run.clock.now();
-    run.tb.kill(id(victim)).await?;
+    run.tb
+        .kill(id(victim))
+        .await
+        .map_err(testbed("killing a standby"))?;
     // Writes through the two remaining nodes for a while: this is the measurement.
     run.wait_acks(150, "with one standby down").await?;
     run.start_and_unseal(victim).await?;
@@ -81,7 +90,7 @@ pub(super) async fn quorum_loss(run: &mut Run<'_>) -> Result<(), ScenarioError> 
     ));
     let tb = run.tb.clone();
     for r in futures_util::future::join_all(down.iter().map(|i| tb.kill(id(*i)))).await {
-        r?;
+        r.map_err(testbed("killing the standbys"))?;
     }
     // The survivor cannot reach a majority: it must give up leadership.
     run.monitor()
@@ -101,7 +110,10 @@ pub(super) async fn quorum_loss(run: &mut Run<'_>) -> Result<(), ScenarioError> 
     let t_recover = run.clock.now();
     run.recovery(format!("start {}", names.join(", ")));
     for i in &down {
-        run.tb.start(id(*i)).await?;
+        run.tb
+            .start(id(*i))
+            .await
+            .map_err(testbed("starting the killed standbys"))?;
     }
     run.unseal_when_sealed(&down).await?;
     run.wait_new_active().await?;

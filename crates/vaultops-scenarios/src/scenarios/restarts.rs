@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::details::RestartPhase;
-use crate::error::{boot, ScenarioError};
+use crate::error::{boot, testbed, ScenarioError};
 use crate::lifecycle::id;
 use crate::model::{node_name, Observed};
 use crate::run::{Run, NODE_DEADLINE};
@@ -20,7 +20,7 @@ pub(super) async fn restart_all(run: &mut Run<'_>) -> Result<(), ScenarioError> 
         .iter()
         .map(|i| tb.restart(id(*i), Duration::from_secs(30)));
     for r in futures_util::future::join_all(restarts).await {
-        r?;
+        r.map_err(testbed("restarting every node"))?;
     }
     // Shamir: every node comes back sealed and none becomes active without the keys.
     let t_sealed = run
@@ -60,7 +60,7 @@ pub(super) async fn restart_all_auto(run: &mut Run<'_>) -> Result<(), ScenarioEr
         .iter()
         .map(|i| tb.restart(id(*i), Duration::from_secs(30)));
     for r in futures_util::future::join_all(restarts).await {
-        r?;
+        r.map_err(testbed("restarting every node"))?;
     }
     // No unseal call from here on: the nodes must come back by themselves.
     run.wait_new_active().await?;
@@ -95,7 +95,10 @@ pub(super) async fn rolling_restart(run: &mut Run<'_>) -> Result<(), ScenarioErr
             run.anchor_leader_change_now();
         }
         let from = run.clock.now();
-        run.tb.restart(id(i), Duration::from_secs(30)).await?;
+        run.tb
+            .restart(id(i), Duration::from_secs(30))
+            .await
+            .map_err(testbed("restarting a node"))?;
         run.unseal_when_sealed(&[i]).await?;
         if is_active {
             run.wait_new_active().await?;
