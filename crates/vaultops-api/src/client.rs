@@ -50,11 +50,11 @@ impl Default for ClientConfig {
 pub enum BuildClientError {
     #[error("invalid node address {addr:?}: {reason}; expected e.g. https://vault-1:8200")]
     Address { addr: String, reason: String },
-    #[error("the CA certificate is not usable PEM: {0}; pass the CA's PEM file (e.g. ca.pem)")]
+    #[error("the CA certificate is not usable PEM; pass the CA's PEM file (e.g. ca.pem)")]
     CaCert(#[source] reqwest::Error),
-    #[error("the client certificate/key is not usable PEM: {0}")]
+    #[error("the client certificate/key is not usable PEM")]
     ClientIdentity(#[source] reqwest::Error),
-    #[error("could not build the HTTP client: {0}")]
+    #[error("could not build the HTTP client")]
     Http(#[source] reqwest::Error),
 }
 

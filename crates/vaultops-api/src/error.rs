@@ -7,17 +7,32 @@
 
 use std::fmt;
 
-/// A failed API call: the operation (e.g. `unseal`), the node it was sent to, and the cause.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} on {node}: {kind}")]
+/// A failed API call: the operation (e.g. `unseal`), the node it was sent to, and why.
+///
+/// The message is `{op} on {node}: {kind}`: the kind (sealed, HTTP 403 with the server's
+/// messages, unreachable, …) is what went wrong, not a separate cause, so it is part of this
+/// error's own text. Its underlying cause (the transport, decoding or file error) is this
+/// error's [`std::error::Error::source`], printed once by a chain printer.
+#[derive(Debug)]
 pub struct ApiError {
     /// The operation that failed, named as in this crate's methods (`unseal`, `kv write`, …).
     pub op: &'static str,
     /// The node's base address.
     pub node: String,
     /// Why it failed.
-    #[source]
     pub kind: ErrorKind,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {}: {}", self.op, self.node, self.kind)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
+    }
 }
 
 /// The server's `errors` list, shown joined by "; ".
@@ -89,18 +104,25 @@ pub enum ErrorKind {
     #[error("plain HTTP sent to a TLS listener; use an https:// address")]
     HttpToTlsListener,
     /// The server answered 2xx but the body was not what the API documents.
-    #[error("unexpected response body (HTTP {status}): {source}")]
+    #[error("unexpected response body (HTTP {status})")]
     Decode {
         status: u16,
         #[source]
         source: serde_json::Error,
     },
     /// Reading or writing a local file (snapshots) failed.
-    #[error("local file {path}: {source}")]
+    #[error("local file {path}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    /// Writing a local file (a snapshot) atomically failed; the error names the file and the
+    /// step.
+    #[error("writing a local file")]
+    WriteFile {
+        #[source]
+        source: vaultops_fs::AtomicWriteError,
     },
     /// The request was refused before it was sent (bad argument).
     #[error("invalid request: {0}")]

@@ -2,9 +2,9 @@
 //! (configuration, join, remove-peer), autopilot (state and configuration) and snapshots.
 //!
 //! Snapshots are streamed, never held whole in memory: a save streams the response body
-//! into a temporary file next to the target (hashing it on the way), syncs it and renames it
-//! into place, so the target is either the complete new snapshot or untouched; a restore
-//! streams the file as the request body.
+//! into a [`vaultops_fs::AsyncAtomicFile`] (hashing it on the way), so the target is either
+//! the complete new snapshot (mode 0600) or untouched; a restore streams the file as the
+//! request body.
 
 use crate::client::NodeClient;
 use crate::error::{classify_transport, ApiError, ErrorKind};
@@ -13,8 +13,9 @@ use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokio::io::AsyncWriteExt;
+use vaultops_fs::{AsyncAtomicFile, WriteOptions};
 
 /// The raft peer set, as `GET sys/storage/raft/configuration` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -420,7 +421,7 @@ impl NodeClient {
                 },
             )
         };
-        let Some(file_name) = path.file_name() else {
+        if path.file_name().is_none() {
             return Err(self.err(
                 OP,
                 ErrorKind::InvalidRequest(format!(
@@ -428,17 +429,12 @@ impl NodeClient {
                     path.display()
                 )),
             ));
-        };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let tmp_path = dir.join(temp_name(file_name));
-        let mut file = create_private(&tmp_path)
+        }
+        let write_err = |source| self.err(OP, ErrorKind::WriteFile { source });
+        // Dropping `file` (an error below, or this future) removes the temporary file.
+        let mut file = AsyncAtomicFile::create(path, WriteOptions::private())
             .await
-            .map_err(|e| io(&tmp_path, e))?;
-        // From here on the guard removes the temporary file unless it was renamed.
-        let mut guard = TempFile(Some(tmp_path.clone()));
+            .map_err(write_err)?;
 
         let rb = self
             .request(Method::GET, "sys/storage/raft/snapshot")
@@ -457,7 +453,9 @@ impl NodeClient {
             }
             hasher.update(&chunk);
             bytes += chunk.len() as u64;
-            file.write_all(&chunk).await.map_err(|e| io(&tmp_path, e))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| io(file.temp_path(), e))?;
         }
         if head != GZIP_MAGIC {
             return Err(self.err(
@@ -471,16 +469,9 @@ impl NodeClient {
                 },
             ));
         }
-        file.flush().await.map_err(|e| io(&tmp_path, e))?;
-        file.sync_all().await.map_err(|e| io(&tmp_path, e))?;
-        drop(file);
-        tokio::fs::rename(&tmp_path, path)
-            .await
-            .map_err(|e| io(path, e))?;
-        guard.0 = None;
-        // Make the rename itself durable; a failure here leaves a complete file in place,
-        // so it is reported, not undone.
-        sync_dir(&dir).await.map_err(|e| io(&dir, e))?;
+        // A failure of the final directory sync leaves a complete file in place: it is
+        // reported, not undone.
+        file.commit().await.map_err(write_err)?;
         Ok(SnapshotInfo {
             bytes,
             sha256: hex::encode(hasher.finalize()),
@@ -548,56 +539,6 @@ impl NodeClient {
         let _ = resp.bytes().await;
         Ok(())
     }
-}
-
-/// Removes the file on drop unless disarmed (`.0 = None`).
-struct TempFile(Option<PathBuf>);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            // Best effort: the error that brought us here is the one worth reporting.
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-/// A hidden, unique name for the temporary file next to the target.
-fn temp_name(file_name: &std::ffi::OsStr) -> std::ffi::OsString {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mut n = std::ffi::OsString::from(".");
-    n.push(file_name);
-    n.push(format!(
-        ".{}-{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    ));
-    n
-}
-
-async fn create_private(path: &Path) -> std::io::Result<tokio::fs::File> {
-    let mut o = tokio::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    o.mode(0o600);
-    o.open(path).await
-}
-
-async fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        let d = tokio::fs::File::open(dir).await?;
-        d.sync_all().await?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 async fn read_up_to(file: &mut tokio::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -687,14 +628,5 @@ mod tests {
             v,
             serde_json::json!({"leader_api_addr":"https://n1:8200","retry":true,"non_voter":true})
         );
-    }
-
-    #[test]
-    fn temp_names_are_hidden_and_unique() {
-        let a = temp_name(std::ffi::OsStr::new("raft.snap"));
-        let b = temp_name(std::ffi::OsStr::new("raft.snap"));
-        assert_ne!(a, b);
-        let a = a.to_string_lossy();
-        assert!(a.starts_with(".raft.snap.") && a.ends_with(".tmp"), "{a}");
     }
 }

@@ -350,16 +350,32 @@ async fn snapshot_save_restore_and_refusals() {
         .await
         .unwrap_err();
     match &err.kind {
-        ErrorKind::Io { path, source } => {
+        ErrorKind::WriteFile { source } => {
+            let path = source.path().display().to_string();
             assert!(path.contains("no-such-dir"), "{path}");
-            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            let io = std::error::Error::source(source)
+                .and_then(|e| e.downcast_ref::<std::io::Error>())
+                .unwrap_or_else(|| panic!("{source:?}"));
+            assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
         }
         other => panic!("{other:?}"),
     }
-    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    assert!(chain(&err).contains("no-such-dir"), "{err}");
     assert!(!missing_dir.exists());
     assert_eq!(
         entries(dir.path()),
         ["junk.snap", "newer.snap", "raft.snap", "truncated.snap"]
     );
+}
+
+/// The error and its causes, as the binaries print them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
 }

@@ -10,10 +10,10 @@
 //!   owns whole; applying it to the cluster is the caller's business (`kubectl apply`, or
 //!   the rotation's publish command).
 //!
-//! Every write is atomic and private: a temporary file in the same directory, created
-//! 0600, given the previous file's owner when one existed (so an application running as
-//! that user can still read it), fsynced, renamed over the target, and the directory
-//! fsynced. A crash leaves the old file or the new one, never a mix. [`Sink::check`] is the
+//! Every write is atomic and private ([`vaultops_fs`]): a temporary file in the same
+//! directory, created 0600, given the previous file's owner when one existed (so an
+//! application running as that user can still read it), fsynced, renamed over the target, and
+//! the directory fsynced. A crash leaves the old file or the new one, never a mix. [`Sink::check`] is the
 //! preflight: it proves the directory exists and is writable and that an existing file can
 //! be read and edited, so callers run it before a secret-id is issued.
 
@@ -21,11 +21,11 @@ use crate::dotenv::{self, DotenvError};
 use crate::manifest::{self, ManifestError, SecretTarget};
 use crate::pair::{CredentialPair, StoredCredentials};
 use std::fmt;
-use std::fs::{self, File, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use vaultops_api::SecretId;
+use vaultops_fs::{write_atomic, AtomicWriteError, WriteOptions};
 use zeroize::Zeroizing;
 
 /// The server address the application uses.
@@ -90,7 +90,7 @@ pub enum SinkError {
         dir: PathBuf,
     },
     /// A file cannot be created in the directory.
-    #[error("{sink}: cannot create files in {}: {source}; fix the directory's permissions or run as its owner", .dir.display())]
+    #[error("{sink}: cannot create files in {}; fix the directory's permissions or run as its owner", .dir.display())]
     DirNotWritable {
         /// The sink.
         sink: String,
@@ -109,7 +109,7 @@ pub enum SinkError {
         what: &'static str,
     },
     /// The existing file cannot be read.
-    #[error("{sink}: cannot read it: {source}")]
+    #[error("{sink}: cannot read it")]
     Read {
         /// The sink.
         sink: String,
@@ -118,7 +118,7 @@ pub enum SinkError {
         source: io::Error,
     },
     /// The existing env file is not valid dotenv: editing it could corrupt it.
-    #[error("{sink}: {source}; fix the file (or move it away) and retry")]
+    #[error("{sink}: not a dotenv file this tool can edit (fix it or move it away, and retry)")]
     Dotenv {
         /// The sink.
         sink: String,
@@ -127,7 +127,7 @@ pub enum SinkError {
         source: DotenvError,
     },
     /// The existing manifest cannot be read, or a name is invalid.
-    #[error("{sink}: {source}")]
+    #[error("{sink}: unusable Secret manifest")]
     Manifest {
         /// The sink.
         sink: String,
@@ -152,7 +152,7 @@ pub enum SinkError {
         missing: &'static str,
     },
     /// The existing file's owner cannot be kept.
-    #[error("{sink}: cannot give the new file the owner of the old one ({uid}:{gid}): {source}; run as that user or as root, so the application can still read it")]
+    #[error("{sink}: cannot give the new file the owner of the old one ({uid}:{gid}); run as that user or as root, so the application can still read it")]
     Owner {
         /// The sink.
         sink: String,
@@ -165,13 +165,13 @@ pub enum SinkError {
         source: io::Error,
     },
     /// Writing failed.
-    #[error("{sink}: cannot write it: {source}")]
+    #[error("{sink}: cannot write it")]
     Write {
         /// The sink.
         sink: String,
-        /// The OS error.
+        /// Which step failed, and the OS error.
         #[source]
-        source: io::Error,
+        source: AtomicWriteError,
     },
 }
 
@@ -278,15 +278,18 @@ impl Sink {
                 })?
             }
         };
-        write_atomic(self.path(), text.as_bytes()).map_err(|e| match e {
-            AtomicError::Io(source) => SinkError::Write {
-                sink: self.to_string(),
-                source,
-            },
-            AtomicError::Owner { uid, gid, source } => SinkError::Owner {
+        let options = WriteOptions::new(FILE_MODE).keep_owner();
+        write_atomic(self.path(), text.as_bytes(), options).map_err(|e| match e {
+            AtomicWriteError::SetOwner {
+                uid, gid, source, ..
+            } => SinkError::Owner {
                 sink: self.to_string(),
                 uid,
                 gid,
+                source,
+            },
+            source => SinkError::Write {
+                sink: self.to_string(),
                 source,
             },
         })
@@ -428,53 +431,23 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-enum AtomicError {
-    Io(io::Error),
-    Owner {
-        uid: u32,
-        gid: u32,
-        source: io::Error,
-    },
-}
-
-/// Temp file in the same directory (0600 from creation), previous owner kept, content
-/// fsynced, renamed over `path`, directory fsynced.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), AtomicError> {
-    let dir = parent_dir(path);
-    let previous = fs::metadata(path).ok();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vaultops-approle-")
-        .permissions(Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)
-        .map_err(AtomicError::Io)?;
-    // umask can only narrow the creation mode; make it exactly 0600 before any content.
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(FILE_MODE))
-        .map_err(AtomicError::Io)?;
-    if let Some(prev) = previous {
-        let mine = tmp.as_file().metadata().map_err(AtomicError::Io)?;
-        if (mine.uid(), mine.gid()) != (prev.uid(), prev.gid()) {
-            std::os::unix::fs::fchown(tmp.as_file(), Some(prev.uid()), Some(prev.gid())).map_err(
-                |source| AtomicError::Owner {
-                    uid: prev.uid(),
-                    gid: prev.gid(),
-                    source,
-                },
-            )?;
-        }
-    }
-    tmp.write_all(contents).map_err(AtomicError::Io)?;
-    tmp.as_file().sync_all().map_err(AtomicError::Io)?;
-    tmp.persist(path).map_err(|e| AtomicError::Io(e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(AtomicError::Io)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::Permissions;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// The error and its causes, as the CLI prints them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut out = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cur = c.source();
+        }
+        out
+    }
 
     fn pair(secret: &str) -> CredentialPair {
         CredentialPair {
@@ -590,7 +563,7 @@ mod tests {
         let broken = tmp.path().join("broken.env");
         fs::write(&broken, "A=1\nnot a line\n").unwrap();
         let e = env_sink(broken).check().unwrap_err();
-        assert!(e.to_string().contains("line 2"), "{e}");
+        assert!(chain(&e).contains("line 2"), "{e}");
 
         let link = tmp.path().join("link.env");
         std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();

@@ -11,10 +11,13 @@
 //! values in `state.bin` are encrypted with the cluster's keys; [`verify_by_restore`] counts
 //! them after a real restore, with the old cluster's unseal keys.
 //!
-//! Files: the backup and its checksum file are written mode 0600 through a temporary file in
-//! the same directory and a rename, so a failed or interrupted save never leaves a partial
-//! backup under the final name. An unencrypted snapshot never touches the disk when
-//! recipients are given, except as a 0600 temporary file that is removed afterwards.
+//! Files: the backup, its checksum file and every decrypted copy are written mode 0600 through
+//! [`vaultops_fs`] (an exclusive temporary file in the same directory with its mode set before
+//! the first byte, then a rename), so a failed or interrupted save never leaves a partial backup
+//! under the final name, and a file or symbolic link planted at the target in a shared backup
+//! directory never receives a snapshot: the link is refused, the file replaced by a new private
+//! one. An unencrypted snapshot never touches the disk when recipients are given, except as a
+//! 0600 [`vaultops_fs::ScratchFile`] that is removed afterwards.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,6 +26,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use vaultops_api::{ApiError, NodeClient};
+use vaultops_fs::{write_atomic, AtomicFile, AtomicWriteError, ScratchFile, WriteOptions};
 
 pub mod inventory;
 pub mod metrics;
@@ -42,20 +46,40 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// A backup step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error("taking the snapshot: {0}")]
+    #[error("taking the snapshot")]
     Snapshot(#[source] Box<ApiError>),
-    #[error("restoring the snapshot: {0}")]
+    #[error("restoring the snapshot")]
     Restore(#[source] Box<ApiError>),
-    #[error("{path}: {source}")]
+    /// A local file or resource of the throwaway node.
+    #[error("local file {}", .path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    #[error("reading {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: vaultops_fs::AtomicWriteError,
+    },
+    #[error("copying {} into {}", .from.display(), .to.display())]
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid age recipient {value:?}: {reason}; give an age public key (age1…)")]
     Recipient { value: String, reason: String },
-    #[error("invalid age identity: {0}; give an age identity file (AGE-SECRET-KEY-1…)")]
-    Identity(String),
+    #[error("invalid age identity: {reason}; give an age identity file (AGE-SECRET-KEY-1…)")]
+    Identity { reason: String },
     #[error("encrypting {path}: {reason}")]
     Encrypt { path: PathBuf, reason: String },
     #[error("decrypting {path}: {reason}")]
@@ -77,7 +101,7 @@ pub enum BackupError {
     AutoUnsealBackup { seal_type: String },
     #[error("starting the throwaway node with {bin}: {reason}; give the path of an OpenBao (bao) or Vault server binary with --server-bin")]
     ScratchStart { bin: PathBuf, reason: String },
-    #[error("throwaway node: {step}: {source}\n--- server log (last lines) ---\n{log_tail}")]
+    #[error("throwaway node: {step} (its server log ends with:\n{log_tail}\n)")]
     Scratch {
         step: &'static str,
         #[source]
@@ -86,9 +110,24 @@ pub enum BackupError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
-    move |source| BackupError::Io {
+fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Read {
         path: path.to_owned(),
+        source,
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(AtomicWriteError) -> BackupError + '_ {
+    move |source| BackupError::Write {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn copy_err<'a>(from: &'a Path, to: &'a Path) -> impl FnOnce(std::io::Error) -> BackupError + 'a {
+    move |source| BackupError::Copy {
+        from: from.to_owned(),
+        to: to.to_owned(),
         source,
     }
 }
@@ -113,11 +152,15 @@ pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, Backup
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
-            age::x25519::Identity::from_str(l).map_err(|e| BackupError::Identity(e.to_string()))
+            age::x25519::Identity::from_str(l).map_err(|e| BackupError::Identity {
+                reason: e.to_string(),
+            })
         })
         .collect::<Result<_, _>>()?;
     if ids.is_empty() {
-        return Err(BackupError::Identity("no identity in the file".into()));
+        return Err(BackupError::Identity {
+            reason: "no identity in the file".into(),
+        });
     }
     Ok(ids)
 }
@@ -144,44 +187,25 @@ pub fn checksum_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn temp_next_to(path: &Path, tag: &str) -> PathBuf {
-    let name = path
+/// Writes `data` to `path` (0600) atomically.
+fn write_private(path: &Path, data: &[u8]) -> Result<(), BackupError> {
+    write_atomic(path, data, WriteOptions::private()).map_err(write_err(path))
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A private scratch file next to `near` (for a decrypted or not yet encrypted snapshot).
+fn scratch_near(near: &Path, dir: &Path, tag: &str) -> Result<ScratchFile, BackupError> {
+    let name = near
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "backup".into());
-    path.with_file_name(format!(".{name}.{tag}-{}.tmp", std::process::id()))
-}
-
-fn create_private(path: &Path) -> Result<std::fs::File, BackupError> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path).map_err(io(path))
-}
-
-/// Writes `data` to `path` (0600) through a temporary file and a rename.
-fn write_private_atomic(path: &Path, data: &[u8]) -> Result<(), BackupError> {
-    let tmp = temp_next_to(path, "w");
-    let mut f = create_private(&tmp)?;
-    f.write_all(data).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))
-}
-
-/// Removes a file on drop unless disarmed.
-struct Cleanup(Option<PathBuf>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
+    ScratchFile::create_in(dir, &format!("{name}.{tag}")).map_err(write_err(near))
 }
 
 /// A writer that hashes and counts what goes through it.
@@ -211,12 +235,15 @@ pub async fn save(
     out: &Path,
     recipients: &[age::x25519::Recipient],
 ) -> Result<BackupInfo, BackupError> {
-    let plain = if recipients.is_empty() {
-        out.to_owned()
+    // With recipients, the plain snapshot goes to a scratch file that is removed on every path.
+    let scratch = if recipients.is_empty() {
+        None
     } else {
-        temp_next_to(out, "plain")
+        Some(scratch_near(out, parent_dir(out), "plain")?)
     };
-    let mut cleanup = Cleanup((!recipients.is_empty()).then(|| plain.clone()));
+    let plain = scratch
+        .as_ref()
+        .map_or_else(|| out.to_owned(), ScratchFile::to_path_buf);
     let snap = client
         .snapshot_save(&plain)
         .await
@@ -231,16 +258,15 @@ pub async fn save(
                 path: out.to_owned(),
                 reason: e.to_string(),
             })??;
-        drop(cleanup.0.take().map(std::fs::remove_file));
+        drop(scratch);
         r
     };
-    cleanup.0 = None;
     let sums = checksum_path(out);
     let file_name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    write_private_atomic(&sums, format!("{sha256}  {file_name}\n").as_bytes())?;
+    write_private(&sums, format!("{sha256}  {file_name}\n").as_bytes())?;
     Ok(BackupInfo {
         path: out.to_owned(),
         checksum_file: sums,
@@ -252,8 +278,8 @@ pub async fn save(
     })
 }
 
-/// Encrypts `plain` into `out` (0600, temporary file + rename); returns size and SHA-256 of
-/// the encrypted file.
+/// Encrypts `plain` into `out` (0600, atomically); returns size and SHA-256 of the encrypted
+/// file.
 fn encrypt_file(
     plain: &Path,
     out: &Path,
@@ -263,9 +289,7 @@ fn encrypt_file(
         path: out.to_owned(),
         reason,
     };
-    let tmp = temp_next_to(out, "enc");
-    let mut cleanup = Cleanup(Some(tmp.clone()));
-    let file = create_private(&tmp)?;
+    let file = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
     let mut hashing = Hashing {
         inner: std::io::BufWriter::new(file),
         hasher: Sha256::new(),
@@ -277,10 +301,10 @@ fn encrypt_file(
     let mut writer = encryptor
         .wrap_output(&mut hashing)
         .map_err(|e| enc_err(e.to_string()))?;
-    let mut input = std::fs::File::open(plain).map_err(io(plain))?;
-    std::io::copy(&mut input, &mut writer).map_err(io(plain))?;
+    let mut input = std::fs::File::open(plain).map_err(read_err(plain))?;
+    std::io::copy(&mut input, &mut writer).map_err(copy_err(plain, out))?;
     writer.finish().map_err(|e| enc_err(e.to_string()))?;
-    hashing.flush().map_err(io(&tmp))?;
+    hashing.flush().map_err(copy_err(plain, out))?;
     let Hashing {
         inner,
         hasher,
@@ -289,18 +313,15 @@ fn encrypt_file(
     let file = inner
         .into_inner()
         .map_err(|e| enc_err(e.error().to_string()))?;
-    file.sync_all().map_err(io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, out).map_err(io(out))?;
-    cleanup.0 = None;
+    file.commit().map_err(write_err(out))?;
     Ok((bytes, hex::encode(hasher.finalize())))
 }
 
 /// Whether `path` starts like an age file.
 fn is_age(path: &Path) -> Result<bool, BackupError> {
     let mut head = [0u8; AGE_MAGIC.len()];
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
-    let n = read_up_to(&mut f, &mut head).map_err(io(path))?;
+    let mut f = std::fs::File::open(path).map_err(read_err(path))?;
+    let n = read_up_to(&mut f, &mut head).map_err(read_err(path))?;
     Ok(n == head.len() && head == AGE_MAGIC)
 }
 
@@ -317,9 +338,9 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn sha256_file(path: &Path) -> Result<String, BackupError> {
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let mut f = std::fs::File::open(path).map_err(read_err(path))?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(io(path))?;
+    std::io::copy(&mut f, &mut h).map_err(read_err(path))?;
     Ok(hex::encode(h.finalize()))
 }
 
@@ -339,7 +360,7 @@ pub fn check_checksum(file: &Path) -> Result<ChecksumState, BackupError> {
     let text = match std::fs::read_to_string(&sums) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ChecksumState::Absent),
-        Err(e) => return Err(io(&sums)(e)),
+        Err(e) => return Err(read_err(&sums)(e)),
     };
     let expected = text
         .split_whitespace()
@@ -358,17 +379,18 @@ pub fn check_checksum(file: &Path) -> Result<ChecksumState, BackupError> {
     Ok(ChecksumState::Matches)
 }
 
-/// Decrypts (or copies, when not encrypted) `file` into `out` (0600).
+/// Decrypts (or copies, when not encrypted) `file` into `out`: a new 0600 file, written
+/// atomically; a symbolic link at `out` is refused, a file there replaced.
 pub fn decrypt_to(
     file: &Path,
     identities: &[age::x25519::Identity],
     out: &Path,
 ) -> Result<(), BackupError> {
-    let mut dst = create_private(out)?;
-    let mut src = std::fs::File::open(file).map_err(io(file))?;
+    let mut src = std::fs::File::open(file).map_err(read_err(file))?;
     if !is_age(file)? {
-        std::io::copy(&mut src, &mut dst).map_err(io(out))?;
-        return dst.sync_all().map_err(io(out));
+        let mut dst = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
+        std::io::copy(&mut src, &mut dst).map_err(copy_err(file, out))?;
+        return dst.commit().map_err(write_err(out));
     }
     if identities.is_empty() {
         return Err(BackupError::NeedsIdentity {
@@ -384,8 +406,9 @@ pub fn decrypt_to(
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
         .map_err(|e| dec_err(e.to_string()))?;
+    let mut dst = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
     std::io::copy(&mut reader, &mut dst).map_err(|e| dec_err(e.to_string()))?;
-    dst.sync_all().map_err(io(out))
+    dst.commit().map_err(write_err(out))
 }
 
 /// What [`verify_file`] found.
@@ -409,24 +432,23 @@ pub fn verify_file(
     let checksum = check_checksum(file)?;
     let encrypted = is_age(file)?;
     let plain = if encrypted {
-        let tmp = temp_next_to(file, "verify");
-        decrypt_to(file, identities, &tmp)?;
-        Some(tmp)
+        let scratch = scratch_near(file, parent_dir(file), "verify")?;
+        decrypt_to(file, identities, scratch.path())?;
+        Some(scratch)
     } else {
         None
     };
-    let _cleanup = Cleanup(plain.clone());
-    let path = plain.as_deref().unwrap_or(file);
+    let path = plain.as_ref().map_or(file, ScratchFile::path);
     let bad = |reason: String| BackupError::Archive {
         path: file.to_owned(),
         reason,
     };
-    let mut f = std::fs::File::open(path).map_err(io(path))?;
+    let mut f = std::fs::File::open(path).map_err(read_err(path))?;
     let mut head = [0u8; 2];
-    if read_up_to(&mut f, &mut head).map_err(io(path))? < 2 || head != GZIP_MAGIC {
+    if read_up_to(&mut f, &mut head).map_err(read_err(path))? < 2 || head != GZIP_MAGIC {
         return Err(bad("no gzip header (not written by snapshot save?)".into()));
     }
-    let f = std::fs::File::open(path).map_err(io(path))?;
+    let f = std::fs::File::open(path).map_err(read_err(path))?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let mut entries = Vec::new();
     let mut hashes: Vec<(String, String)> = Vec::new();
@@ -523,12 +545,8 @@ pub(crate) async fn restore_via(
     temp_dir: &Path,
 ) -> Result<(), BackupError> {
     let (f, ids) = (file.to_owned(), identities.to_vec());
-    let plain = temp_next_to(
-        &temp_dir.join(file.file_name().unwrap_or_default()),
-        "restore",
-    );
-    let p = plain.clone();
-    let _cleanup = Cleanup(Some(plain.clone()));
+    let scratch = scratch_near(file, temp_dir, "restore")?;
+    let (plain, p) = (scratch.to_path_buf(), scratch.to_path_buf());
     tokio::task::spawn_blocking(move || {
         check_checksum(&f)?;
         decrypt_to(&f, &ids, &p)
@@ -617,7 +635,7 @@ mod tests {
         let raw = std::fs::read(&out).unwrap();
         assert!(raw.starts_with(AGE_MAGIC));
         assert!(!raw.windows(12).any(|w| w == b"secret-state"));
-        write_private_atomic(
+        write_private(
             &checksum_path(&out),
             format!("{sha}  backup.snap.age\n").as_bytes(),
         )
@@ -640,6 +658,65 @@ mod tests {
         std::fs::write(&out, &damaged).unwrap();
         let e = verify_file(&out, &[id]).unwrap_err().to_string();
         assert!(e.contains("checksum of"), "{e}");
+    }
+
+    /// Before `vaultops_fs`, the decrypted copy was opened with `O_CREAT|O_TRUNC` and no
+    /// `O_NOFOLLOW`: a symbolic link planted at the output in a shared backup directory sent the
+    /// plaintext snapshot to its target, and a planted world-readable file kept its mode (and
+    /// its owner's open descriptor) while receiving it.
+    #[test]
+    fn a_planted_file_or_symlink_never_receives_the_decrypted_snapshot() {
+        use std::io::Read as _;
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let plain = d.path().join("plain.snap");
+        let snap = snapshot(b"secret-state", false);
+        std::fs::write(&plain, &snap).unwrap();
+        let id = age::x25519::Identity::generate();
+        let enc = d.path().join("backup.snap.age");
+        encrypt_file(&plain, &enc, &[id.to_public()]).unwrap();
+
+        let pointee = d.path().join("someone-elses");
+        std::fs::write(&pointee, "mine").unwrap();
+        std::fs::set_permissions(&pointee, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = d.path().join("restore.snap");
+        std::os::unix::fs::symlink(&pointee, &out).unwrap();
+        let e = decrypt_to(&enc, std::slice::from_ref(&id), &out).unwrap_err();
+        assert!(matches!(e, BackupError::Write { .. }), "{e:?}");
+        let enc_link = d.path().join("new.snap.age");
+        std::os::unix::fs::symlink(&pointee, &enc_link).unwrap();
+        let e = encrypt_file(&plain, &enc_link, &[id.to_public()]).unwrap_err();
+        assert!(matches!(e, BackupError::Write { .. }), "{e:?}");
+        assert_eq!(std::fs::read(&pointee).unwrap(), b"mine");
+
+        std::fs::remove_file(&out).unwrap();
+        std::fs::write(&out, "planted").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let mut planted = std::fs::File::open(&out).unwrap();
+        decrypt_to(&enc, std::slice::from_ref(&id), &out).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), snap);
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let mut seen = String::new();
+        planted.read_to_string(&mut seen).unwrap();
+        assert_eq!(seen, "planted", "the planted file never held the snapshot");
+
+        let mut names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "backup.snap.age",
+                "new.snap.age",
+                "plain.snap",
+                "restore.snap",
+                "someone-elses"
+            ],
+            "no scratch or temporary file left"
+        );
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! The backup job's Prometheus metrics, in the node exporter's textfile-collector format:
 //! `vaultops backup save --metrics-file F` writes them after a successful save, so the
 //! shipped `VaultSnapshotTooOld` alert (`deploy/prometheus/alerts.yml`) has its input without a
-//! hand-written script. The file is replaced atomically (temporary file in the same directory,
-//! then a rename): the collector never reads half a file, and a failed save leaves the previous
-//! file, and so the previous timestamp, in place.
+//! hand-written script. The file is replaced atomically through [`vaultops_fs`] (temporary file
+//! in the same directory, then a rename): the collector never reads half a file, and a failed
+//! save leaves the previous file, and so the previous timestamp, in place.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::{BackupError, BackupInfo};
@@ -29,35 +28,22 @@ pub fn render(info: &BackupInfo, unix_time: u64) -> String {
 }
 
 /// Writes [`render`] for now to `path` (mode 0644: the collector runs as another user; the file
-/// holds no secret), through a temporary file in the same directory and a rename.
+/// holds no secret), atomically.
 pub fn write(path: &Path, info: &BackupInfo) -> Result<(), BackupError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let io = |source| BackupError::Io {
+    // The collector reads only `*.prom`: the temporary name (`.NAME.XXXX.tmp`) does not match.
+    vaultops_fs::write_atomic(
+        path,
+        render(info, now).as_bytes(),
+        vaultops_fs::WriteOptions::new(0o644),
+    )
+    .map_err(|source| BackupError::Write {
         path: path.to_owned(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // The collector reads only `*.prom`: the temporary name does not match it.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vaultops_snapshot.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(render(info, now).as_bytes()).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644)).map_err(io)?;
-    }
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

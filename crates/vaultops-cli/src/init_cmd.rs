@@ -85,7 +85,10 @@ pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         // The cluster IS initialized now: never lose its keys. The bundle holds only
         // ciphertext, so printing it is safe.
         println!("{}", bundle.to_json());
-        bail!("{e}; the cluster is initialized: the bundle above (encrypted) is the only copy, save it now");
+        bail!(
+            "{}; the cluster is initialized: the bundle above (encrypted) is the only copy, save it now",
+            crate::output::error_chain(&e)
+        );
     }
     eprintln!(
         "initialized {} ({} {} shares, threshold {}); bundle written to {} (mode 0600, shares encrypted)",

@@ -43,21 +43,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes, `: `-separated, skipping a cause whose text is already shown
-/// (library errors often quote their source in their own message).
+/// The error and its causes, `: `-separated, each shown once.
 fn chain(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
+    output::error_chain(e.as_ref())
 }
 
 /// `vaultops render`: writes (or checks) the generated deployment artifacts.

@@ -1,12 +1,12 @@
 //! `vaultops root generate`: a new root token from a quorum of shares (OTP flow).
 
 use crate::cli::{Global, RootGenerateArgs};
+use crate::output::error_chain;
 use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use vaultops_api::GenerateRootEndpoint;
+use vaultops_fs::{write_atomic, WriteOptions};
 
 pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Result<ExitCode> {
     let mut nodes = global.clients()?;
@@ -37,18 +37,17 @@ pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Resul
                 (GenerateRootEndpoint::Unauthenticated, Some(405)) => "; the server disables the unauthenticated endpoint (OpenBao ≥ 2.5.3): drop --unauthenticated-endpoint and pass --token",
                 _ => "",
             };
-            anyhow::anyhow!("{e}{hint}")
+            anyhow::anyhow!("{}{hint}", error_chain(&e))
         })?;
     match &args.out {
         Some(path) => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            writeln!(f, "{}", token.expose())
-                .with_context(|| format!("writing {}", path.display()))?;
+            let text = zeroize::Zeroizing::new(format!("{}\n", token.expose()));
+            write_atomic(
+                path,
+                text.as_bytes(),
+                WriteOptions::private().refuse_existing(),
+            )
+            .with_context(|| format!("creating {}", path.display()))?;
             eprintln!(
                 "new root token written to {} (mode 0600); revoke it when done",
                 path.display()

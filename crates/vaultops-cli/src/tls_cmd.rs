@@ -125,7 +125,7 @@ fn inspect(
                 Some(h) => tls::verify_for_host(&pem, &ca_pem, h),
                 None => tls::verify(&pem, &ca_pem),
             };
-            Some(r.map_err(|e| format!("{}: {e}", file.display())))
+            Some(r.map_err(|e| format!("{}: {}", file.display(), crate::output::error_chain(&e))))
         }
         None if host.is_some() => bail!("--host needs --ca to verify against"),
         None => None,

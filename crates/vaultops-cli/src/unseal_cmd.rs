@@ -70,7 +70,7 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::output::error_chain(&e));
             }
         }
     }

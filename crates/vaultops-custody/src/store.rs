@@ -1,9 +1,8 @@
 //! Writing and reading the bundle file: mode 0600, atomic, never over an existing bundle.
 
 use crate::bundle::{BundleError, InitBundle};
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use vaultops_fs::{write_atomic, AtomicWriteError, WriteOptions};
 
 /// A bundle file problem.
 #[derive(Debug, thiserror::Error)]
@@ -12,19 +11,25 @@ pub enum StoreError {
     Exists(PathBuf),
     #[error("the directory of {} does not exist; create it first", .0.display())]
     NoDir(PathBuf),
-    #[error("writing {}: {source}", .path.display())]
+    #[error("writing the init bundle {}", .path.display())]
     Write {
+        path: PathBuf,
+        #[source]
+        source: AtomicWriteError,
+    },
+    #[error("probing whether {} can be created", .path.display())]
+    Probe {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("reading {}: {source}", .path.display())]
+    #[error("reading {}", .path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     Bundle {
         path: PathBuf,
         #[source]
@@ -47,7 +52,7 @@ pub fn check_writable(path: &Path) -> Result<(), StoreError> {
         .prefix(".vaultops-probe-")
         .tempfile_in(dir)
         .map(drop)
-        .map_err(|source| StoreError::Write {
+        .map_err(|source| StoreError::Probe {
             path: path.to_owned(),
             source,
         })
@@ -59,33 +64,24 @@ fn parent(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Writes the bundle: temp file (0600 before any byte is written) in the same directory,
-/// fsync, then a rename that refuses to replace an existing file.
+/// Writes the bundle atomically (mode 0600 before any byte is written, through
+/// [`vaultops_fs`]), refusing to replace an existing file, even one that appeared after
+/// [`check_writable`], or a symbolic link.
 pub fn write_bundle(path: &Path, bundle: &InitBundle) -> Result<(), StoreError> {
-    let fail = |source| StoreError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = parent(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vaultops-bundle-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bundle.to_json().as_bytes()).map_err(fail)?;
-    tmp.write_all(b"\n").map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist_noclobber(path).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            StoreError::Exists(path.to_owned())
-        } else {
-            fail(e.error)
-        }
-    })?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let mut json = bundle.to_json();
+    json.push('\n');
+    write_atomic(
+        path,
+        json.as_bytes(),
+        WriteOptions::private().refuse_existing(),
+    )
+    .map_err(|e| match e {
+        AtomicWriteError::Exists { .. } => StoreError::Exists(path.to_owned()),
+        source => StoreError::Write {
+            path: path.to_owned(),
+            source,
+        },
+    })
 }
 
 /// Reads and checks a bundle.
@@ -103,6 +99,7 @@ pub fn read_bundle(path: &Path) -> Result<InitBundle, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn written_0600_and_never_overwritten() {

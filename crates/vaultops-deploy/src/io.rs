@@ -1,16 +1,17 @@
 //! The only I/O of the crate: writing generated files into a directory and comparing a
 //! directory with the generator's output.
 //!
-//! Files are written through a temporary file in the same directory and a rename, so a
-//! reader (or a crash) never sees half a file; unchanged files are not touched. `check`
+//! Files are written through [`vaultops_fs`] (a temporary file in the same directory and a
+//! rename), so a reader (or a crash) never sees half a file; unchanged files are not touched. `check`
 //! reports files that are missing, differ, or are left over from an earlier generation;
 //! `compose/tls/` is the operator's (certificates and keys) and is never looked at.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use vaultops_fs::{write_atomic, AtomicWriteError, WriteOptions};
 
 use crate::{GeneratedFile, REGENERATE_COMMAND};
 
@@ -26,11 +27,11 @@ pub enum WriteError {
         #[source]
         source: std::io::Error,
     },
-    #[error("writing {path}: {source}")]
+    #[error("writing {}", .path.display())]
     Write {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: AtomicWriteError,
     },
 }
 
@@ -48,33 +49,16 @@ pub fn write_all(dir: &Path, files: &[GeneratedFile]) -> Result<Vec<PathBuf>, Wr
             path: parent.to_owned(),
             source,
         })?;
-        let write = |path: &Path| -> std::io::Result<()> {
-            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-            tmp.write_all(file.contents.as_bytes())?;
-            tmp.as_file().sync_all()?;
-            // Generated files hold no secret: readable like the rest of the checkout.
-            set_mode(tmp.path(), 0o644)?;
-            tmp.persist(path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        write(&path).map_err(|source| WriteError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        // Generated files hold no secret: readable like the rest of the checkout.
+        write_atomic(&path, file.contents.as_bytes(), WriteOptions::new(0o644)).map_err(
+            |source| WriteError::Write {
+                path: path.clone(),
+                source,
+            },
+        )?;
         changed.push(path);
     }
     Ok(changed)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// What is wrong with one file of the directory.

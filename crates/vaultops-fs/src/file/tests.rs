@@ -293,3 +293,18 @@ fn a_missing_directory_is_named_and_the_cause_is_only_the_source() {
     assert!(msg.contains(&p.display().to_string()), "{msg}");
     assert!(!msg.contains(&cause), "{msg} repeats its cause {cause}");
 }
+
+/// Moved from `vaultops-api` (raft.rs), whose snapshot download had its own temp names.
+#[test]
+fn temp_names_are_hidden_and_unique() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("raft.snap");
+    let a = AtomicFile::create(&target, WriteOptions::private()).unwrap();
+    let b = AtomicFile::create(&target, WriteOptions::private()).unwrap();
+    assert_ne!(a.temp_path(), b.temp_path());
+    let name = a.temp_path().file_name().unwrap().to_string_lossy();
+    assert!(
+        name.starts_with(".raft.snap.") && name.ends_with(".tmp"),
+        "{name}"
+    );
+}
