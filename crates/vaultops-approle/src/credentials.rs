@@ -125,7 +125,7 @@ pub enum IssueError {
         known: Option<Vec<String>>,
     },
     /// An API call failed.
-    #[error("{step} for AppRole role {role:?}: {source}")]
+    #[error("{step} for AppRole role {role:?}")]
     Api {
         /// What was being done.
         step: &'static str,
@@ -171,7 +171,7 @@ pub enum UnwrapError {
         found: String,
     },
     /// Another API failure.
-    #[error("unwrapping the secret-id: {0}")]
+    #[error("unwrapping the secret-id")]
     Api(#[source] ApiError),
 }
 
@@ -286,13 +286,13 @@ pub enum DeliverError {
     #[error("a wrapped secret-id can only go to stdout (the receiver unwraps it); drop the wrap TTL to write sinks")]
     WrappedToSink,
     /// A sink failed its preflight; nothing was issued.
-    #[error("{0}; nothing was issued")]
+    #[error("a sink is not ready; nothing was issued")]
     Preflight(#[source] SinkError),
     /// Issuing failed; nothing was written.
     #[error(transparent)]
     Issue(#[from] IssueError),
     /// Writing a sink failed after the secret-id was issued.
-    #[error("{source}; the secret-id (accessor {accessor}) was issued{}: fix the cause and deliver again, then destroy this accessor", if written.is_empty() { String::new() } else { format!(" and written to [{}]", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")) })]
+    #[error("writing a sink failed; the secret-id (accessor {accessor}) was issued{}: fix the cause and deliver again, then destroy this accessor", if written.is_empty() { String::new() } else { format!(" and written to [{}]", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")) })]
     Write {
         /// The issued secret-id's accessor.
         accessor: String,

@@ -64,7 +64,7 @@ impl LoginFailure {
 
 /// A refused or failed AppRole login.
 #[derive(Debug, thiserror::Error)]
-#[error("AppRole login with role-id {role_id} at auth/{mount}/ on {node} failed: {}; server said: {source}", .failure.advice())]
+#[error("AppRole login with role-id {role_id} at auth/{mount}/ on {node} failed: {}", .failure.advice())]
 pub struct LoginError {
     /// The AppRole mount.
     pub mount: String,
@@ -222,7 +222,7 @@ pub enum LoginCheckError {
     #[error(transparent)]
     Login(#[from] LoginError),
     /// Asking for the token's capabilities failed.
-    #[error("checking the token's capabilities: {0}")]
+    #[error("checking the token's capabilities")]
     Capabilities(#[source] ApiError),
 }
 

@@ -80,8 +80,11 @@ pub enum ManifestError {
         key: String,
     },
     /// Serialization failed (should not happen for these plain types).
-    #[error("cannot render the Secret manifest: {0}")]
-    Render(String),
+    #[error("cannot render the Secret manifest: {reason}")]
+    Render {
+        /// The serializer's message.
+        reason: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -174,7 +177,9 @@ pub fn render(
     };
     serde_saphyr::to_string(&doc)
         .map(Zeroizing::new)
-        .map_err(|e| ManifestError::Render(e.to_string()))
+        .map_err(|e| ManifestError::Render {
+            reason: e.to_string(),
+        })
 }
 
 /// Reads a Secret manifest: its namespace, name and (when both keys are there) the pair.

@@ -122,7 +122,7 @@ impl fmt::Display for MigrateReport {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     /// Reading the secret failed.
-    #[error("reading {mount}/{path} (KV v2): {source}")]
+    #[error("reading {mount}/{path} (KV v2)")]
     Read {
         /// The mount.
         mount: String,
@@ -156,7 +156,7 @@ pub enum MigrateError {
         attempts: u32,
     },
     /// Writing failed for another reason.
-    #[error("writing {mount}/{path} (KV v2): {source}")]
+    #[error("writing {mount}/{path} (KV v2)")]
     Write {
         /// The mount.
         mount: String,

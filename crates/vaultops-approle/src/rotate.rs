@@ -200,7 +200,7 @@ pub enum RotateError {
     #[error("rotation writes the plain secret-id to its sinks; a wrap TTL cannot be used with it")]
     Wrapped,
     /// A sink failed its preflight or holds no pair; nothing was changed.
-    #[error("{0}; nothing was changed")]
+    #[error("a sink is not ready; nothing was changed")]
     Sink(#[source] SinkError),
     /// A sink holds credentials of another role.
     #[error("{sink} holds role-id {found}, but role {role:?} at auth/{mount}/ has role-id {expected}: the sink belongs to another role (or the role was re-created). Check --role; to replace its credentials deliberately, use `vaultops approle credentials`. Nothing was changed")]
@@ -217,10 +217,10 @@ pub enum RotateError {
         found: String,
     },
     /// Reading the role or issuing the new secret-id failed; nothing was changed.
-    #[error("{0}; nothing was changed")]
+    #[error("issuing the new secret-id failed; nothing was changed")]
     Issue(#[source] IssueError),
     /// Looking up the secret-id a sink holds failed; nothing was changed.
-    #[error("looking up the secret-id that {sink} holds: {source}; nothing was changed")]
+    #[error("looking up the secret-id that {sink} holds (nothing was changed)")]
     Lookup {
         /// The sink.
         sink: String,
@@ -230,7 +230,7 @@ pub enum RotateError {
     },
     /// The new pair does not log in; the new secret-id was destroyed (when possible) and
     /// the sinks were not changed.
-    #[error("the new secret-id (accessor {accessor}) does not log in, so the sinks were NOT changed{}: {source}", if *.destroyed { " and it was destroyed" } else { "; destroy it by accessor" })]
+    #[error("the new secret-id (accessor {accessor}) does not log in, so the sinks were NOT changed{}", if *.destroyed { " and it was destroyed" } else { "; destroy it by accessor" })]
     NewPairRefused {
         /// The new secret-id's accessor.
         accessor: String,
@@ -242,7 +242,7 @@ pub enum RotateError {
     },
     /// Writing a sink failed. Sinks in `written` hold the new pair, the others the old
     /// one; both pairs work.
-    #[error("{source}; sinks already holding the new pair (accessor {accessor}): [{}]; the others keep the previous pair, which still works; fix the cause and rotate again", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    #[error("writing a sink failed; sinks already holding the new pair (accessor {accessor}): [{}]; the others keep the previous pair, which still works; fix the cause and rotate again", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     Write {
         /// The new secret-id's accessor.
         accessor: String,
@@ -273,7 +273,7 @@ pub enum RotateError {
         previous: Vec<String>,
     },
     /// Destroying a previous secret-id failed; the sinks hold the new pair.
-    #[error("the sinks hold the new pair, but the previous secret-id with accessor {accessor} could not be destroyed: {source}; destroy it by accessor (auth/{mount}/role/{role}/secret-id-accessor/destroy)")]
+    #[error("the sinks hold the new pair, but the previous secret-id with accessor {accessor} could not be destroyed; destroy it by accessor (auth/{mount}/role/{role}/secret-id-accessor/destroy)")]
     Destroy {
         /// The mount.
         mount: String,

@@ -52,7 +52,7 @@ pub struct Inventory {
 
 /// An inventory step failed.
 #[derive(Debug, thiserror::Error)]
-#[error("counting what the cluster holds: {step}: {source}")]
+#[error("counting what the cluster holds: {step}")]
 pub struct InventoryError {
     pub step: String,
     #[source]

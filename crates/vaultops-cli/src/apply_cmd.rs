@@ -1,6 +1,6 @@
-//! `vaultops apply` (declarative configuration) and `vaultops config lint`.
+//! `vaultops apply`: the declarative configuration, planned, applied and verified.
 
-use crate::cli::{ApplyArgs, ConfigCommand, EngineArg, Format, Global};
+use crate::cli::{ApplyArgs, Format, Global};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use vaultops_bootstrap::apply::{apply, read_current, revoke_root, verify, ApplyError};
@@ -61,31 +61,4 @@ pub async fn run(global: &Global, args: &ApplyArgs) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn config(global: &Global, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
-    let ConfigCommand::Lint { file, engine } = cmd;
-    let engine = match engine {
-        EngineArg::Openbao => vaultops_config::Engine::OpenBao,
-        EngineArg::Vault => vaultops_config::Engine::Vault,
-    };
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    // The one host fact the linter needs: a syslog audit device without a syslog socket
-    // left a measured cluster with no active node after a leader change.
-    let host = vaultops_config::HostFacts {
-        syslog_socket_present: std::path::Path::new("/dev/log").exists(),
-    };
-    let report = vaultops_config::lint(&text, engine, &host);
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report.findings.iter().map(|f| serde_json::json!({
-            "severity": f.severity.to_string(), "line": f.line, "path": f.path, "message": f.message, "hint": f.hint,
-        })).collect::<Vec<_>>())?),
-        Format::Table => println!("{}: {report}", file.display()),
-    }
-    Ok(if report.has_errors() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

@@ -8,8 +8,10 @@ mod approle_cmd;
 mod backup_cmd;
 mod check_cmd;
 mod cli;
+mod config_cmd;
 mod init_cmd;
 mod output;
+mod render_cmd;
 mod root_cmd;
 mod status_cmd;
 mod tls_cmd;
@@ -48,28 +50,6 @@ fn chain(e: &anyhow::Error) -> String {
     output::error_chain(e.as_ref())
 }
 
-/// `vaultops render`: writes (or checks) the generated deployment artifacts.
-fn render(dir: &std::path::Path, check: bool) -> anyhow::Result<ExitCode> {
-    let files = vaultops_deploy::generate(&vaultops_deploy::DeployOptions::default())?;
-    if check {
-        let stale = vaultops_deploy::check(dir, &files);
-        if !stale.is_empty() {
-            eprintln!("{}", vaultops_deploy::StaleFile::report(dir, &stale));
-            return Ok(ExitCode::from(1));
-        }
-        eprintln!(
-            "{}: {} generated files up to date",
-            dir.display(),
-            files.len()
-        );
-    } else {
-        for p in vaultops_deploy::write_all(dir, &files)? {
-            eprintln!("wrote {}", p.display());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match &args.command {
         cli::Command::Tls(cmd) => tls_cmd::run(&args.global, cmd),
@@ -80,11 +60,11 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
             root_cmd::generate(&args.global, cmd).await
         }
         cli::Command::Apply(cmd) => apply_cmd::run(&args.global, cmd).await,
-        cli::Command::Config(cmd) => apply_cmd::config(&args.global, cmd),
+        cli::Command::Config(cmd) => config_cmd::run(&args.global, cmd),
         cli::Command::Approle(cmd) => approle_cmd::run(&args.global, cmd).await,
         cli::Command::MigrateEnv(cmd) => approle_cmd::migrate_env(&args.global, cmd).await,
         cli::Command::Check(cmd) => check_cmd::run(&args.global, cmd).await,
-        cli::Command::Render { out, check } => render(out, *check),
+        cli::Command::Render { out, check } => render_cmd::run(out, *check),
         cli::Command::Backup(cmd) => backup_cmd::run(&args.global, cmd).await,
     }
 }

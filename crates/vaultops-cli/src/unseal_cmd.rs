@@ -27,7 +27,9 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
             }
         }
     }
-    check_cluster_identity(&nodes, bundle.as_ref()).await?;
+    if let Some(b) = &bundle {
+        vaultops_custody::check_cluster_identity(b, &nodes).await?;
+    }
 
     let deadline = Duration::from_secs(args.wait);
     let mut failed = 0;
@@ -151,29 +153,6 @@ fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<U
         b.threshold
     );
     Ok(keys)
-}
-
-/// Refuses a bundle that belongs to another cluster, when an unsealed node can tell.
-async fn check_cluster_identity(
-    nodes: &[vaultops_api::NodeClient],
-    bundle: Option<&InitBundle>,
-) -> anyhow::Result<()> {
-    let Some(want) = bundle.and_then(|b| b.cluster_id.as_deref()) else {
-        return Ok(());
-    };
-    for n in nodes {
-        if let Ok(s) = n.seal_status().await {
-            if let Some(id) = s.cluster_id.as_deref() {
-                if id != want {
-                    bail!(
-                        "the bundle belongs to cluster {want}, but {} is in cluster {id}: these shares cannot open it",
-                        n.addr()
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Reads shares without echo from the terminal; from a pipe (automation, tests) line by

@@ -68,7 +68,7 @@ pub struct InitBundle {
 /// A bundle that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("the bundle is not valid JSON for {FORMAT}: {0}")]
+    #[error("the bundle is not valid JSON for {FORMAT}")]
     Parse(#[source] serde_json::Error),
     #[error("unsupported bundle format {found:?}; this vaultops reads {FORMAT}")]
     Format { found: String },
