@@ -7,7 +7,8 @@
 //! certificate made for it, no audit device (a restored snapshot's config-managed devices are
 //! removed at unseal, as the node's config declares none: measured on OpenBao 2.7.2), and the
 //! unauthenticated generate-root endpoints on, because the old cluster's shares are its only
-//! source of a token. Steps: start → init (1 share) → unseal → forced restore → the node seals
+//! source of a token. Steps: start → init (1 share) → unseal → active (`vaultops_bootstrap::bring_up`, the
+//! sequence every cluster comes up through) → forced restore → the node seals
 //! itself (the snapshot's keyring is not the throwaway one) → restart (the seal configuration,
 //! threshold and share count, is only read from storage at start) → unseal with the OLD
 //! cluster's keys → generate a root token with them → [`crate::inventory::take`] → the
@@ -21,10 +22,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use vaultops_api::{
-    ClientConfig, GenerateRootEndpoint, InitRequest, KeySplit, NodeClient, NodeRole, UnsealKey,
-};
-use vaultops_bootstrap::BootstrapError;
+use vaultops_api::{ClientConfig, GenerateRootEndpoint, NodeClient, NodeRole, UnsealKey};
+use vaultops_bootstrap::{BootstrapError, BringUpOptions, NoHooks, NodeSet};
 use vaultops_config::{Engine, Listener, NodeConfig, RaftStorage, Storage, TlsFiles};
 
 use crate::inventory::{self, Inventory};
@@ -139,21 +138,15 @@ async fn check_in(
         opts.deadline,
     )
     .await?;
-    let split = KeySplit::new(1, 1).expect("1/1 is a valid split");
-    let init = node
-        .client
-        .init(&InitRequest::shamir(split))
-        .await
-        .map_err(|e| node.failed("init", e))?;
-    vaultops_bootstrap::unseal_node(&node.client, &init.keys_base64)
-        .await
-        .map_err(|e| node.failed("unsealing with its own key", e))?;
-    node.wait_role(
-        "the throwaway node to become active",
-        &[NodeRole::Active],
-        opts.deadline,
+    // Init 1/1, unseal, active: the bring-up sequence every cluster goes through.
+    let up = vaultops_bootstrap::bring_up(
+        &NodeSet::new(vec![node.client.clone()]),
+        &BringUpOptions::single_node(opts.deadline),
+        &mut NoHooks,
     )
-    .await?;
+    .await
+    .map_err(|e| node.failed("bringing the throwaway node up (init, unseal)", e))?;
+    let init = up.init;
     let node_ready_s = t0.elapsed().as_secs_f64();
 
     let t = Instant::now();

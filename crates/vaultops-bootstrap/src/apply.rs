@@ -278,7 +278,7 @@ fn token_type_from(s: &str) -> TokenType {
 }
 
 /// A role as the server reports it, with the server's defaults for anything it leaves out.
-fn role_settings(spec: &AppRoleSpec) -> RoleSettings {
+pub(crate) fn role_settings(spec: &AppRoleSpec) -> RoleSettings {
     let d = RoleSettings::default();
     let secs = |t: &Option<Ttl>| t.as_ref().and_then(Ttl::as_secs).unwrap_or(0);
     RoleSettings {
@@ -306,7 +306,7 @@ fn role_settings(spec: &AppRoleSpec) -> RoleSettings {
 
 /// Every setting written, so the role ends up exactly as the file says;
 /// `local_secret_ids` only at creation (the server refuses it later).
-fn role_spec(s: &RoleSettings, create: bool) -> AppRoleSpec {
+pub(crate) fn role_spec(s: &RoleSettings, create: bool) -> AppRoleSpec {
     AppRoleSpec {
         token_policies: Some(s.token_policies.clone()),
         token_ttl: Some(Ttl::Secs(s.token_ttl)),
@@ -610,23 +610,6 @@ pub async fn revoke_root(client: &NodeClient) -> Result<RevokedRoot, ApplyError>
 mod tests {
     use super::*;
     use vaultops_rollout::{plan, PlanOptions};
-
-    #[test]
-    fn the_example_rollout_ships_the_baseline_policy_verbatim() {
-        let r = Rollout::from_yaml(
-            include_str!("../../../examples/rollout.yaml"),
-            "examples/rollout.yaml",
-        )
-        .unwrap();
-        let policy = &r.policies.as_ref().unwrap()[crate::baseline::APP_POLICY];
-        assert_eq!(policy.hcl.as_deref(), Some(crate::baseline::APP_POLICY_HCL));
-        // And the role matches the baseline's.
-        let role = &r.approle_roles.as_ref().unwrap()[crate::baseline::APP_ROLE];
-        assert_eq!(
-            role_spec(&role.settings(), true),
-            role_spec(&role_settings(&crate::baseline::app_role_spec()), true)
-        );
-    }
 
     #[test]
     fn role_settings_round_trip_through_the_api_type() {

@@ -83,6 +83,14 @@ pub enum TestbedError {
         #[source]
         source: Box<vaultops_api::ApiError>,
     },
+    #[error("testbed {name}: applying the baseline rollout (examples/rollout.yaml) failed: {source}")]
+    Baseline {
+        name: String,
+        #[source]
+        source: Box<vaultops_bootstrap::apply::ApplyError>,
+    },
+    #[error("the baseline rollout (examples/rollout.yaml) for the testbed is invalid: {reason}")]
+    BaselineRollout { reason: String },
     #[error("testbed {name}: container {container} did not start: {reason}{}", fmt_logs(.logs))]
     ContainerStart {
         name: String,
@@ -91,11 +99,12 @@ pub enum TestbedError {
         logs: String,
     },
 
-    #[error("testbed {name}: {step} on the transit unsealer failed: {reason}{}", fmt_logs(.logs))]
+    #[error("testbed {name}: {step} on the transit unsealer failed: {source}{}", fmt_logs(.logs))]
     Unsealer {
         name: String,
         step: &'static str,
-        reason: String,
+        #[source]
+        source: Box<vaultops_bootstrap::BootstrapError>,
         /// The unsealer's last log lines.
         logs: String,
     },

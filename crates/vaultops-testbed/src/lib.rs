@@ -17,6 +17,7 @@
 //! Invariant: everything created carries the label `vaultops.testbed=<name>` and is found and
 //! removed by that label only.
 
+mod bootstrap;
 pub mod docker;
 pub mod error;
 pub mod image;

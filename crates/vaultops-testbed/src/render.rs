@@ -60,6 +60,17 @@ fn restart_policy() -> RestartPolicy {
     }
 }
 
+/// The audit devices of every node: a file device and, when `sink` is given, a TCP socket
+/// device sending to it. OpenBao declares them in the node config; on Vault the baseline
+/// rollout enables them through the API.
+pub(crate) fn audit_devices(sink: Option<&str>) -> Vec<AuditDevice> {
+    let mut devices = vec![AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE)];
+    if let Some(addr) = sink {
+        devices.push(AuditDevice::tcp_socket(AUDIT_SOCKET_DEVICE, addr));
+    }
+    devices
+}
+
 /// Renders node `node`'s config: raft with `retry_join` to every other node (trusting the
 /// testbed CA), `performance_multiplier = 1` and fast autopilot intervals, a TLS listener on
 /// all interfaces (min TLS 1.2), Prometheus telemetry without a token, a file audit device
@@ -101,12 +112,7 @@ pub fn node_config(
     if plan.disable_standby_reads {
         cfg.disable_standby_reads = Some(true);
     }
-    cfg.audit
-        .push(AuditDevice::file(AUDIT_FILE_DEVICE, AUDIT_FILE));
-    if let Some(addr) = sink {
-        cfg.audit
-            .push(AuditDevice::tcp_socket(AUDIT_SOCKET_DEVICE, addr));
-    }
+    cfg.audit = audit_devices(sink);
     // Vault locks memory by default, which needs IPC_LOCK; HashiCorp recommends turning that
     // off with integrated storage anyway.
     cfg.vault_disable_mlock = engine == Engine::Vault;

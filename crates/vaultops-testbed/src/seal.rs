@@ -1,6 +1,7 @@
-//! The seal a testbed's nodes run with ([`SealKind`]): the `seal` stanza they get (pure), the
-//! transit unsealer's policy (pure), and the static seal key ([`StaticKey`], 32 random bytes
-//! that never appear in Debug output and are zeroized on drop).
+//! The seal a testbed's nodes run with ([`SealKind`]): the `seal` stanza they get (pure), and
+//! the static seal key ([`StaticKey`], 32 random bytes that never appear in Debug output and
+//! are zeroized on drop). The transit unsealer's key and policy are
+//! `vaultops_bootstrap::transit`'s (what an operator runs).
 //!
 //! Shamir needs an operator (the testbed plays one, with the keys in `init.json`) after every
 //! restart; `transit` and `static` let a restarted node unseal itself. See `docs/auto-unseal.md`
@@ -10,19 +11,14 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
+use vaultops_bootstrap::transit::TRANSIT_KEY;
 use vaultops_config::{Engine, Seal, StaticSeal, TransitSeal};
 use zeroize::Zeroizing;
 
 use crate::plan::API_PORT;
 
-/// Name of the transit key on the unsealer, and of the policy that may use it.
-pub const TRANSIT_KEY: &str = "autounseal";
-/// Mount of the transit engine on the unsealer.
-pub const TRANSIT_MOUNT: &str = "transit";
 /// Hostname (and DNS alias) of the transit unsealer on the testbed network.
 pub const UNSEALER_HOST: &str = "unsealer";
-/// Period of the nodes' transit token: renewable forever (the seal renews it itself).
-pub const TRANSIT_TOKEN_PERIOD: &str = "24h";
 /// Directory of the static key inside a node container.
 pub const STATIC_KEY_DIR: &str = "/vault/seal";
 /// The static key inside a node container.
@@ -110,15 +106,6 @@ pub fn node_seal(kind: SealKind, ca_file: &str) -> Seal {
     }
 }
 
-/// The unsealer policy for the nodes' token: encrypt and decrypt with the one key, nothing
-/// else (no `create`: the key exists before any node starts, and the token cannot make keys).
-pub fn transit_policy() -> String {
-    format!(
-        "path \"{TRANSIT_MOUNT}/encrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n\
-         path \"{TRANSIT_MOUNT}/decrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n"
-    )
-}
-
 /// A static seal key: 32 bytes, zeroized on drop, redacted in Debug.
 #[derive(Clone)]
 pub struct StaticKey(Zeroizing<[u8; STATIC_KEY_LEN]>);
@@ -200,15 +187,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn transit_policy_allows_only_encrypt_and_decrypt_with_the_key() {
-        let p = transit_policy();
-        assert!(p.contains("path \"transit/encrypt/autounseal\""), "{p}");
-        assert!(p.contains("path \"transit/decrypt/autounseal\""), "{p}");
-        assert_eq!(p.matches("capabilities = [\"update\"]").count(), 2, "{p}");
-        assert!(!p.contains("create") && !p.contains("keys/"), "{p}");
     }
 
     #[test]

@@ -18,9 +18,8 @@ use bollard::models::{ContainerStateStatusEnum, Ipam, IpamConfig, NetworkCreateR
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
 use bollard::Docker;
 use vaultops_api::{
-    ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole, RaftJoinRequest, Token, UnsealKey,
+    ClientConfig, NodeClient, NodeRole, Token, UnsealKey,
 };
-use vaultops_bootstrap::nodes::POLL;
 use vaultops_bootstrap::status::{cluster_status, NodeStatus};
 use vaultops_bootstrap::{BootstrapError, NodeSet};
 use vaultops_config::Engine;
@@ -35,20 +34,13 @@ use crate::names::{
 use crate::plan::{check_ports_free, host_ports_with_unsealer, Plan, PortPlan, Subnet, API_PORT};
 use crate::progress::{Progress, Step};
 use crate::render::{self, ServerSpec};
-use crate::seal::{SealKind, StaticKey, TRANSIT_KEY};
+use crate::seal::{SealKind, StaticKey};
+use vaultops_bootstrap::transit::TRANSIT_KEY;
 use crate::state::{InitFile, StateDir};
 use crate::unsealer::{UnsealerNode, UnsealerReport};
 
 /// Environment variable that keeps the resources of a failed `up` for debugging.
 pub const KEEP_ENV: &str = "TESTBED_KEEP";
-/// The Shamir split `up` initialises with.
-pub const KEY_SHARES: u32 = 5;
-/// See [`KEY_SHARES`].
-pub const KEY_THRESHOLD: u32 = 3;
-/// Autopilot's server stabilization time on a testbed (default 10 s). Not lower: OpenBao
-/// 2.7.2 takes `"500ms"` without error but keeps 10 s (measured: the value is read in whole
-/// seconds and 0 means "default").
-pub const AUTOPILOT_STABILIZATION: Duration = Duration::from_secs(1);
 /// Log lines per node shown in errors.
 const ERROR_LOG_LINES: usize = 25;
 
@@ -403,241 +395,6 @@ impl Testbed {
                 origin: image.origin,
             },
         ))
-    }
-
-    /// Init, unseal, autopilot, voters, baseline, env.sh: the production bootstrap path.
-    async fn bootstrap(
-        &mut self,
-        opts: &UpOptions,
-        progress: &mut dyn Progress,
-    ) -> Result<(), TestbedError> {
-        let set = self.node_set();
-        let deadline = opts.deadline;
-
-        let step = Step::begin(progress, "listeners");
-        let first = &set.nodes()[0];
-        NodeSet::new(vec![first.clone()])
-            .wait_all(
-                "node1's API listener",
-                &[NodeRole::Uninitialized, NodeRole::Sealed],
-                deadline,
-            )
-            .await
-            .or_fail(self, "waiting for node1's listener")
-            .await?;
-        step.end("node1 answering");
-
-        let step = Step::begin(progress, "init");
-        let split = KeySplit::new(KEY_SHARES, KEY_THRESHOLD).expect("5/3 is a valid split");
-        // With auto-unseal the server has no unseal keys to hand out: it refuses
-        // secret_shares and wants recovery shares instead.
-        let req = if self.seal.is_auto() {
-            InitRequest::auto_unseal(split)
-        } else {
-            InitRequest::shamir(split)
-        };
-        let init = vaultops_bootstrap::init_cluster(first, &req)
-            .await
-            .or_fail(self, "init")
-            .await?;
-        let init = InitFile {
-            shares: split.shares(),
-            threshold: split.threshold(),
-            keys_base64: init.keys_base64,
-            recovery_keys_base64: init.recovery_keys_base64,
-            root_token: init.root_token,
-        };
-        // Saved before anything else can fail: without it the cluster is unrecoverable.
-        self.state.write_init(&init)?;
-        self.init = Some(init);
-        step.end(format!(
-            "{KEY_SHARES} {}shares, threshold {KEY_THRESHOLD}; saved {}",
-            if self.seal.is_auto() { "recovery " } else { "" },
-            self.state.init_file().display()
-        ));
-
-        let step = Step::begin(progress, "unseal");
-        let keys = self.threshold_keys().to_vec();
-        // The other nodes start now, while node1 unseals: a node's first retry_join attempt
-        // is at startup and later ones only every 2 s, so a node started before node1 is
-        // active waits up to 2 s more to join. Their container start overlaps the unseal.
-        let start_others = async {
-            let starts = self.nodes[1..].iter().map(|n| self.start(n.id));
-            futures_util::future::join_all(starts)
-                .await
-                .into_iter()
-                .collect::<Result<Vec<()>, TestbedError>>()
-        };
-        let first_active = async {
-            // Auto-unseal: node1 unsealed itself during init.
-            if !keys.is_empty() {
-                vaultops_bootstrap::unseal_node(first, &keys).await?;
-            }
-            set.wait_active(deadline).await?;
-            // Tuned before the other nodes join, so their promotion uses the short
-            // stabilization time.
-            let root = self.root_client(NodeId::new(1).expect("node1 exists"));
-            vaultops_bootstrap::raft::tune_autopilot(&root, AUTOPILOT_STABILIZATION).await
-        };
-        let (started, active) = tokio::join!(start_others, first_active);
-        started?;
-        active
-            .or_fail(self, "unsealing node1 and tuning autopilot")
-            .await?;
-        self.join_followers(&keys, deadline)
-            .await
-            .or_fail(self, "joining and unsealing the other nodes")
-            .await?;
-        // With no keys (auto-unseal) this only waits for the nodes to unseal themselves.
-        vaultops_bootstrap::unseal_cluster(&set, 0, &keys, deadline)
-            .await
-            .or_fail(self, "unsealing the other nodes")
-            .await?;
-        step.end(format!(
-            "{} nodes unsealed{}",
-            self.nodes.len(),
-            if self.seal.is_auto() {
-                format!(" by themselves ({} seal)", self.seal)
-            } else {
-                String::new()
-            }
-        ));
-
-        let step = Step::begin(progress, "voters");
-        let active = set
-            .wait_active(deadline)
-            .await
-            .or_fail(self, "waiting for an active node")
-            .await?;
-        let active = self.root_client(NodeId::from_index(active)?);
-        vaultops_bootstrap::raft::wait_voters(&active, self.nodes.len(), deadline)
-            .await
-            .or_fail(self, "waiting for every node to be a raft voter")
-            .await?;
-        step.end(format!("{} voters, autopilot healthy", self.nodes.len()));
-
-        let step = Step::begin(progress, "baseline");
-        if self.engine == Engine::Vault {
-            self.enable_api_audit(&active).await?;
-        }
-        vaultops_bootstrap::baseline::apply_baseline(&active)
-            .await
-            .or_fail(self, "applying the baseline")
-            .await?;
-        step.end("KV v2 at secret/, policy atmr-api-rotate, AppRole atmr-api");
-
-        self.write_env(opts.with_token)?;
-        Ok(())
-    }
-
-    /// Joins every node but node1 (active by now) to it with an explicit
-    /// `sys/storage/raft/join`, then (Shamir) unseals it, all nodes at once.
-    ///
-    /// Why not leave it to `retry_join` alone: its loop only acts every 2 s. With Shamir a
-    /// node's loop fetches node1's challenge, then needs the unseal keys to answer it, and
-    /// answers only on its next round, up to 2 s after the keys arrived (measured: ~2 s).
-    /// After an explicit join the unseal request answers the challenge itself. The join is
-    /// sent once the node reports `initialized` (its loop just fetched a challenge), so the
-    /// loop's next round, which would replace the challenge on node1, is ~2 s away; if it
-    /// still interferes, the unseal fails and is retried the `retry_join` way. With
-    /// auto-unseal the join answers the challenge at once. Join errors are only logged:
-    /// `retry_join` stays the fallback.
-    async fn join_followers(
-        &self,
-        keys: &[UnsealKey],
-        deadline: Duration,
-    ) -> Result<(), BootstrapError> {
-        let leader = self.plan_view().nodes[0].api_addr();
-        let req = RaftJoinRequest::new(leader, Some(self.ca_pem.clone()));
-        let joins = self.nodes[1..].iter().map(|n| {
-            let client = self.client(n.id);
-            let req = &req;
-            async move {
-                let what = format!("{} to fetch node1's raft challenge", n.id);
-                let joined = vaultops_bootstrap::wait::until(&what, deadline, POLL, || async {
-                    match client.seal_status().await {
-                        Ok(s) if !s.sealed => Ok(Some(true)),
-                        // Shamir: wait for retry_join's challenge (see above).
-                        Ok(s) if s.initialized || keys.is_empty() => Ok(Some(false)),
-                        Ok(_) => Err("not initialized yet".to_owned()),
-                        Err(e) => Err(e.kind.to_string()),
-                    }
-                })
-                .await
-                .map_err(|source| BootstrapError::Wait {
-                    step: "waiting for a node to fetch the raft challenge",
-                    source,
-                })?;
-                if joined {
-                    return Ok(());
-                }
-                if let Err(e) = client.raft_join(req).await {
-                    tracing::debug!(node = %n.id, error = %e, "explicit raft join failed; retry_join continues");
-                }
-                if keys.is_empty() {
-                    return Ok(());
-                }
-                match vaultops_bootstrap::unseal_node(&client, keys).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => {
-                        tracing::debug!(node = %n.id, error = %e, "unseal after the explicit join failed; unsealing the retry_join way");
-                        vaultops_bootstrap::unseal_when_joined(&client, keys, deadline)
-                            .await
-                            .map(|_| ())
-                    }
-                }
-            }
-        });
-        for r in futures_util::future::join_all(joins).await {
-            r?;
-        }
-        Ok(())
-    }
-
-    /// Vault has no config-declared audit devices: enable the rendered ones via the API.
-    async fn enable_api_audit(&self, client: &NodeClient) -> Result<(), TestbedError> {
-        let plan = self.plan_view();
-        let sink = self.sink.is_some().then(|| plan.sink_addr());
-        let seal = crate::seal::node_seal(self.seal, render::CA_FILE);
-        let rendered =
-            render::node_config(&plan, &plan.nodes[0], self.engine, sink.as_deref(), &seal)
-                .map_err(|source| TestbedError::Render {
-                    node: "node1".into(),
-                    source,
-                })?;
-        let existing = client
-            .audit_list()
-            .await
-            .map_err(|source| TestbedError::Api {
-                name: self.name.to_string(),
-                step: "listing audit devices",
-                node: client.addr().to_owned(),
-                source: Box::new(source),
-            })?;
-        for dev in rendered.api_managed_audit {
-            if existing.contains_key(&format!("{}/", dev.name)) {
-                continue;
-            }
-            let req = vaultops_api::AuditEnableRequest {
-                device_type: dev.type_name().to_owned(),
-                options: dev
-                    .options()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v))
-                    .collect(),
-                ..Default::default()
-            };
-            client
-                .audit_enable(&dev.name, &req)
-                .await
-                .map_err(|source| TestbedError::Api {
-                    name: self.name.to_string(),
-                    step: "enabling an audit device",
-                    node: client.addr().to_owned(),
-                    source: Box::new(source),
-                })?;
-        }
-        Ok(())
     }
 
     /// The idempotent path of `up`: the testbed exists. Healthy: nothing to do. Otherwise
@@ -1111,7 +868,7 @@ impl Testbed {
         )
     }
 
-    fn write_env(&self, with_token: bool) -> Result<(), TestbedError> {
+    pub(crate) fn write_env(&self, with_token: bool) -> Result<(), TestbedError> {
         let token = if with_token {
             self.init.as_ref().map(|i| &i.root_token)
         } else {

@@ -1,9 +1,10 @@
 //! The transit unsealer of a `--seal transit` testbed: a one-node OpenBao (TLS with the
 //! testbed CA, Shamir 1/1) in its own container `vaultops-<name>-unsealer`, reachable by the
 //! nodes as `https://unsealer:8200`, prepared the way an operator would (see
-//! `docs/auto-unseal.md`): transit engine at `transit/`, key `autounseal`, a policy allowing
-//! only `update` on `transit/encrypt/autounseal` and `transit/decrypt/autounseal`, and an
-//! orphan periodic token with only that policy, which the nodes get in their environment.
+//! `docs/auto-unseal.md`, by `vaultops_bootstrap::transit`): transit engine at `transit/`, key
+//! `autounseal`, a policy allowing only `update` on `transit/encrypt/autounseal` and
+//! `transit/decrypt/autounseal`, and an orphan periodic token with only that policy, which the
+//! nodes get in their environment.
 //!
 //! Also the unsealer's operations for scenarios (stop, kill, start, unseal, restore) and its
 //! status. Its init output (its one unseal key and its root token) is kept 0600 in
@@ -12,17 +13,14 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use vaultops_api::{
-    EnableRequest, InitRequest, KeySplit, NodeClient, NodeRole, Token, TokenCreateRequest,
-};
+use vaultops_api::{InitResponse, NodeClient, NodeRole, Token};
 use vaultops_bootstrap::status::NodeStatus;
-use vaultops_bootstrap::{NodeSet, UnsealOutcome};
+use vaultops_bootstrap::{
+    BootstrapError, BringUpError, BringUpHooks, BringUpOptions, NodeSet, UnsealOutcome,
+};
 
 use crate::docker as dk;
 use crate::error::TestbedError;
-use crate::plan::API_PORT;
-use crate::render;
-use crate::seal::{transit_policy, TRANSIT_KEY, TRANSIT_MOUNT, TRANSIT_TOKEN_PERIOD};
 use crate::state::InitFile;
 use crate::testbed::{start_container, Testbed};
 
@@ -112,7 +110,7 @@ impl Testbed {
             })?;
         match vaultops_bootstrap::unseal_node(&client, &keys).await {
             Ok(o) => Ok(o),
-            Err(e) => Err(self.unsealer_failed("unsealing", e.to_string()).await),
+            Err(e) => Err(self.unsealer_failed("unsealing", e).await),
         }
     }
 
@@ -148,7 +146,7 @@ impl Testbed {
             .await
         {
             return Err(self
-                .unsealer_failed("waiting for its API listener", e.to_string())
+                .unsealer_failed("waiting for its API listener", e)
                 .await);
         }
         if let UnsealOutcome::Unsealed { .. } = self.unseal_unsealer().await? {
@@ -156,7 +154,7 @@ impl Testbed {
         }
         if let Err(e) = set.wait_active(deadline).await {
             return Err(self
-                .unsealer_failed("waiting for it to be active", e.to_string())
+                .unsealer_failed("waiting for it to be active", e)
                 .await);
         }
         Ok(actions)
@@ -184,7 +182,7 @@ impl Testbed {
         }))
     }
 
-    async fn unsealer_failed(&self, step: &'static str, reason: String) -> TestbedError {
+    async fn unsealer_failed(&self, step: &'static str, source: BootstrapError) -> TestbedError {
         let logs = match &self.unsealer {
             Some(u) => {
                 self.container_log_tail("unsealer", &u.container, ERROR_LOG_LINES)
@@ -195,132 +193,60 @@ impl Testbed {
         TestbedError::Unsealer {
             name: self.name.to_string(),
             step,
-            reason,
+            source: Box::new(source),
             logs,
         }
     }
 
-    /// Prepares the freshly started unsealer: init 1/1 (saved 0600 before anything else),
-    /// unseal, transit engine, key, policy; returns the nodes' orphan periodic token.
+    /// Prepares the freshly started unsealer: brought up 1/1 by `vaultops_bootstrap::bring_up`
+    /// (its init output saved 0600 before anything else), then prepared the operator's way by
+    /// `vaultops_bootstrap::transit`; returns the nodes' orphan periodic token.
     pub(crate) async fn prepare_unsealer(
         &mut self,
         deadline: Duration,
     ) -> Result<Token, TestbedError> {
         let client = self.unsealer_client()?;
         let set = NodeSet::new(vec![client.clone()]);
-        if let Err(e) = set
-            .wait_all(
-                "the unsealer's API listener",
-                &[NodeRole::Uninitialized, NodeRole::Sealed],
-                deadline,
-            )
-            .await
-        {
-            return Err(self
-                .unsealer_failed("waiting for its API listener", e.to_string())
-                .await);
+        let mut hooks = UnsealerHooks { tb: self };
+        let up = vaultops_bootstrap::bring_up(
+            &set,
+            &BringUpOptions::single_node(deadline),
+            &mut hooks,
+        )
+        .await;
+        let up = match up {
+            Ok(up) => up,
+            Err(BringUpError::Hook { source, .. }) => return Err(source),
+            Err(BringUpError::Step { step, source }) => {
+                return Err(self.unsealer_failed(step, source).await)
+            }
+        };
+        let root = client.with_token(up.init.root_token.clone());
+        match vaultops_bootstrap::transit::prepare_unsealer(&root).await {
+            Ok(token) => Ok(token),
+            Err(e) => Err(self.unsealer_failed("preparing transit", e).await),
         }
-        let split = KeySplit::new(1, 1).expect("1/1 is a valid split");
-        let init =
-            match vaultops_bootstrap::init_cluster(&client, &InitRequest::shamir(split)).await {
-                Ok(i) => i,
-                Err(e) => return Err(self.unsealer_failed("init", e.to_string()).await),
-            };
+    }
+}
+
+/// Keeps the unsealer's init output (`unsealer-init.json`, 0600) as soon as init answers.
+struct UnsealerHooks<'a> {
+    tb: &'a mut Testbed,
+}
+
+impl BringUpHooks for UnsealerHooks<'_> {
+    type Error = TestbedError;
+
+    async fn initialized(&mut self, init: &InitResponse) -> Result<(), TestbedError> {
         let init = InitFile {
             shares: 1,
             threshold: 1,
-            keys_base64: init.keys_base64,
+            keys_base64: init.keys_base64.clone(),
             recovery_keys_base64: Vec::new(),
-            root_token: init.root_token,
+            root_token: init.root_token.clone(),
         };
-        self.state.write_unsealer_init(&init)?;
-        let root = client.with_token(init.root_token.clone());
-        self.unsealer_init = Some(init);
-        self.unseal_unsealer().await?;
-        if let Err(e) = set.wait_active(deadline).await {
-            return Err(self
-                .unsealer_failed("waiting for it to be active", e.to_string())
-                .await);
-        }
-        if let Err(e) = root
-            .mount_enable(TRANSIT_MOUNT, &EnableRequest::new("transit"))
-            .await
-        {
-            return Err(self
-                .unsealer_failed("mounting the transit engine", e.to_string())
-                .await);
-        }
-        self.create_transit_key(&root).await?;
-        if let Err(e) = root.policy_write(TRANSIT_KEY, &transit_policy()).await {
-            return Err(self
-                .unsealer_failed("writing the autounseal policy", e.to_string())
-                .await);
-        }
-        // Orphan: it survives the revocation of the root token that made it. Periodic: the
-        // seal renews it forever. No default policy: it can do nothing but encrypt and
-        // decrypt with the one key.
-        let req = TokenCreateRequest {
-            policies: vec![TRANSIT_KEY.to_owned()],
-            period: Some(TRANSIT_TOKEN_PERIOD.into()),
-            no_default_policy: Some(true),
-            display_name: Some(TRANSIT_KEY.to_owned()),
-            ..Default::default()
-        };
-        match root.token_create_orphan(&req).await {
-            Ok(auth) => Ok(auth.client_token),
-            Err(e) => Err(self
-                .unsealer_failed("creating the nodes' token", e.to_string())
-                .await),
-        }
-    }
-
-    /// `bao write -f transit/keys/autounseal`, run by the server binary inside the unsealer
-    /// container: the typed client has no transit endpoints. The root token does not leave
-    /// this process: the CLI gets a child token valid for one use and two minutes.
-    async fn create_transit_key(&self, root: &NodeClient) -> Result<(), TestbedError> {
-        let once = TokenCreateRequest {
-            ttl: Some("2m".into()),
-            num_uses: Some(1),
-            display_name: Some("testbed-transit-key".to_owned()),
-            ..Default::default()
-        };
-        let token = match root.token_create(&once).await {
-            Ok(auth) => auth.client_token,
-            Err(e) => {
-                return Err(self
-                    .unsealer_failed("creating a token for the transit key", e.to_string())
-                    .await)
-            }
-        };
-        let u = self.require_unsealer()?;
-        let addr = format!("https://127.0.0.1:{API_PORT}");
-        let mut env = Vec::new();
-        // Both prefixes: bao reads BAO_*, a Vault image's CLI VAULT_*.
-        for prefix in ["BAO", "VAULT"] {
-            env.push(format!("{prefix}_ADDR={addr}"));
-            env.push(format!("{prefix}_CACERT={}", render::CA_FILE));
-            env.push(format!("{prefix}_TOKEN={}", token.expose()));
-        }
-        let binary = format!("/bin/{}", self.engine.binary_name());
-        let cmd = vec![
-            binary,
-            "write".to_owned(),
-            "-f".to_owned(),
-            format!("{TRANSIT_MOUNT}/keys/{TRANSIT_KEY}"),
-        ];
-        let out = dk::exec(&self.docker, &u.container, cmd, env).await?;
-        if out.exit_code != Some(0) {
-            return Err(self
-                .unsealer_failed(
-                    "creating the transit key",
-                    format!(
-                        "`write -f {TRANSIT_MOUNT}/keys/{TRANSIT_KEY}` exited with {:?}: {}",
-                        out.exit_code,
-                        out.output.trim()
-                    ),
-                )
-                .await);
-        }
+        self.tb.state.write_unsealer_init(&init)?;
+        self.tb.unsealer_init = Some(init);
         Ok(())
     }
 }

@@ -13,11 +13,9 @@
 use crate::process::{free_port, BaoProcess};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use vaultops_api::{
-    ClientConfig, EnableRequest, InitRequest, InitResponse, KeySplit, NodeClient, NodeRole, Token,
-    TokenCreateRequest, UnsealKey,
-};
-use vaultops_bootstrap::{init_cluster, unseal_cluster, unseal_node, NodeSet};
+use vaultops_api::{ClientConfig, InitResponse, KeySplit, NodeClient, NodeRole, Token, UnsealKey};
+use vaultops_bootstrap::transit::TRANSIT_KEY;
+use vaultops_bootstrap::{bring_up, unseal_node, BringUpOptions, NoHooks, NodeSet, SealMode};
 
 /// How the test cluster's nodes are sealed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,9 +44,6 @@ impl TestSeal {
 
 /// The syslog tag of the audit device declared with [`ClusterOptions::syslog_dir`].
 pub const SYSLOG_TAG: &str = "vaultops-audit";
-
-/// Name of the transit key (and of its policy) on the unsealer.
-pub const TRANSIT_KEY: &str = "autounseal";
 
 /// How to build the cluster.
 #[derive(Debug, Clone)]
@@ -258,45 +253,25 @@ impl Cluster {
         cluster
     }
 
+    /// Init, unseal, autopilot, voters: `vaultops_bootstrap::bring_up`, the sequence the
+    /// testbed and the throwaway restore node use too (the nodes all run already).
     async fn bootstrap(&mut self, opts: &ClusterOptions) {
-        let set = self.nodes_set(false);
-        let req = if opts.seal.is_auto() {
-            InitRequest::auto_unseal(opts.split)
-        } else {
-            InitRequest::shamir(opts.split)
+        let bring = BringUpOptions {
+            seal: if opts.seal.is_auto() {
+                SealMode::Auto
+            } else {
+                SealMode::Shamir
+            },
+            split: opts.split,
+            explicit_join: None,
+            autopilot_stabilization: opts.wait_voters.then_some(Duration::from_secs(1)),
+            wait_voters: opts.wait_voters,
+            deadline: opts.deadline,
         };
-        let init = init_cluster(&set.nodes()[0], &req)
+        let up = bring_up(&self.nodes_set(false), &bring, &mut NoHooks)
             .await
-            .unwrap_or_else(|e| self.fail("init", &e));
-        // Auto-unseal: no keys, `unseal_cluster` then only waits for the nodes to unseal
-        // themselves.
-        let keys: Vec<UnsealKey> = if opts.seal.is_auto() {
-            Vec::new()
-        } else {
-            init.keys_base64[..opts.split.threshold() as usize].to_vec()
-        };
-        self.init = Some(init);
-        unseal_cluster(&set, 0, &keys, opts.deadline)
-            .await
-            .unwrap_or_else(|e| self.fail("unsealing", &e));
-        self.nodes_set(false)
-            .wait_all(
-                "every node unsealed",
-                &[NodeRole::Active, NodeRole::Standby],
-                opts.deadline,
-            )
-            .await
-            .unwrap_or_else(|e| self.fail("waiting for unsealed nodes", &e));
-        if opts.wait_voters {
-            let active = self.wait_active(opts.deadline).await;
-            let client = self.root_client(active);
-            vaultops_bootstrap::raft::tune_autopilot(&client, Duration::from_secs(1))
-                .await
-                .unwrap_or_else(|e| self.fail("tuning autopilot", &e));
-            vaultops_bootstrap::raft::wait_voters(&client, self.nodes.len(), opts.deadline)
-                .await
-                .unwrap_or_else(|e| self.fail("waiting for voters", &e));
-        }
+            .unwrap_or_else(|e| self.fail("bring-up", &ErrorChain(&e)));
+        self.init = Some(up.init);
     }
 
     fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {
@@ -590,16 +565,8 @@ fn static_seal(dir: &Path) -> vaultops_config::Seal {
     })
 }
 
-/// The transit policy: encrypt and decrypt with the one key, nothing else.
-fn transit_policy() -> String {
-    format!(
-        "path \"transit/encrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n\
-         path \"transit/decrypt/{TRANSIT_KEY}\" {{\n  capabilities = [\"update\"]\n}}\n"
-    )
-}
-
-/// Starts the transit unsealer (one TLS node, Shamir 1/1) and prepares it: transit engine,
-/// key, policy, and an orphan periodic token with only that policy, which it returns.
+/// Starts the transit unsealer (one TLS node, Shamir 1/1) and prepares it the operator's
+/// way (`vaultops_bootstrap::transit`); returns it and the nodes' token.
 async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
     let unsealer = Box::pin(Cluster::start(ClusterOptions {
         nodes: 1,
@@ -609,51 +576,23 @@ async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
         ..Default::default()
     }))
     .await;
-    let root = unsealer.root_client(0);
-    root.mount_enable("transit", &EnableRequest::new("transit"))
+    let token = vaultops_bootstrap::transit::prepare_unsealer(&unsealer.root_client(0))
         .await
-        .unwrap_or_else(|e| unsealer.fail("mounting transit on the unsealer", &e));
-    create_transit_key(&unsealer).await;
-    root.policy_write(TRANSIT_KEY, &transit_policy())
-        .await
-        .unwrap_or_else(|e| unsealer.fail("writing the autounseal policy", &e));
-    let auth = root
-        .token_create(&TokenCreateRequest {
-            policies: vec![TRANSIT_KEY.to_owned()],
-            period: Some("24h".into()),
-            no_parent: Some(true),
-            no_default_policy: Some(true),
-            display_name: Some("autounseal".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| unsealer.fail("creating the autounseal token", &e));
-    (unsealer, auth.client_token)
+        .unwrap_or_else(|e| unsealer.fail("preparing the transit unsealer", &ErrorChain(&e)));
+    (unsealer, token)
 }
 
-/// `bao write -f transit/keys/autounseal` on the unsealer. The typed client has no transit
-/// endpoints, so the real CLI does it; the root token travels in its environment, not argv.
-async fn create_transit_key(unsealer: &Cluster) {
-    let out = tokio::process::Command::new(crate::bao_bin())
-        .args(["write", "-f", &format!("transit/keys/{TRANSIT_KEY}")])
-        .env_remove("VAULT_ADDR")
-        .env_remove("VAULT_TOKEN")
-        .env_remove("VAULT_CACERT")
-        .env("BAO_ADDR", &unsealer.nodes()[0].addr)
-        .env("BAO_CACERT", unsealer.ca_path())
-        .env("BAO_TOKEN", unsealer.root_token().expose())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .expect("running bao write");
-    if !out.status.success() {
-        unsealer.fail(
-            "creating the transit key",
-            &format!(
-                "bao write exited with {}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        );
+/// An error and its causes, `: `-separated, for a panic message.
+struct ErrorChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
     }
 }
