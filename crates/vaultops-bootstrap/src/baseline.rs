@@ -36,7 +36,10 @@ pub fn example_rollout() -> Rollout {
 /// The example's `atmr-api` role, as the API takes it.
 pub fn app_role_spec() -> AppRoleSpec {
     let r = example_rollout();
-    let role = &r.approle_roles.as_ref().expect("the example declares roles")[APP_ROLE];
+    let role = &r
+        .approle_roles
+        .as_ref()
+        .expect("the example declares roles")[APP_ROLE];
     crate::apply::role_spec(&role.settings(), true)
 }
 

@@ -79,7 +79,9 @@ async fn rollout_day_apply_reapply_prune_verify_and_revoke_root() {
             .await
             .unwrap()
             .as_deref(),
-        r.policies.as_ref().unwrap()["atmr-api-rotate"].hcl.as_deref(),
+        r.policies.as_ref().unwrap()["atmr-api-rotate"]
+            .hcl
+            .as_deref(),
         "the server holds the policy text the file declares, verbatim"
     );
     let role = root

@@ -145,7 +145,9 @@ impl Testbed {
         let up = match up {
             Ok(up) => up,
             Err(BringUpError::Hook { source, .. }) => return Err(source),
-            Err(BringUpError::Step { step, source }) => return Err(self.failed(step, source).await),
+            Err(BringUpError::Step { step, source }) => {
+                return Err(self.failed(step, source).await)
+            }
         };
 
         let step = Step::begin(progress, "baseline");
@@ -157,7 +159,9 @@ impl Testbed {
                 name: self.name.to_string(),
                 source: Box::new(source),
             })?;
-        step.end("examples/rollout.yaml: KV v2 at secret/, policy atmr-api-rotate, AppRole atmr-api");
+        step.end(
+            "examples/rollout.yaml: KV v2 at secret/, policy atmr-api-rotate, AppRole atmr-api",
+        );
 
         self.write_env(opts.with_token)?;
         Ok(())

@@ -83,7 +83,9 @@ pub enum TestbedError {
         #[source]
         source: Box<vaultops_api::ApiError>,
     },
-    #[error("testbed {name}: applying the baseline rollout (examples/rollout.yaml) failed: {source}")]
+    #[error(
+        "testbed {name}: applying the baseline rollout (examples/rollout.yaml) failed: {source}"
+    )]
     Baseline {
         name: String,
         #[source]

@@ -17,9 +17,7 @@ use std::time::Duration;
 use bollard::models::{ContainerStateStatusEnum, Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
 use bollard::Docker;
-use vaultops_api::{
-    ClientConfig, NodeClient, NodeRole, Token, UnsealKey,
-};
+use vaultops_api::{ClientConfig, NodeClient, NodeRole, Token, UnsealKey};
 use vaultops_bootstrap::status::{cluster_status, NodeStatus};
 use vaultops_bootstrap::{BootstrapError, NodeSet};
 use vaultops_config::Engine;
@@ -35,9 +33,9 @@ use crate::plan::{check_ports_free, host_ports_with_unsealer, Plan, PortPlan, Su
 use crate::progress::{Progress, Step};
 use crate::render::{self, ServerSpec};
 use crate::seal::{SealKind, StaticKey};
-use vaultops_bootstrap::transit::TRANSIT_KEY;
 use crate::state::{InitFile, StateDir};
 use crate::unsealer::{UnsealerNode, UnsealerReport};
+use vaultops_bootstrap::transit::TRANSIT_KEY;
 
 /// Environment variable that keeps the resources of a failed `up` for debugging.
 pub const KEEP_ENV: &str = "TESTBED_KEEP";

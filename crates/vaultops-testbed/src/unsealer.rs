@@ -153,9 +153,7 @@ impl Testbed {
             actions.push("unsealed the unsealer".to_owned());
         }
         if let Err(e) = set.wait_active(deadline).await {
-            return Err(self
-                .unsealer_failed("waiting for it to be active", e)
-                .await);
+            return Err(self.unsealer_failed("waiting for it to be active", e).await);
         }
         Ok(actions)
     }
@@ -208,12 +206,9 @@ impl Testbed {
         let client = self.unsealer_client()?;
         let set = NodeSet::new(vec![client.clone()]);
         let mut hooks = UnsealerHooks { tb: self };
-        let up = vaultops_bootstrap::bring_up(
-            &set,
-            &BringUpOptions::single_node(deadline),
-            &mut hooks,
-        )
-        .await;
+        let up =
+            vaultops_bootstrap::bring_up(&set, &BringUpOptions::single_node(deadline), &mut hooks)
+                .await;
         let up = match up {
             Ok(up) => up,
             Err(BringUpError::Hook { source, .. }) => return Err(source),
