@@ -21,8 +21,10 @@ pub enum AgeError {
         recipient: String,
         reason: String,
     },
-    #[error("the identity file holds no usable age identity: {0}")]
-    Identity(String),
+    #[error("the identity file holds no usable age identity: {reason}")]
+    Identity { reason: String },
+    #[error("the identity file holds no usable age identity: no AGE-SECRET-KEY-1… line found")]
+    NoIdentity,
     #[error("share {index} could not be decrypted: {reason}")]
     Decrypt { index: u32, reason: String },
 }
@@ -101,13 +103,15 @@ impl std::fmt::Debug for Identities {
 impl Identities {
     /// Reads identities from the text of an identity file.
     pub fn from_text(text: &str) -> Result<Self, AgeError> {
-        let file = age::IdentityFile::from_buffer(text.as_bytes())
-            .map_err(|e| AgeError::Identity(e.to_string()))?;
-        let ids = file
-            .into_identities()
-            .map_err(|e| AgeError::Identity(e.to_string()))?;
+        let file =
+            age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| AgeError::Identity {
+                reason: e.to_string(),
+            })?;
+        let ids = file.into_identities().map_err(|e| AgeError::Identity {
+            reason: e.to_string(),
+        })?;
         if ids.is_empty() {
-            return Err(AgeError::Identity("no AGE-SECRET-KEY-1… line found".into()));
+            return Err(AgeError::NoIdentity);
         }
         Ok(Self(ids))
     }

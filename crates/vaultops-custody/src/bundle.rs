@@ -74,8 +74,10 @@ pub enum BundleError {
     Format { found: String },
     #[error("the bundle's integrity check failed (expected {expected}, computed {computed}): it was corrupted or edited; use an intact copy")]
     Integrity { expected: String, computed: String },
-    #[error("the bundle is inconsistent: {0}")]
-    Inconsistent(String),
+    #[error("the bundle is inconsistent: threshold {threshold} with {shares} shares")]
+    Threshold { threshold: u8, shares: u8 },
+    #[error("the bundle is inconsistent: {encrypted} encrypted shares for {shares} shares")]
+    ShareCount { encrypted: usize, shares: u8 },
 }
 
 impl InitBundle {
@@ -107,17 +109,16 @@ impl InitBundle {
             });
         }
         if b.threshold == 0 || b.threshold > b.shares {
-            return Err(BundleError::Inconsistent(format!(
-                "threshold {} with {} shares",
-                b.threshold, b.shares
-            )));
+            return Err(BundleError::Threshold {
+                threshold: b.threshold,
+                shares: b.shares,
+            });
         }
         if !b.encrypted_shares.is_empty() && b.encrypted_shares.len() != b.shares as usize {
-            return Err(BundleError::Inconsistent(format!(
-                "{} encrypted shares for {} shares",
-                b.encrypted_shares.len(),
-                b.shares
-            )));
+            return Err(BundleError::ShareCount {
+                encrypted: b.encrypted_shares.len(),
+                shares: b.shares,
+            });
         }
         Ok(b)
     }

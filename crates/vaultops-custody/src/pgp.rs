@@ -4,11 +4,36 @@
 
 use base64::Engine as _;
 
-/// A PGP key file that cannot be used.
+/// A PGP key file that cannot be used, or a PGP share that `gpg` could not decrypt.
 #[derive(Debug, thiserror::Error)]
 pub enum PgpKeyError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("this is a PRIVATE key: give the public key (gpg --export KEYID)")]
+    PrivateKey,
+    #[error(
+        "not a PGP public key (expected `gpg --export KEYID`, armored or binary, or its base64)"
+    )]
+    NotAPublicKey,
+    #[error("armored key body is not base64: {reason}")]
+    ArmorBody { reason: String },
+    #[error("the PGP share is not base64: {reason}")]
+    ShareEncoding { reason: String },
+    #[error("cannot run gpg; install GnuPG (Debian package gnupg) to decrypt PGP shares")]
+    GpgStart {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{step} gpg")]
+    GpgIo {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "gpg could not decrypt the share (is the holder's secret key in this keyring?): {stderr}"
+    )]
+    GpgDecrypt { stderr: String },
+    #[error("gpg returned a share that is not text")]
+    GpgOutput,
 }
 
 /// Converts a key file's bytes to the base64 the server expects.
@@ -21,9 +46,7 @@ pub fn public_key_base64(bytes: &[u8]) -> Result<String, PgpKeyError> {
             return dearmor(t).map(|bin| b64.encode(bin));
         }
         if t.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
-            return Err(PgpKeyError::Invalid(
-                "this is a PRIVATE key: give the public key (gpg --export KEYID)".into(),
-            ));
+            return Err(PgpKeyError::PrivateKey);
         }
         let compact: String = t.split_whitespace().collect();
         if let Ok(bin) = b64.decode(&compact) {
@@ -35,10 +58,7 @@ pub fn public_key_base64(bytes: &[u8]) -> Result<String, PgpKeyError> {
     if is_public_key_packet(bytes) {
         return Ok(b64.encode(bytes));
     }
-    Err(PgpKeyError::Invalid(
-        "not a PGP public key (expected `gpg --export KEYID`, armored or binary, or its base64)"
-            .into(),
-    ))
+    Err(PgpKeyError::NotAPublicKey)
 }
 
 /// An OpenPGP public-key packet: tag 6, old or new packet format.
@@ -91,7 +111,9 @@ fn dearmor(text: &str) -> Result<Vec<u8>, PgpKeyError> {
     }
     base64::engine::general_purpose::STANDARD
         .decode(body)
-        .map_err(|e| PgpKeyError::Invalid(format!("armored key body is not base64: {e}")))
+        .map_err(|e| PgpKeyError::ArmorBody {
+            reason: e.to_string(),
+        })
 }
 
 /// Decrypts a PGP-encrypted share or token (the server's base64 message) with the local
@@ -101,36 +123,39 @@ pub fn decrypt_with_gpg(ciphertext_b64: &str) -> Result<String, PgpKeyError> {
     use std::process::{Command, Stdio};
     let bin = base64::engine::general_purpose::STANDARD
         .decode(ciphertext_b64.trim())
-        .map_err(|e| PgpKeyError::Invalid(format!("the PGP share is not base64: {e}")))?;
+        .map_err(|e| PgpKeyError::ShareEncoding {
+            reason: e.to_string(),
+        })?;
     let mut child = Command::new("gpg")
         .args(["--batch", "--quiet", "--decrypt"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            PgpKeyError::Invalid(format!(
-                "cannot run gpg ({e}); install GnuPG (Debian package gnupg) to decrypt PGP shares"
-            ))
-        })?;
+        .map_err(|source| PgpKeyError::GpgStart { source })?;
     child
         .stdin
         .take()
         .expect("stdin is piped")
         .write_all(&bin)
-        .map_err(|e| PgpKeyError::Invalid(format!("writing to gpg: {e}")))?;
+        .map_err(|source| PgpKeyError::GpgIo {
+            step: "writing to",
+            source,
+        })?;
     let out = child
         .wait_with_output()
-        .map_err(|e| PgpKeyError::Invalid(format!("waiting for gpg: {e}")))?;
+        .map_err(|source| PgpKeyError::GpgIo {
+            step: "waiting for",
+            source,
+        })?;
     if !out.status.success() {
-        return Err(PgpKeyError::Invalid(format!(
-            "gpg could not decrypt the share (is the holder's secret key in this keyring?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(PgpKeyError::GpgDecrypt {
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     String::from_utf8(out.stdout)
         .map(|s| s.trim().to_owned())
-        .map_err(|_| PgpKeyError::Invalid("gpg returned a share that is not text".into()))
+        .map_err(|_| PgpKeyError::GpgOutput)
 }
 
 #[cfg(test)]
