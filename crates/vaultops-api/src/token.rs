@@ -27,6 +27,11 @@ use std::fmt;
 /// A duration as Vault takes it: whole seconds, or a Go-style duration string (`"24h"`,
 /// `"1h30m"`, `"90s"`; Vault also accepts `"7d"`).
 ///
+/// A wire type, deliberately distinct from the rollout file's `vaultops_rollout::TtlSecs`: it
+/// carries whatever a caller or the server sends (text passed through unchanged, the server
+/// validates it), while the rollout file's TTL is checked to whole seconds when it is read.
+/// Both read text with the one parser, `vaultops_types::duration::whole_secs`.
+///
 /// The server answers reads with seconds (numbers), so both forms are accepted when
 /// decoding. Two `Ttl`s compare equal when they stand for the same number of seconds
 /// (`Ttl::from("24h") == Ttl::from(86_400)`); strings this crate cannot convert (fractions,
@@ -45,39 +50,9 @@ impl Ttl {
     pub fn as_secs(&self) -> Option<u64> {
         match self {
             Ttl::Secs(s) => Some(*s),
-            Ttl::Text(t) => parse_duration_secs(t),
+            Ttl::Text(t) => vaultops_types::duration::whole_secs(t),
         }
     }
-}
-
-fn parse_duration_secs(text: &str) -> Option<u64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(n) = t.parse::<u64>() {
-        return Some(n);
-    }
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    for ch in t.chars() {
-        if ch.is_ascii_digit() {
-            digits.push(ch);
-            continue;
-        }
-        let unit = match ch {
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        let n: u64 = digits.parse().ok()?;
-        digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    // "1h30" (trailing number without unit) and "ms" (unit without number) are not durations.
-    digits.is_empty().then_some(total)
 }
 
 impl PartialEq for Ttl {

@@ -327,10 +327,21 @@ pub enum ConfigCommand {
     },
 }
 
+// The `--engine` flag's values: a thin clap wrapper over the domain type
+// `vaultops_types::Engine` (which stays free of clap), converted with `From`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineArg {
     Openbao,
     Vault,
+}
+
+impl From<EngineArg> for vaultops_types::Engine {
+    fn from(arg: EngineArg) -> Self {
+        match arg {
+            EngineArg::Openbao => vaultops_types::Engine::OpenBao,
+            EngineArg::Vault => vaultops_types::Engine::Vault,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

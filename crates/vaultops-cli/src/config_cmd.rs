@@ -1,15 +1,12 @@
 //! `vaultops config lint`: checks a server configuration file and prints the findings.
 
-use crate::cli::{ConfigCommand, EngineArg, Format, Global};
+use crate::cli::{ConfigCommand, Format, Global};
 use anyhow::Context;
 use std::process::ExitCode;
 
 pub fn run(global: &Global, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
     let ConfigCommand::Lint { file, engine } = cmd;
-    let engine = match engine {
-        EngineArg::Openbao => vaultops_config::Engine::OpenBao,
-        EngineArg::Vault => vaultops_config::Engine::Vault,
-    };
+    let engine = vaultops_types::Engine::from(*engine);
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     // The one host fact the linter needs: a syslog audit device without a syslog socket

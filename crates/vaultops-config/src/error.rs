@@ -1,9 +1,9 @@
 //! Why a node configuration could not be rendered: a feature the chosen engine lacks, or a value
 //! that would give a broken or unsafe file.
 
-use crate::model::Engine;
+use vaultops_types::Engine;
 
-/// Error from [`crate::render`]. Every variant names the node.
+/// Error from rendering a node (`vaultops_config::render`). Every variant names the node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {

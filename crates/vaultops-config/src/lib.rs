@@ -42,12 +42,15 @@ mod model;
 mod render;
 
 pub use error::RenderError;
-pub use hcl::quote;
 pub use lint::{lint, supported_fields, Finding, HostFacts, LintReport, Severity};
 pub use model::{
-    AuditDevice, AuditKind, AwsKmsSeal, AzureKeyVaultSeal, ConsulScheme, ConsulStorage, Engine,
-    GcpCkmsSeal, Listener, ListenerTls, LogLevel, NodeConfig, ParseEngineError, RaftStorage,
-    Rendered, RetryJoin, Seal, SocketType, StaticSeal, Storage, Telemetry, TlsFiles, TlsVersion,
+    AuditDevice, AuditKind, AwsKmsSeal, AzureKeyVaultSeal, ConsulScheme, ConsulStorage,
+    GcpCkmsSeal, Listener, ListenerTls, LogLevel, NodeConfig, RaftStorage, Rendered, RetryJoin,
+    Seal, ServiceRegistration, SocketType, StaticSeal, Storage, Telemetry, TlsFiles, TlsVersion,
     TransitSeal,
 };
 pub use render::render;
+/// Which server reads the configuration: the one domain type of `vaultops-types`, named here
+/// because every [`NodeConfig`] carries one. The two engines differ in what they accept; see
+/// [`render`] for the list.
+pub use vaultops_types::{Engine, ParseEngineError};

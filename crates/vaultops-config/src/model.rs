@@ -1,70 +1,18 @@
 //! The input model: everything a node's server configuration is made of, as plain data.
 //!
 //! Fields are public so callers (testkit, testbed, `deploy/`) can build and tweak nodes freely;
-//! every rule that cannot be expressed in the types is checked by [`crate::render`], which is
-//! the only way to turn a [`NodeConfig`] into HCL.
+//! every rule that cannot be expressed in the types is checked by the renderer (the `render`
+//! module, which depends on this one and not the other way round), the only way to turn a
+//! [`NodeConfig`] into HCL.
 //!
 //! Paths are `String`s, not `PathBuf`s, because they are paths *on the server* (often inside a
 //! container), not on the machine doing the rendering.
 
 use std::fmt;
-use std::str::FromStr;
 
 use secrecy::SecretString;
 
-/// Which server reads the configuration. The two differ in what they accept; see
-/// [`crate::render`] for the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Engine {
-    /// OpenBao (`bao`); the measured target, 2.7.2.
-    OpenBao,
-    /// HashiCorp Vault (`vault`).
-    Vault,
-}
-
-impl Engine {
-    /// Lowercase identifier: `"openbao"` or `"vault"` (the `--engine` spelling).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::OpenBao => "openbao",
-            Engine::Vault => "vault",
-        }
-    }
-
-    /// Name of the server binary: `"bao"` or `"vault"`.
-    pub fn binary_name(self) -> &'static str {
-        match self {
-            Engine::OpenBao => "bao",
-            Engine::Vault => "vault",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Engine::OpenBao => "OpenBao",
-            Engine::Vault => "Vault",
-        })
-    }
-}
-
-/// Error of `Engine::from_str`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {0:?}: expected \"openbao\" or \"vault\"")]
-pub struct ParseEngineError(pub String);
-
-impl FromStr for Engine {
-    type Err = ParseEngineError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "openbao" | "bao" => Ok(Engine::OpenBao),
-            "vault" => Ok(Engine::Vault),
-            _ => Err(ParseEngineError(s.to_owned())),
-        }
-    }
-}
+use vaultops_types::Engine;
 
 /// One server node's configuration.
 #[derive(Debug, Clone)]
@@ -97,6 +45,25 @@ pub struct NodeConfig {
     /// (raft) storage. An error with OpenBao (which ignores the field with a warning) and with
     /// non-raft storage.
     pub vault_disable_mlock: bool,
+    /// Where the server registers itself (`None`: nowhere, no stanza).
+    pub service_registration: Option<ServiceRegistration>,
+}
+
+/// A `service_registration` stanza: the server publishes its own state (active, sealed, …)
+/// to a service registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRegistration {
+    /// `service_registration "kubernetes"`: the server labels its own pod through the
+    /// Kubernetes API (`openbao-active: "true"` / `vault-active: "true"` while it is the active
+    /// node), so a Service can select the active node. Namespace and pod name are written in
+    /// the file rather than taken from the downward API: each pod has its own file anyway, and
+    /// the values can then be checked by a linter.
+    Kubernetes {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        pod_name: String,
+    },
 }
 
 impl NodeConfig {
@@ -126,12 +93,8 @@ impl NodeConfig {
             log_level: LogLevel::Info,
             disable_standby_reads: None,
             vault_disable_mlock: false,
+            service_registration: None,
         }
-    }
-
-    /// Same as [`crate::render`].
-    pub fn render(&self) -> Result<Rendered, crate::RenderError> {
-        crate::render(self)
     }
 }
 

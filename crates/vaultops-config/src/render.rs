@@ -8,9 +8,18 @@ use secrecy::ExposeSecret;
 use crate::error::RenderError;
 use crate::hcl::{Block, Body};
 use crate::model::{
-    AuditDevice, AuditKind, ConsulScheme, ConsulStorage, Engine, ListenerTls, NodeConfig,
-    RaftStorage, Rendered, Seal, SocketType, Storage,
+    AuditDevice, AuditKind, ConsulScheme, ConsulStorage, ListenerTls, NodeConfig, RaftStorage,
+    Rendered, Seal, ServiceRegistration, SocketType, Storage,
 };
+use vaultops_types::duration::is_go_duration;
+use vaultops_types::{is_host_port, Engine};
+
+impl NodeConfig {
+    /// Same as [`render`].
+    pub fn render(&self) -> Result<Rendered, RenderError> {
+        render(self)
+    }
+}
 
 /// Renders one node's server configuration.
 ///
@@ -67,12 +76,34 @@ pub fn render(node: &NodeConfig) -> Result<Rendered, RenderError> {
         }
         Engine::Vault => node.audit.clone(),
     };
+    if let Some(registration) = &node.service_registration {
+        service_registration(&mut top, node.engine, registration);
+    }
 
     Ok(Rendered {
         hcl: top.to_file(),
         api_managed_audit,
         contains_secrets,
     })
+}
+
+/// The `service_registration` stanza, after a comment saying what it does to the pod.
+fn service_registration(top: &mut Body, engine: Engine, registration: &ServiceRegistration) {
+    match registration {
+        ServiceRegistration::Kubernetes {
+            namespace,
+            pod_name,
+        } => {
+            let mut body = Body::default();
+            body.str("namespace", namespace).str("pod_name", pod_name);
+            top.blank()
+                .comment(&format!(
+                    "Labels this pod `{}-active: \"true\"` while it is the active node.",
+                    engine.as_str()
+                ))
+                .block(Block::new("service_registration", &["kubernetes"], body));
+        }
+    }
 }
 
 fn storage_block(node: &NodeConfig) -> Block {
@@ -541,9 +572,10 @@ impl Ctx<'_> {
     }
 
     fn host_port(&self, field: &str, value: &str) -> Result<(), RenderError> {
-        match value.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
-            _ => Err(self.invalid(field, value, "must be host:port, e.g. 0.0.0.0:8200")),
+        if is_host_port(value) {
+            Ok(())
+        } else {
+            Err(self.invalid(field, value, "must be host:port, e.g. 0.0.0.0:8200"))
         }
     }
 
@@ -558,37 +590,6 @@ impl Ctx<'_> {
             ))
         }
     }
-}
-
-/// Whether `s` parses as a Go `time.Duration` (unsigned): one or more `<number><unit>` with units
-/// ns, us, µs, ms, s, m, h; `"0"` alone is also valid.
-pub(crate) fn is_go_duration(s: &str) -> bool {
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .iter()
-            .find(|u| rest.starts_with(*u));
-        match unit {
-            // "ms" must be tried before "m" and "s": the list order does that.
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -906,28 +907,5 @@ mod tests {
             AuditDevice::tcp_socket("a", "127.0.0.1:9"),
         ];
         assert_eq!(render(&n).unwrap().hcl, render(&n).unwrap().hcl);
-    }
-
-    #[test]
-    fn go_durations() {
-        for ok in [
-            "0", "1s", "500ms", "24h", "1h30m", "1.5s", "10us", "3µs", "7ns",
-        ] {
-            assert!(is_go_duration(ok), "{ok}");
-        }
-        for bad in ["", "1", "s", "1d", "5 s", "-1s", "1.2.3s", ".s", "1sx"] {
-            assert!(!is_go_duration(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn engine_parses_and_prints() {
-        assert_eq!("openbao".parse::<Engine>().unwrap(), Engine::OpenBao);
-        assert_eq!("Vault".parse::<Engine>().unwrap(), Engine::Vault);
-        let err = "consul".parse::<Engine>().unwrap_err().to_string();
-        assert!(err.contains("openbao"), "{err}");
-        assert_eq!(Engine::OpenBao.to_string(), "OpenBao");
-        assert_eq!(Engine::Vault.as_str(), "vault");
-        assert_eq!(Engine::OpenBao.binary_name(), "bao");
     }
 }

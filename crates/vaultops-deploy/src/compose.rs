@@ -61,9 +61,9 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
             .collect::<String>(),
         file = compose_path(p),
         mlock = match p.engine {
-            vaultops_config::Engine::OpenBao =>
+            vaultops_types::Engine::OpenBao =>
                 "No cap_add IPC_LOCK (the seed's): OpenBao has no mlock, so the capability buys nothing.",
-            vaultops_config::Engine::Vault =>
+            vaultops_types::Engine::Vault =>
                 "No cap_add IPC_LOCK (the seed's): the configs set disable_mlock, as HashiCorp recommends with raft.",
         },
     );
@@ -158,8 +158,8 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
 /// Path of `profile`'s Compose file under `deploy/`.
 pub fn compose_path(profile: Profile) -> String {
     match profile.engine {
-        vaultops_config::Engine::OpenBao => "compose/docker-compose.production.yml".to_owned(),
-        vaultops_config::Engine::Vault => "compose/docker-compose.vault.production.yml".to_owned(),
+        vaultops_types::Engine::OpenBao => "compose/docker-compose.production.yml".to_owned(),
+        vaultops_types::Engine::Vault => "compose/docker-compose.vault.production.yml".to_owned(),
     }
 }
 

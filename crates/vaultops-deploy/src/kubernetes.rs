@@ -367,8 +367,8 @@ impl K<'_> {
             replicas = self.opts.replicas,
             engine = p.engine,
             mlock = match p.engine {
-                vaultops_config::Engine::OpenBao => "OpenBao has no mlock (disable_mlock is an unknown field to it).",
-                vaultops_config::Engine::Vault => "disable_mlock = true, as HashiCorp recommends with raft.",
+                vaultops_types::Engine::OpenBao => "OpenBao has no mlock (disable_mlock is an unknown field to it).",
+                vaultops_types::Engine::Vault => "disable_mlock = true, as HashiCorp recommends with raft.",
             },
             selector6 = label_map(&self.selector(), 6),
             labels8 = self.labels(8),

@@ -62,7 +62,7 @@ pub enum GenerateError {
         reason: String,
     },
     /// `vaultops-config` refused a server configuration.
-    #[error("rendering {file}: {source}")]
+    #[error("rendering {file}")]
     Render {
         file: String,
         #[source]
@@ -220,7 +220,8 @@ fn readme(opts: &DeployOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vaultops_config::{lint, Engine, HostFacts};
+    use vaultops_config::{lint, HostFacts};
+    use vaultops_types::Engine;
 
     #[test]
     fn generation_is_deterministic_and_paths_are_unique() {

@@ -3,7 +3,7 @@
 //!
 //! `DeployOptions::default()` is what the committed `deploy/` folder is generated from.
 
-use vaultops_config::Engine;
+use vaultops_types::Engine;
 
 use crate::GenerateError;
 
@@ -260,12 +260,7 @@ fn quantity(field: &str, value: &str) -> Result<(), GenerateError> {
 
 /// A Prometheus duration such as `15s`, `1m`.
 fn duration(field: &str, value: &str) -> Result<(), GenerateError> {
-    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &value[digits.len()..];
-    let ok = !digits.is_empty()
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && ["ms", "s", "m", "h"].contains(&unit);
-    if ok {
+    if vaultops_types::duration::is_prometheus_duration(value) {
         Ok(())
     } else {
         Err(invalid(field, value, "use a duration such as 15s or 1m"))
@@ -273,19 +268,14 @@ fn duration(field: &str, value: &str) -> Result<(), GenerateError> {
 }
 
 fn host_port(field: &str, value: &str) -> Result<(), GenerateError> {
-    match value.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty()
-                && port.parse::<u16>().is_ok()
-                && !host.chars().any(|c| c.is_whitespace() || c == '/') =>
-        {
-            Ok(())
-        }
-        _ => Err(invalid(
+    if vaultops_types::is_host_port(value) {
+        Ok(())
+    } else {
+        Err(invalid(
             field,
             value,
             "use host:port, e.g. blackbox-exporter:9115",
-        )),
+        ))
     }
 }
 

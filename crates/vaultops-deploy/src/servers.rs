@@ -9,9 +9,10 @@
 //! autopilot intervals stay at the server defaults, standby reads are off, the UI is on.
 
 use vaultops_config::{
-    quote, AuditDevice, AuditKind, ConsulScheme, ConsulStorage, Engine, Listener, NodeConfig,
-    RaftStorage, RenderError, RetryJoin, SocketType, Storage, Telemetry, TlsFiles,
+    AuditDevice, AuditKind, ConsulScheme, ConsulStorage, Listener, NodeConfig, RaftStorage,
+    RenderError, RetryJoin, ServiceRegistration, SocketType, Storage, Telemetry, TlsFiles,
 };
+use vaultops_types::Engine;
 
 use crate::options::{DeployOptions, Profile};
 
@@ -187,27 +188,22 @@ pub fn consul_node(opts: &DeployOptions, index: usize) -> NodeConfig {
     node
 }
 
-/// The Kubernetes config of replica `index`: [`kubernetes_node`] rendered, plus the
+/// The Kubernetes config of replica `index`: [`kubernetes_node`] with the
 /// `service_registration "kubernetes"` stanza that labels the pod `openbao-active` /
-/// `vault-active` (the active Service selects on it). `vaultops-config` has no model for that
-/// stanza yet, so it is appended here, with the same string quoting; `lint` accepts it.
+/// `vault-active` (the active Service selects on it), rendered by `vaultops-config`.
 pub fn kubernetes_hcl(
     opts: &DeployOptions,
     profile: Profile,
     index: usize,
 ) -> Result<String, RenderError> {
-    let rendered = kubernetes_node(opts, profile, index).render()?;
-    let mut hcl = rendered.hcl.trim_end().to_owned();
+    let mut node = kubernetes_node(opts, profile, index);
     // Namespace and pod name in the file rather than through the downward API: each pod
     // has its own file anyway, and the values can be read here.
-    hcl.push_str(&format!(
-        "\n\n# Labels this pod `{label}: \"true\"` while it is the active node.\n\
-         service_registration \"kubernetes\" {{\n  namespace = {ns}\n  pod_name  = {pod}\n}}\n",
-        label = profile.active_label(),
-        ns = quote(profile.namespace(opts)),
-        pod = quote(&pod_name(profile, index)),
-    ));
-    Ok(hcl)
+    node.service_registration = Some(ServiceRegistration::Kubernetes {
+        namespace: profile.namespace(opts).to_owned(),
+        pod_name: pod_name(profile, index),
+    });
+    Ok(node.render()?.hcl)
 }
 
 /// Vault has no config-declared audit devices: a script that enables the devices the config

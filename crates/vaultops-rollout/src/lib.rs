@@ -18,8 +18,8 @@ pub mod verify;
 
 pub use model::{
     AllowPrune, AppRole, AuditDeviceSpec, AuditType, AuthMethod, AuthType, Capability, Cidr,
-    Engine, Expectation, Expected, MountPath, Name, PolicySpec, RoleTokenType, Rollout,
-    SecretsEngine, SecretsEngineType, Ttl,
+    Expectation, Expected, MountPath, Name, PolicySpec, RoleTokenType, Rollout, SecretsEngine,
+    SecretsEngineType, TtlSecs,
 };
 pub use parse::{Problem, RolloutError};
 pub use plan::{
@@ -27,4 +27,7 @@ pub use plan::{
     ObjectKind, ObjectRef, Op, Plan, PlanOptions, Tune,
 };
 pub use state::{AuditState, CurrentState, MountState, RoleSettings};
+/// The server product a rollout is for: the one domain type of `vaultops-types`, named here
+/// because [`Rollout::engine`] and [`Plan`] carry it.
+pub use vaultops_types::Engine;
 pub use verify::{evaluate, token_groups, ExpectationResult, VerifyReport};

@@ -10,6 +10,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
+use vaultops_types::duration::{format_secs, whole_secs};
+use vaultops_types::Engine;
 
 /// The only file format version this crate reads.
 pub const SUPPORTED_VERSION: u32 = 1;
@@ -50,51 +52,6 @@ pub struct Rollout {
     pub expectations: Vec<Expectation>,
 }
 
-/// The server product: decides how audit devices are handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// OpenBao (2.x): audit devices are declared in the server configuration; the API
-    /// refuses to create them.
-    #[serde(rename = "openbao")]
-    OpenBao,
-    /// HashiCorp Vault (1.x): audit devices are managed through the API.
-    Vault,
-}
-
-impl Engine {
-    /// Tells the engine from a server version string (`sys/health` `version`): OpenBao
-    /// started its numbering at 2.0.0 precisely so as not to overlap Vault's 1.x, so the
-    /// major version is the signal. `None` for anything else (including a future Vault
-    /// 2.x): set `engine:` in the rollout file then.
-    pub fn detect(version: &str) -> Option<Engine> {
-        let v = version.trim().trim_start_matches('v');
-        let major: u32 = v.split(['.', '-', '+']).next()?.parse().ok()?;
-        match major {
-            1 => Some(Engine::Vault),
-            2 => Some(Engine::OpenBao),
-            _ => None,
-        }
-    }
-
-    /// `openbao` or `vault`, as written in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::OpenBao => "openbao",
-            Engine::Vault => "vault",
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Engine::OpenBao => "OpenBao",
-            Engine::Vault => "Vault",
-        })
-    }
-}
-
 /// Opt-ins for deleting mounts and audit devices with `--prune`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,10 +82,10 @@ pub struct SecretsEngine {
     pub description: String,
     /// Default lease TTL; the system default when absent.
     #[serde(default)]
-    pub default_lease_ttl: Option<Ttl>,
+    pub default_lease_ttl: Option<TtlSecs>,
     /// Maximum lease TTL; the system default when absent.
     #[serde(default)]
-    pub max_lease_ttl: Option<Ttl>,
+    pub max_lease_ttl: Option<TtlSecs>,
 }
 
 /// The secrets engine types a rollout can mount.
@@ -173,10 +130,10 @@ pub struct AuthMethod {
     pub description: String,
     /// Default TTL of the method's tokens; the system default when absent.
     #[serde(default)]
-    pub default_lease_ttl: Option<Ttl>,
+    pub default_lease_ttl: Option<TtlSecs>,
     /// Maximum TTL of the method's tokens; the system default when absent.
     #[serde(default)]
-    pub max_lease_ttl: Option<Ttl>,
+    pub max_lease_ttl: Option<TtlSecs>,
 }
 
 /// An AppRole role. Every setting left out takes the server's default, and an apply puts it
@@ -193,16 +150,16 @@ pub struct AppRole {
     pub token_policies: Vec<Name>,
     /// Initial TTL of those tokens (0 / absent: the mount's default).
     #[serde(default)]
-    pub token_ttl: Option<Ttl>,
+    pub token_ttl: Option<TtlSecs>,
     /// Maximum lifetime through renewals (0 / absent: the mount's maximum).
     #[serde(default)]
-    pub token_max_ttl: Option<Ttl>,
+    pub token_max_ttl: Option<TtlSecs>,
     /// Hard lifetime limit (0 / absent: none).
     #[serde(default)]
-    pub token_explicit_max_ttl: Option<Ttl>,
+    pub token_explicit_max_ttl: Option<TtlSecs>,
     /// Makes the tokens periodic (0 / absent: not periodic).
     #[serde(default)]
-    pub token_period: Option<Ttl>,
+    pub token_period: Option<TtlSecs>,
     /// Service or batch tokens (absent: `default`, i.e. the mount's choice).
     #[serde(default)]
     pub token_type: Option<RoleTokenType>,
@@ -217,7 +174,7 @@ pub struct AppRole {
     pub token_no_default_policy: Option<bool>,
     /// Lifetime of a secret-id (0 / absent: forever).
     #[serde(default)]
-    pub secret_id_ttl: Option<Ttl>,
+    pub secret_id_ttl: Option<TtlSecs>,
     /// Logins per secret-id (0 / absent: unlimited).
     #[serde(default)]
     pub secret_id_num_uses: Option<u64>,
@@ -536,16 +493,22 @@ fn check_cidr(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A duration in whole seconds, written as a number of seconds (`3600`) or with units
-/// `d`, `h`, `m`, `s` (`24h`, `1h30m`, `90s`). Two TTLs are equal when they are the same
-/// number of seconds (`24h` == `86400`).
+/// A TTL as the rollout file writes it: whole seconds, written as a number of seconds
+/// (`3600`) or with units `d`, `h`, `m`, `s` (`24h`, `1h30m`, `90s`). Two TTLs are equal when
+/// they are the same number of seconds (`24h` == `86400`).
+///
+/// Deliberately not the API client's `vaultops_api::Ttl`: that one is a wire type that must
+/// carry whatever the server or a caller sends (any duration text, passed through unchanged),
+/// while a rollout file is a contract checked when it is read, so a value that is not whole
+/// seconds (`1.5h`, `300ms`) is refused at its line. Both read text with the one parser,
+/// [`vaultops_types::duration::whole_secs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Ttl(u64);
+pub struct TtlSecs(u64);
 
-impl Ttl {
+impl TtlSecs {
     /// A TTL of `secs` seconds.
     pub fn from_secs(secs: u64) -> Self {
-        Ttl(secs)
+        TtlSecs(secs)
     }
 
     /// The TTL in seconds.
@@ -555,100 +518,49 @@ impl Ttl {
 
     /// Parses `3600`, `24h`, `1h30m`, `7d`, `90s`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || {
+        whole_secs(text).map(TtlSecs).ok_or_else(|| {
             format!(
                 "`{text}` is not a duration; write whole seconds (`3600`) or units d/h/m/s (`24h`, `90m`, `1h30m`)"
             )
-        };
-        let t = text.trim();
-        if t.is_empty() {
-            return Err(bad());
-        }
-        if let Ok(n) = t.parse::<u64>() {
-            return Ok(Ttl(n));
-        }
-        let mut total: u64 = 0;
-        let mut digits = String::new();
-        for ch in t.chars() {
-            if ch.is_ascii_digit() {
-                digits.push(ch);
-                continue;
-            }
-            let unit: u64 = match ch {
-                'd' => 86_400,
-                'h' => 3_600,
-                'm' => 60,
-                's' => 1,
-                _ => return Err(bad()),
-            };
-            let n: u64 = digits.parse().map_err(|_| bad())?;
-            digits.clear();
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
-        }
-        if !digits.is_empty() {
-            return Err(bad());
-        }
-        Ok(Ttl(total))
+        })
     }
 }
 
-/// Formats seconds the way operators write them: `24h`, `1h30m`, `90s` → `1m30s`, `0`.
-pub fn format_secs(secs: u64) -> String {
-    if secs == 0 {
-        return "0".to_owned();
-    }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
-impl fmt::Display for Ttl {
+impl fmt::Display for TtlSecs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_secs(self.0))
     }
 }
 
-impl Serialize for Ttl {
+impl Serialize for TtlSecs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.0)
     }
 }
 
-impl<'de> Deserialize<'de> for Ttl {
+impl<'de> Deserialize<'de> for TtlSecs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = Ttl;
+            type Value = TtlSecs;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a duration: whole seconds (3600) or d/h/m/s units (24h, 1h30m)")
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Ttl, E> {
-                Ok(Ttl(v))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TtlSecs, E> {
+                Ok(TtlSecs(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Ttl, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TtlSecs, E> {
                 u64::try_from(v)
-                    .map(Ttl)
+                    .map(TtlSecs)
                     .map_err(|_| E::custom(format!("a duration cannot be negative ({v})")))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Ttl, E> {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<TtlSecs, E> {
                 Err(E::custom(format!(
                     "`{v}` is not a whole number of seconds; write e.g. `90s` or `1h30m`"
                 )))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Ttl, E> {
-                Ttl::parse(v).map_err(E::custom)
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TtlSecs, E> {
+                TtlSecs::parse(v).map_err(E::custom)
             }
         }
         d.deserialize_any(V)
@@ -696,12 +608,12 @@ mod tests {
 
     #[test]
     fn ttl_parses_units_and_compares_by_seconds() {
-        assert_eq!(Ttl::parse("24h").unwrap(), Ttl::from_secs(86_400));
-        assert_eq!(Ttl::parse("1h30m").unwrap().secs(), 5_400);
-        assert_eq!(Ttl::parse("7d").unwrap().secs(), 604_800);
-        assert_eq!(Ttl::parse("0").unwrap().secs(), 0);
+        assert_eq!(TtlSecs::parse("24h").unwrap(), TtlSecs::from_secs(86_400));
+        assert_eq!(TtlSecs::parse("1h30m").unwrap().secs(), 5_400);
+        assert_eq!(TtlSecs::parse("7d").unwrap().secs(), 604_800);
+        assert_eq!(TtlSecs::parse("0").unwrap().secs(), 0);
         for bad in ["", "1.5h", "1h30", "300ms", "h", "-1", "1w"] {
-            let e = Ttl::parse(bad).unwrap_err();
+            let e = TtlSecs::parse(bad).unwrap_err();
             assert!(e.contains("is not a duration"), "{bad}: {e}");
         }
         assert_eq!(format_secs(86_400), "24h");
@@ -730,14 +642,5 @@ mod tests {
         assert!(Cidr::new("127.0.0.1").is_ok());
         assert!(Cidr::new("10.0.0.0/33").unwrap_err().contains("33"));
         assert!(Cidr::new("10.0.0/8").is_err());
-    }
-
-    #[test]
-    fn engine_is_detected_from_the_major_version() {
-        assert_eq!(Engine::detect("2.7.2"), Some(Engine::OpenBao));
-        assert_eq!(Engine::detect("v2.0.0-beta1"), Some(Engine::OpenBao));
-        assert_eq!(Engine::detect("1.15.2+ent"), Some(Engine::Vault));
-        assert_eq!(Engine::detect("3.0.0"), None);
-        assert_eq!(Engine::detect(""), None);
     }
 }

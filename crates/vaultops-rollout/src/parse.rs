@@ -35,7 +35,7 @@ pub enum RolloutError {
         problems: Vec<Problem>,
     },
     /// A `file:` policy could not be read.
-    #[error("policy `{policy}`: cannot read its HCL file {path}: {source}; check the path (relative to the rollout file)")]
+    #[error("policy `{policy}`: cannot read its HCL file {path}; check the path (relative to the rollout file)")]
     PolicyFile {
         policy: String,
         path: String,

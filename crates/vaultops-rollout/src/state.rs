@@ -116,7 +116,7 @@ impl AppRole {
     /// The role's complete settings: what the file says, the server defaults for the rest.
     pub fn settings(&self) -> RoleSettings {
         let d = RoleSettings::default();
-        let secs = |t: Option<crate::model::Ttl>| t.map_or(0, |t| t.secs());
+        let secs = |t: Option<crate::model::TtlSecs>| t.map_or(0, |t| t.secs());
         RoleSettings {
             token_policies: self.token_policies.iter().map(|p| p.to_string()).collect(),
             token_ttl: secs(self.token_ttl),

@@ -3,7 +3,7 @@
 //! `sys/`, `token/`), and value ranges (a TTL above its maximum). Pure: each problem is
 //! reported with the key path it concerns; [`crate::parse`] adds the line.
 
-use crate::model::{Expected, RoleTokenType, Rollout, Ttl, SUPPORTED_VERSION};
+use crate::model::{Expected, RoleTokenType, Rollout, TtlSecs, SUPPORTED_VERSION};
 use std::collections::BTreeSet;
 
 /// One step of a key path in the file.
@@ -271,8 +271,8 @@ fn nested(out: &mut Problems, section: &str, path: &str, all: &[&str]) {
 /// `default` may not exceed `max` when both are set (0 means "the system default").
 fn ttl_order(
     out: &mut Problems,
-    (at, default): (Vec<PathSeg>, Option<Ttl>),
-    max: Option<Ttl>,
+    (at, default): (Vec<PathSeg>, Option<TtlSecs>),
+    max: Option<TtlSecs>,
     max_name: &str,
 ) {
     if let (Some(d), Some(m)) = (default, max) {

@@ -1,6 +1,6 @@
 //! Reading rollout files: the shipped example, and bad input reported with line and key.
 
-use vaultops_rollout::{Capability, Expected, Rollout, RolloutError, Ttl};
+use vaultops_rollout::{Capability, Expected, Rollout, RolloutError, TtlSecs};
 
 const EXAMPLE: &str = include_str!("../../../examples/rollout.yaml");
 
@@ -10,9 +10,9 @@ fn the_example_reads_as_the_seed_describes_it() {
     assert_eq!(r.engine, Some(vaultops_rollout::Engine::OpenBao));
     let role = &r.approle_roles.as_ref().unwrap()["atmr-api"];
     assert_eq!(role.mount.as_str(), "approle");
-    assert_eq!(role.token_ttl, Some(Ttl::from_secs(86_400)));
-    assert_eq!(role.token_max_ttl, Some(Ttl::from_secs(172_800)));
-    assert_eq!(role.secret_id_ttl, Some(Ttl::from_secs(0)));
+    assert_eq!(role.token_ttl, Some(TtlSecs::from_secs(86_400)));
+    assert_eq!(role.token_max_ttl, Some(TtlSecs::from_secs(172_800)));
+    assert_eq!(role.secret_id_ttl, Some(TtlSecs::from_secs(0)));
     assert_eq!(role.secret_id_num_uses, Some(0));
     assert_eq!(r.expectations.len(), 5);
     assert_eq!(

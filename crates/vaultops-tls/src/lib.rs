@@ -32,13 +32,16 @@ pub mod build;
 pub mod inspect;
 mod parse;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 pub use build::{
     create_ca, create_node_cert, renew_node_cert, Ca, CaBundle, CaParams, CreateCaError,
     CreateNodeCertError, KeyAlgorithm, NodeCert, NodeParams, ParseCaError, RenewError, Validity,
     ValidityError,
 };
-pub use inspect::{inspect, verify, verify_for_host, CertInfo, InspectError, VerifyError};
+pub use inspect::{inspect, verify, verify_for_host, CertInfo, VerifyError};
+pub use parse::InspectError;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{
     load_ca, node_files, write_ca, write_node, CaFiles, LoadCaError, NodeFiles, Overwrite,

@@ -1,5 +1,7 @@
-//! Shared PEM/X.509 parsing for [`crate::build`] and [`crate::inspect`]: turns PEM text into an
-//! x509-parser certificate and reads the names this crate cares about. No I/O.
+//! Shared PEM/X.509 parsing for the `build` and `inspect` modules (both depend on this one,
+//! never the other way round): turns PEM text into an x509-parser certificate and reads the
+//! names this crate cares about; owns [`InspectError`] (why a certificate could not be read)
+//! and the timestamp format of error messages. No I/O.
 
 use std::net::IpAddr;
 
@@ -7,7 +9,33 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 
-use crate::inspect::InspectError;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Why a certificate could not be read.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum InspectError {
+    /// The input has no PEM block at all.
+    #[error("not a PEM file (no -----BEGIN CERTIFICATE----- line): pass a PEM certificate such as ca.pem or node1.pem")]
+    NotPem,
+    /// The first PEM block is something other than a certificate.
+    #[error("the PEM block is a {label}, not a CERTIFICATE: pass the certificate file (e.g. node1.pem), not the key")]
+    NotACertificate {
+        /// The PEM label found, e.g. `PRIVATE KEY`.
+        label: String,
+    },
+    /// The PEM or DER content is damaged.
+    #[error("malformed certificate: {reason}")]
+    Malformed {
+        /// What the parser reported.
+        reason: String,
+    },
+}
+
+/// Formats a timestamp for error messages, e.g. `2026-01-01T00:00:00Z`.
+pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
 
 /// Decodes the first PEM block of `pem` and checks that it is a certificate.
 ///
