@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use vaultops_config::Engine;
 use vaultops_testbed::{
-    default_state_root, Engine, NodeCount, NodeId, PortPlan, Progress, SealKind, Testbed,
-    TestbedName, TestbedStatus, UpOptions, UpOutcome, DEFAULT_NAME,
+    default_state_root, NodeCount, NodeId, PortPlan, Progress, SealKind, Testbed, TestbedName,
+    TestbedStatus, UpOptions, UpOutcome, DEFAULT_NAME,
 };
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use vaultops_api::ApiError;
 pub enum BootstrapError {
     #[error("init of {node}: the cluster is already initialized; nothing was changed (use unseal, or another cluster)")]
     AlreadyInitialized { node: String },
-    #[error("init of {node} failed: {source}")]
+    #[error("init of {node} failed")]
     Init {
         node: String,
         #[source]
@@ -24,26 +24,26 @@ pub enum BootstrapError {
         given: usize,
         threshold: u8,
     },
-    #[error("unseal of {node} failed: {source}")]
+    #[error("unseal of {node} failed")]
     Unseal {
         node: String,
         #[source]
         source: ApiError,
     },
-    #[error("{step}: {source}")]
+    #[error("{step} failed")]
     Wait {
         step: &'static str,
         #[source]
         source: WaitTimeout,
     },
-    #[error("{step} on {node} failed: {source}")]
+    #[error("{step} on {node} failed")]
     Configure {
         step: &'static str,
         node: String,
         #[source]
         source: ApiError,
     },
-    #[error("generate-root on {node} failed: {source}")]
+    #[error("generate-root on {node} failed")]
     GenerateRoot {
         node: String,
         #[source]

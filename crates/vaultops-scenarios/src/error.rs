@@ -13,7 +13,7 @@ use vaultops_bootstrap::wait::WaitTimeout;
 use vaultops_bootstrap::BootstrapError;
 use vaultops_fs::AtomicWriteError;
 use vaultops_install::InstallError;
-use vaultops_testbed::names::InvalidName;
+use vaultops_testbed::InvalidName;
 use vaultops_testbed::TestbedError;
 
 use crate::catalogue::UnknownScenario;

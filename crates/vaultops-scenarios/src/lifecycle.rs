@@ -27,7 +27,7 @@ pub(crate) fn next_serial() -> u32 {
 pub(crate) fn testbed_name(opts: &SuiteOptions, tag: &str) -> Result<TestbedName, ScenarioError> {
     let n = next_serial();
     let mut s = format!("{}-{tag}-{}-{n}", opts.name_prefix, std::process::id());
-    s.truncate(vaultops_testbed::names::MAX_NAME_LEN);
+    s.truncate(vaultops_testbed::MAX_NAME_LEN);
     let name = s.trim_end_matches('-');
     TestbedName::new(name).map_err(|source| ScenarioError::TestbedName {
         name: name.to_owned(),

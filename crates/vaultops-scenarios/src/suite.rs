@@ -300,14 +300,10 @@ mod secs_vec {
 /// `runs` times: create a fresh testbed (timed; the image is made present first, so the
 /// start is warm), run `kill-active` on it, remove it.
 pub async fn bench(runs: usize, opts: &SuiteOptions) -> Result<BenchReport, ScenarioError> {
-    let docker = vaultops_testbed::docker::connect()
+    let image = vaultops_testbed::ensure_image(vaultops_config::Engine::OpenBao, None)
         .await
-        .map_err(testbed("connecting to Docker"))?;
-    let image =
-        vaultops_testbed::image::ensure_image(&docker, vaultops_testbed::Engine::OpenBao, None)
-            .await
-            .map_err(testbed("making the server image present"))?
-            .reference;
+        .map_err(testbed("making the server image present"))?
+        .reference;
     let mut out = BenchReport {
         image,
         up: Vec::new(),

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+use bollard::errors::Error as BollardError;
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
@@ -33,26 +33,21 @@ pub async fn connect() -> Result<Docker, TestbedError> {
         })
 }
 
-pub(crate) fn status_of(e: &DockerError) -> Option<u16> {
-    match e {
-        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
+pub(crate) use crate::error::docker_status as status_of;
 
 /// 404: the object does not exist (a delete of it is already done).
-pub fn is_not_found(e: &DockerError) -> bool {
+pub fn is_not_found(e: &BollardError) -> bool {
     status_of(e) == Some(404)
 }
 
 /// 409: the object already exists (a create of it is already done), or is in a state that
 /// makes the request moot (e.g. removal already in progress).
-pub fn is_conflict(e: &DockerError) -> bool {
+pub fn is_conflict(e: &BollardError) -> bool {
     status_of(e) == Some(409)
 }
 
 /// 304: start of a running / stop of a stopped container.
-pub fn is_not_modified(e: &DockerError) -> bool {
+pub fn is_not_modified(e: &BollardError) -> bool {
     status_of(e) == Some(304)
 }
 
@@ -165,13 +160,6 @@ pub fn container_name(c: &ContainerSummary) -> Option<String> {
         .map(|n| n.trim_start_matches('/').to_owned())
 }
 
-/// The container's state as Docker lists it (`running`, `exited`, …).
-pub fn summary_state(c: &ContainerSummary) -> String {
-    c.state
-        .map(|s: ContainerSummaryStateEnum| s.to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// The last `tail` lines of a container's stdout and stderr, interleaved as Docker stored them.
 pub async fn logs(docker: &Docker, container: &str, tail: usize) -> Result<String, TestbedError> {
     let opts = LogsOptionsBuilder::new()
@@ -237,7 +225,10 @@ pub async fn upload(
     container: &str,
     entries: &[UploadEntry],
 ) -> Result<(), TestbedError> {
-    let tar = upload_tar(entries).map_err(|e| TestbedError::Internal(e.to_string()))?;
+    let tar = upload_tar(entries).map_err(|source| TestbedError::UploadArchive {
+        container: container.to_owned(),
+        source,
+    })?;
     let opts = UploadToContainerOptionsBuilder::new().path("/").build();
     docker
         .upload_to_container(container, Some(opts), bollard::body_full(tar.into()))
@@ -271,75 +262,21 @@ pub async fn download_file(
         }
     }
     let mut archive = tar::Archive::new(tar_bytes.as_slice());
-    let entries = archive
-        .entries()
-        .map_err(|e| TestbedError::Internal(format!("reading the archive of {path}: {e}")))?;
+    let unreadable = |source| TestbedError::DownloadArchive {
+        container: container.to_owned(),
+        path: path.to_owned(),
+        source,
+    };
+    let entries = archive.entries().map_err(unreadable)?;
     for entry in entries {
-        let mut entry =
-            entry.map_err(|e| TestbedError::Internal(format!("reading {path}: {e}")))?;
+        let mut entry = entry.map_err(unreadable)?;
         if entry.header().entry_type().is_file() {
             let mut data = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut data)
-                .map_err(|e| TestbedError::Internal(format!("reading {path}: {e}")))?;
+            std::io::Read::read_to_end(&mut entry, &mut data).map_err(unreadable)?;
             return Ok(Some(data));
         }
     }
     Ok(None)
-}
-
-/// What [`exec`] ran: its exit code and its interleaved stdout and stderr.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecOutput {
-    pub exit_code: Option<i64>,
-    pub output: String,
-}
-
-/// Runs `cmd` in the running `container` with `env` (`KEY=value`; may hold a secret, which
-/// Docker does not show in `docker inspect`), reads its output to the end and returns it with
-/// the exit code.
-pub async fn exec(
-    docker: &Docker,
-    container: &str,
-    cmd: Vec<String>,
-    env: Vec<String>,
-) -> Result<ExecOutput, TestbedError> {
-    let created = docker
-        .create_exec(
-            container,
-            bollard::exec::CreateExecOptions {
-                cmd: Some(cmd),
-                env: Some(env),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| TestbedError::docker("creating an exec in", container, e))?;
-    let started = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(|e| TestbedError::docker("starting an exec in", container, e))?;
-    let mut output = String::new();
-    if let bollard::exec::StartExecResults::Attached {
-        output: mut out, ..
-    } = started
-    {
-        while let Some(item) = out.next().await {
-            match item {
-                Ok(chunk) => output.push_str(&chunk.to_string()),
-                Err(e) => return Err(TestbedError::docker("reading exec output of", container, e)),
-            }
-        }
-    }
-    let inspect = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(|e| TestbedError::docker("inspecting an exec in", container, e))?;
-    Ok(ExecOutput {
-        exit_code: inspect.exit_code,
-        output,
-    })
 }
 
 /// Labels of a listed container.
@@ -393,13 +330,13 @@ mod tests {
 
     #[test]
     fn status_classification() {
-        let e = |status_code| DockerError::DockerResponseServerError {
+        let e = |status_code| BollardError::DockerResponseServerError {
             status_code,
             message: String::new(),
         };
         assert!(is_not_found(&e(404)) && !is_conflict(&e(404)));
         assert!(is_conflict(&e(409)) && !is_not_found(&e(409)));
         assert!(is_not_modified(&e(304)));
-        assert!(!is_not_found(&DockerError::RequestTimeoutError));
+        assert!(!is_not_found(&BollardError::RequestTimeoutError));
     }
 }

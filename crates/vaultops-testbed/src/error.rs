@@ -12,12 +12,31 @@ pub enum TestbedError {
     #[error("cannot reach the Docker engine: {reason}. Start Docker (e.g. `systemctl start docker` or `dockerd &`), check that /var/run/docker.sock is accessible, or set DOCKER_HOST")]
     DockerUnreachable { reason: String },
 
-    #[error("docker: {op} {object} failed: {source}")]
+    #[error("docker: {op} {object} failed")]
     Docker {
         op: &'static str,
         object: String,
         #[source]
-        source: bollard::errors::Error,
+        source: DockerError,
+    },
+    #[error("docker: creating network {network} failed {attempts} times: the subnet Docker offered was taken each time before it could be used (last answer: {last}); remove unused networks (`docker network prune`) and run up again")]
+    NetworkSubnetTaken {
+        network: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("docker: assembling the archive of files for container {container} failed")]
+    UploadArchive {
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("docker: reading {path} from the archive container {container} sent failed")]
+    DownloadArchive {
+        container: String,
+        path: String,
+        #[source]
+        source: std::io::Error,
     },
 
     #[error(transparent)]
@@ -28,7 +47,7 @@ pub enum TestbedError {
     InvalidNode(#[from] InvalidNodeId),
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error("network {network}: {source}")]
+    #[error("network {network} has no usable IPv4 subnet")]
     Subnet {
         network: String,
         #[source]
@@ -45,7 +64,7 @@ pub enum TestbedError {
         reason: String,
         output: String,
     },
-    #[error("obtaining the bao binary for the local image failed: {source}")]
+    #[error("obtaining the bao binary for the local image failed")]
     InstallBao {
         #[source]
         source: vaultops_install::InstallError,
@@ -53,20 +72,20 @@ pub enum TestbedError {
 
     #[error("TLS material for {what}: {reason}")]
     Tls { what: String, reason: String },
-    #[error("rendering the server config of {node}: {source}")]
+    #[error("rendering the server config of {node} failed")]
     Render {
         node: String,
         #[source]
         source: vaultops_config::RenderError,
     },
-    #[error("testbed state {}: {source}", .path.display())]
+    #[error("testbed state {} could not be written or read", .path.display())]
     State {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("testbed {name}: {step} failed: {source}{}", fmt_logs(.logs))]
+    #[error("testbed {name}: {step} failed{}", fmt_logs(.logs))]
     Bootstrap {
         name: String,
         step: &'static str,
@@ -75,7 +94,7 @@ pub enum TestbedError {
         /// The last log lines of every node, to show why.
         logs: String,
     },
-    #[error("testbed {name}: {step} on {node} failed: {source}")]
+    #[error("testbed {name}: {step} on {node} failed")]
     Api {
         name: String,
         step: &'static str,
@@ -83,9 +102,7 @@ pub enum TestbedError {
         #[source]
         source: Box<vaultops_api::ApiError>,
     },
-    #[error(
-        "testbed {name}: applying the baseline rollout (examples/rollout.yaml) failed: {source}"
-    )]
+    #[error("testbed {name}: applying the baseline rollout (examples/rollout.yaml) failed")]
     Baseline {
         name: String,
         #[source]
@@ -101,7 +118,7 @@ pub enum TestbedError {
         logs: String,
     },
 
-    #[error("testbed {name}: {step} on the transit unsealer failed: {source}{}", fmt_logs(.logs))]
+    #[error("testbed {name}: {step} on the transit unsealer failed{}", fmt_logs(.logs))]
     Unsealer {
         name: String,
         step: &'static str,
@@ -136,8 +153,48 @@ pub enum TestbedError {
         node: String,
         nodes: usize,
     },
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("cannot locate the testbed state root (the workspace target directory): {reason}")]
+    StateRoot { reason: String },
+    #[error("{what} failed: the background task did not finish ({reason})")]
+    BlockingTask { what: &'static str, reason: String },
+    #[error("testbed {name}: cannot make a client for the transit unsealer")]
+    UnsealerClient {
+        name: String,
+        #[source]
+        source: Box<vaultops_api::BuildClientError>,
+    },
+}
+
+/// An error from the Docker engine or its client. Its text is the engine's answer; the
+/// engine client's own error type stays inside (it is not part of this crate's API).
+#[derive(Debug)]
+pub struct DockerError(bollard::errors::Error);
+
+impl DockerError {
+    /// The HTTP status the engine answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        docker_status(&self.0)
+    }
+}
+
+/// The HTTP status of an engine answer (`None` when the engine did not answer).
+pub(crate) fn docker_status(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+impl std::fmt::Display for DockerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DockerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 impl TestbedError {
@@ -149,7 +206,14 @@ impl TestbedError {
         Self::Docker {
             op,
             object: object.into(),
-            source,
+            source: DockerError(source),
+        }
+    }
+
+    pub(crate) fn blocking(what: &'static str, e: tokio::task::JoinError) -> Self {
+        Self::BlockingTask {
+            what,
+            reason: e.to_string(),
         }
     }
 

@@ -79,7 +79,6 @@ pub struct ServerImage {
 #[derive(Debug, Clone)]
 pub struct ContextInputs {
     pub bao: PathBuf,
-    pub bao_sha256: String,
     pub busybox: Option<PathBuf>,
 }
 
@@ -252,7 +251,7 @@ pub async fn ensure_image(
     // The local image: its tag and labels follow from the binary's checksum and the context.
     let busybox = tokio::task::spawn_blocking(host_busybox)
         .await
-        .map_err(|e| TestbedError::Internal(e.to_string()))?;
+        .map_err(|e| TestbedError::blocking("looking for the host's busybox", e))?;
     let busybox_sha = busybox.as_ref().map(|(_, h)| h.as_str());
     let bao_sha256 = binary_checksum().await?;
     let tag = local_tag(&bao_sha256);
@@ -284,16 +283,15 @@ pub async fn ensure_image(
         vaultops_install::ensure_bao(&vaultops_install::InstallOptions::default())
     })
     .await
-    .map_err(|e| TestbedError::Internal(e.to_string()))?
+    .map_err(|e| TestbedError::blocking("installing bao", e))?
     .map_err(|source| TestbedError::InstallBao { source })?;
     let inputs = ContextInputs {
         bao,
-        bao_sha256: bao_sha256.clone(),
         busybox: busybox.as_ref().map(|(p, _)| p.clone()),
     };
     let context = tokio::task::spawn_blocking(move || build_context(&inputs))
         .await
-        .map_err(|e| TestbedError::Internal(e.to_string()))?
+        .map_err(|e| TestbedError::blocking("assembling the build context", e))?
         .map_err(|e| TestbedError::ImageBuild {
             image: tag.clone(),
             reason: format!("assembling the build context: {e}"),
@@ -313,7 +311,7 @@ async fn binary_checksum() -> Result<String, TestbedError> {
     let p = path.clone();
     tokio::task::spawn_blocking(move || vaultops_install::sha256_file(&p))
         .await
-        .map_err(|e| TestbedError::Internal(e.to_string()))?
+        .map_err(|e| TestbedError::blocking("hashing the bao binary", e))?
         .map_err(|e| TestbedError::ImageBuild {
             image: LOCAL_REPOSITORY.to_owned(),
             reason: format!(
@@ -450,7 +448,6 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let inputs = ContextInputs {
             bao: fake(tmp.path(), "bao", b"fake bao"),
-            bao_sha256: "ab".repeat(32),
             busybox: None,
         };
         let e = entries(&build_context(&inputs).unwrap());
@@ -489,7 +486,6 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let inputs = ContextInputs {
             bao: fake(tmp.path(), "bao", b"fake bao"),
-            bao_sha256: "ab".repeat(32),
             busybox: Some(fake(tmp.path(), "busybox", b"fake busybox")),
         };
         let bytes = build_context(&inputs).unwrap();

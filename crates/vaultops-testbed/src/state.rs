@@ -30,12 +30,18 @@ use crate::seal::StaticKey;
 /// the directory vaultops-install caches `bao` in (`<target>/openbao/<version>`), so both
 /// follow `CARGO_TARGET_DIR` the same way.
 pub fn default_state_root() -> Result<PathBuf, TestbedError> {
-    let cache = vaultops_install::default_cache_dir().map_err(|e| {
-        TestbedError::Internal(format!("cannot locate the workspace target directory: {e}"))
+    let cache = vaultops_install::default_cache_dir().map_err(|e| TestbedError::StateRoot {
+        reason: e.to_string(),
     })?;
-    let target = cache.parent().and_then(Path::parent).ok_or_else(|| {
-        TestbedError::Internal(format!("unexpected cache dir {}", cache.display()))
-    })?;
+    let target = cache
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| TestbedError::StateRoot {
+            reason: format!(
+                "the bao cache directory {} has no grandparent",
+                cache.display()
+            ),
+        })?;
     Ok(target.join("testbed"))
 }
 
@@ -177,7 +183,7 @@ impl StateDir {
 fn write_init_at(path: &Path, init: &InitFile) -> Result<(), TestbedError> {
     let json = zeroize::Zeroizing::new(
         serde_json::to_vec_pretty(init)
-            .map_err(|e| TestbedError::Internal(format!("encoding {}: {e}", path.display())))?,
+            .map_err(|e| TestbedError::state(path, std::io::Error::from(e)))?,
     );
     write_atomic(path, &json, 0o600)
 }

@@ -95,7 +95,7 @@ async fn static_scenario(d: &bollard::Docker, opts: UpOptions) {
     assert_eq!(key.len(), 32);
     for n in tb.nodes() {
         let (data, uid, file_mode) =
-            container_file(d, &n.container, vaultops_testbed::seal::STATIC_KEY_FILE).await;
+            container_file(d, &n.container, vaultops_testbed::STATIC_KEY_FILE).await;
         assert_eq!(data, key, "{}", n.id);
         assert_eq!((uid, file_mode & 0o777), (100, 0o600), "{}", n.id);
         let cfg = std::fs::read_to_string(tb.state().node_config(n.id)).unwrap();
@@ -137,7 +137,7 @@ async fn transit_scenario(d: &bollard::Docker, opts: UpOptions) {
         assert_eq!(node_env_token(d, &n.container).await, token, "{}", n.id);
         let host_cfg = std::fs::read_to_string(tb.state().node_config(n.id)).unwrap();
         let (in_container, _, _) =
-            container_file(d, &n.container, vaultops_testbed::render::CONFIG_FILE).await;
+            container_file(d, &n.container, vaultops_testbed::CONFIG_FILE).await;
         for cfg in [host_cfg, String::from_utf8(in_container).unwrap()] {
             assert!(cfg.contains(r#"seal "transit""#), "{cfg}");
             assert!(cfg.contains("https://unsealer:8200"), "{cfg}");

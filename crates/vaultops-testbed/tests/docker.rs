@@ -63,7 +63,7 @@ async fn scenario(d: &bollard::Docker, opts: &UpOptions, root: &Path) {
     assert!(st.unsealer.is_none() && tb.unsealer().is_none());
     assert!(st.nodes.iter().all(|n| n.container_state == "running"));
     // The sink needs busybox in the image, which comes from the host's /bin/busybox.
-    let has_sink = Path::new(vaultops_testbed::image::HOST_BUSYBOX).is_file();
+    let has_sink = Path::new(vaultops_testbed::HOST_BUSYBOX).is_file();
     if has_sink {
         assert_eq!(st.audit_sink, "running");
     } else {
@@ -251,7 +251,8 @@ async fn failed_up_reports_logs_and_cleans_up() {
     opts.deadline = Duration::ZERO;
     opts.keep_on_failure = false;
     let err = Testbed::up(&opts, &mut Silent).await.unwrap_err();
-    let msg = err.to_string();
+    // The whole chain, as the binaries print it: the cause is the source, not the message.
+    let msg = common::chain(&err);
     assert!(
         matches!(err, vaultops_testbed::TestbedError::Bootstrap { .. }),
         "{err:?}"

@@ -10,13 +10,14 @@ async fn unreachable_docker_is_a_clear_error() {
     // Rust 2021: set_var is safe; this binary has no other test that reads the environment.
     std::env::set_var("DOCKER_HOST", format!("unix://{}", sock.display()));
 
-    let e = vaultops_testbed::docker::connect().await.unwrap_err();
+    // Attaching connects first, like every entry point.
+    let name = TestbedName::new("unreachable").unwrap();
+    let e = Testbed::attach(&name, tmp.path()).await.unwrap_err();
     assert!(matches!(e, TestbedError::DockerUnreachable { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains("cannot reach the Docker engine"), "{msg}");
     assert!(msg.contains("DOCKER_HOST"), "{msg}");
 
-    let name = TestbedName::new("unreachable").unwrap();
     let opts = UpOptions::new(name.clone(), tmp.path().to_owned());
     let e = Testbed::up(&opts, &mut Silent).await.unwrap_err();
     assert!(matches!(e, TestbedError::DockerUnreachable { .. }), "{e:?}");

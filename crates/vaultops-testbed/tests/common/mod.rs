@@ -13,7 +13,7 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
 use futures_util::FutureExt;
-use vaultops_testbed::{docker, keep_from_env, TestbedName};
+use vaultops_testbed::{keep_from_env, TestbedName};
 
 /// `t-<tag>-<pid>-<nanos>`: never the same twice, never a user's testbed.
 pub fn unique_name(tag: &str) -> TestbedName {
@@ -25,7 +25,11 @@ pub fn unique_name(tag: &str) -> TestbedName {
 }
 
 pub async fn docker_or_fail() -> bollard::Docker {
-    docker::connect().await.unwrap_or_else(|e| {
+    let connect = async {
+        let d = bollard::Docker::connect_with_local_defaults()?;
+        d.negotiate_version().await
+    };
+    connect.await.unwrap_or_else(|e| {
         panic!("this test needs a reachable Docker engine and it is not reachable: {e}")
     })
 }
@@ -100,4 +104,16 @@ pub async fn run_and_clean_up<F: Future<Output = ()>>(
 /// Mode bits of a file on the host.
 pub fn mode(p: &Path) -> u32 {
     std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions()) & 0o777
+}
+
+/// An error and its causes, `: `-separated (what the binaries print).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

@@ -73,8 +73,12 @@ impl Testbed {
     /// A client for the unsealer through its published port, without a token.
     pub fn unsealer_client(&self) -> Result<NodeClient, TestbedError> {
         let u = self.require_unsealer()?;
-        NodeClient::new(&u.host_addr(), &self.client_config)
-            .map_err(|e| TestbedError::Internal(format!("client for the unsealer: {e}")))
+        NodeClient::new(&u.host_addr(), &self.client_config).map_err(|source| {
+            TestbedError::UnsealerClient {
+                name: self.name.to_string(),
+                source: Box::new(source),
+            }
+        })
     }
 
     /// Stops the unsealer (SIGTERM, SIGKILL after `timeout`). Running nodes keep serving; a
