@@ -357,7 +357,12 @@ mod tests {
         assert_eq!(s.read_static_key().unwrap().unwrap().expose(), key.expose());
         fs::write(s.static_key_file(), b"short").unwrap();
         let e = s.read_static_key().unwrap_err();
-        assert!(e.to_string().contains("32 bytes"), "{e}");
+        // The whole chain: the cause is the error's source, not its message.
+        let chain = format!(
+            "{e}: {}",
+            std::error::Error::source(&e).map_or(String::new(), |c| c.to_string())
+        );
+        assert!(chain.contains("32 bytes"), "{chain}");
     }
 
     #[test]
