@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use vaultops_config::Engine;
 use vaultops_testbed::{
     default_state_root, NodeCount, NodeId, PortPlan, Progress, SealKind, Testbed, TestbedName,
     TestbedStatus, UpOptions, UpOutcome, DEFAULT_NAME,
 };
+use vaultops_types::Engine;
 
 #[derive(Debug, Subcommand)]
 pub enum TestbedCommand {

@@ -300,7 +300,7 @@ mod secs_vec {
 /// `runs` times: create a fresh testbed (timed; the image is made present first, so the
 /// start is warm), run `kill-active` on it, remove it.
 pub async fn bench(runs: usize, opts: &SuiteOptions) -> Result<BenchReport, ScenarioError> {
-    let image = vaultops_testbed::ensure_image(vaultops_config::Engine::OpenBao, None)
+    let image = vaultops_testbed::ensure_image(vaultops_types::Engine::OpenBao, None)
         .await
         .map_err(testbed("making the server image present"))?
         .reference;
