@@ -4,7 +4,7 @@
 //! silently ignored setting. Values that have a syntax of their own (names, mount paths,
 //! durations, CIDRs) are newtypes that check it while the file is read, so their errors point
 //! at the offending line too. Checks that involve several entries (a role's mount must be
-//! declared, `root` may not be redefined, …) live in [`crate::validate`].
+//! declared, `root` may not be redefined, …) live in the `validate` module.
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};

@@ -1,7 +1,7 @@
 //! The rules a rollout file must follow beyond its shape: rules that involve several entries
 //! (a role's mount must be a declared AppRole mount), reserved names (`root`, `default`,
 //! `sys/`, `token/`), and value ranges (a TTL above its maximum). Pure: each problem is
-//! reported with the key path it concerns; [`crate::parse`] adds the line.
+//! reported with the key path it concerns; the `parse` module adds the line.
 
 use crate::model::{Expected, RoleTokenType, Rollout, TtlSecs, SUPPORTED_VERSION};
 use std::collections::BTreeSet;

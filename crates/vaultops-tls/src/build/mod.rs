@@ -1,6 +1,6 @@
 //! Pure building of TLS material: a self-signed CA, node certificates signed by it, and renewal
 //! of a node certificate with a fresh key. Nothing here touches the file system; see
-//! [`crate::store`] for writing the results.
+//! the `store` module (which depends on this one) for writing the results.
 //!
 //! This module holds the parameters and results; [`issue`](self) functions live in the `issue`
 //! child module, the error types in `error`.
