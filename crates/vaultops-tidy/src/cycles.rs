@@ -88,7 +88,7 @@ pub fn module_cycles(krate: &CrateSource) -> Vec<Cycle> {
         if common >= r.from.len() || common >= target.len() {
             continue;
         }
-        if !modules.contains(&target[..=common].to_vec()) {
+        if !modules.contains(&target[..=common]) {
             continue;
         }
         let parent = target[..common].to_vec();
@@ -177,7 +177,7 @@ fn resolve(
             if !modules.contains(&module) {
                 break;
             }
-            if modules.contains(&path[..=i].to_vec()) {
+            if modules.contains(&path[..=i]) {
                 continue;
             }
             if let Some(target) = bindings.get(&(module, path[i].clone())) {
