@@ -21,7 +21,7 @@ const OPERATOR_DIR: &str = "compose/tls/";
 /// Writing a generated file failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("creating directory {path}: {source}")]
+    #[error("creating directory {path}")]
     CreateDir {
         path: PathBuf,
         #[source]

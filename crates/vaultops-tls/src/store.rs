@@ -53,7 +53,7 @@ pub struct NodeFiles {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The output directory could not be created.
-    #[error("cannot create directory {}: {source}", .dir.display())]
+    #[error("cannot create directory {}", .dir.display())]
     CreateDir {
         /// The directory.
         dir: PathBuf,
@@ -96,7 +96,7 @@ pub enum LoadCaError {
         path: PathBuf,
     },
     /// A file exists but could not be read.
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}", .path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -105,7 +105,7 @@ pub enum LoadCaError {
         source: io::Error,
     },
     /// The files were read but do not form a usable CA.
-    #[error("invalid CA in {}: {source}", .dir.display())]
+    #[error("invalid CA in {}", .dir.display())]
     Invalid {
         /// The CA directory.
         dir: PathBuf,
