@@ -54,52 +54,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", report(&e));
+            eprintln!("error: {}", vaultops_types::error_report(e.as_ref()));
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// The error and its causes, `: `-separated like `{:#}`, but without a cause whose text the
-/// message already holds: the testbed's errors quote their source before the nodes' log
-/// lines, and repeating it after the logs would bury them.
-fn report(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("inner failure")]
-    struct Inner;
-
-    #[derive(Debug, thiserror::Error)]
-    #[error("step failed: {source}\n--- node1 logs ---")]
-    struct Outer {
-        source: Inner,
-    }
-
-    #[test]
-    fn report_keeps_every_cause_once() {
-        let e = anyhow::Error::new(Outer { source: Inner }).context("while bringing testbed x up");
-        assert_eq!(
-            report(&e),
-            "while bringing testbed x up: step failed: inner failure\n--- node1 logs ---"
-        );
-        let plain = anyhow::Error::new(Inner).context("while reading");
-        assert_eq!(report(&plain), "while reading: inner failure");
     }
 }

@@ -32,7 +32,7 @@ pub enum ApplyError {
     #[error("{node} is {role}, not the active node; point apply at the active node (`vaultops status` shows which): standbys may answer reads from stale data")]
     NotActive { node: String, role: NodeRole },
     /// Reading the server's configuration failed.
-    #[error("reading the {what} failed: {source}")]
+    #[error("reading the {what} failed")]
     ReadState {
         what: String,
         /// The API error, naming the node, the HTTP status and the server's messages.
@@ -47,7 +47,7 @@ pub enum ApplyError {
     #[error("refusing to {change}: it belongs to the server; nothing was changed")]
     Refused { change: String },
     /// A change failed; the ones before it were applied, none after it was attempted.
-    #[error("apply stopped at `{change}`: {source}\n{}", applied_summary(applied))]
+    #[error("apply stopped at `{change}`. {} Cause", applied_summary(applied))]
     Apply {
         change: String,
         /// The changes that were applied before the failure, in order.
@@ -58,7 +58,7 @@ pub enum ApplyError {
     },
     /// Running the policy test matrix failed (not a failed expectation: those are in the
     /// [`VerifyReport`]).
-    #[error("verify: {step} failed: {source}")]
+    #[error("verify: {step} failed")]
     Verify {
         step: String,
         #[source]
@@ -68,7 +68,7 @@ pub enum ApplyError {
     #[error("refusing to revoke the token used on {node}: it is not a root token (policies: [{}]); give the root token, or skip this step (--keep-root-token)", policies.join(", "))]
     NotRoot { node: String, policies: Vec<String> },
     /// Revoking the root token failed.
-    #[error("revoking the root token: {step} failed: {source}")]
+    #[error("revoking the root token: {step} failed")]
     RevokeRoot {
         step: &'static str,
         #[source]

@@ -288,7 +288,7 @@ approle_roles:
         }
         other => panic!("{other}"),
     }
-    let text = err.to_string();
+    let text = vaultops_types::error_report(&err);
     assert!(text.contains("failed to parse policy"), "{text}");
     assert!(text.contains("Nothing after it was attempted"), "{text}");
     assert!(root

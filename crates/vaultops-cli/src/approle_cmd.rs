@@ -77,7 +77,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
             let creds = match ar::deliver(&client, mount, role, &sinks, &opts).await {
                 Ok(c) => c,
                 Err(e @ (ar::DeliverError::Write { .. } | ar::DeliverError::Verify { .. })) => {
-                    eprintln!("error: {}", crate::output::error_chain(&e));
+                    eprintln!("error: {}", vaultops_types::error_report(&e));
                     return Ok(ExitCode::from(3));
                 }
                 Err(e) => return Err(e.into()),
@@ -154,13 +154,13 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) if e.sinks_updated() => {
-                    eprintln!("error: {}\nthe sinks hold the NEW working pair; the old secret-id may still be valid: re-run to finish", crate::output::error_chain(&e));
+                    eprintln!("error: {}\nthe sinks hold the NEW working pair; the old secret-id may still be valid: re-run to finish", vaultops_types::error_report(&e));
                     Ok(ExitCode::from(3))
                 }
                 Err(e) => {
                     eprintln!(
                         "error: {}\nnothing changed: the sinks still hold the old, working pair",
-                        crate::output::error_chain(&e)
+                        vaultops_types::error_report(&e)
                     );
                     Ok(ExitCode::from(1))
                 }
@@ -225,7 +225,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                     })
                 }
                 Err(e @ ar::LoginCheckError::Login { .. }) => {
-                    eprintln!("error: {}", crate::output::error_chain(&e));
+                    eprintln!("error: {}", vaultops_types::error_report(&e));
                     Ok(ExitCode::from(4))
                 }
                 Err(e) => Err(e.into()),
@@ -254,7 +254,7 @@ pub async fn migrate_env(global: &Global, a: &MigrateEnvArgs) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ (ar::MigrateError::Conflict { .. } | ar::MigrateError::KeepsChanging { .. })) => {
-            eprintln!("error: {}", crate::output::error_chain(&e));
+            eprintln!("error: {}", vaultops_types::error_report(&e));
             Ok(ExitCode::from(4))
         }
         Err(e) => Err(e.into()),

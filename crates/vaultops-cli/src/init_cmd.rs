@@ -87,7 +87,7 @@ pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         println!("{}", bundle.to_json());
         bail!(
             "{}; the cluster is initialized: the bundle above (encrypted) is the only copy, save it now",
-            crate::output::error_chain(&e)
+            vaultops_types::error_report(&e)
         );
     }
     eprintln!(

@@ -39,15 +39,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", chain(&e));
+            eprintln!("error: {}", vaultops_types::error_report(e.as_ref()));
             ExitCode::from(1)
         }
     }
-}
-
-/// The error and its causes, `: `-separated, each shown once.
-fn chain(e: &anyhow::Error) -> String {
-    output::error_chain(e.as_ref())
 }
 
 async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {

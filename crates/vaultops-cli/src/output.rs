@@ -43,24 +43,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// An error and its causes, `: `-separated. A cause whose text is already shown is skipped
-/// (errors of crates not yet converted still quote their source in their own message).
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = String::new();
-    let mut cur = Some(e);
-    while let Some(cause) = cur {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-        cur = cause.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,12 +1,12 @@
 //! `vaultops root generate`: a new root token from a quorum of shares (OTP flow).
 
 use crate::cli::{Global, RootGenerateArgs};
-use crate::output::error_chain;
 use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use vaultops_api::GenerateRootEndpoint;
 use vaultops_fs::{write_atomic, WriteOptions};
+use vaultops_types::error_report;
 
 pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Result<ExitCode> {
     let mut nodes = global.clients()?;
@@ -37,7 +37,7 @@ pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Resul
                 (GenerateRootEndpoint::Unauthenticated, Some(405)) => "; the server disables the unauthenticated endpoint (OpenBao ≥ 2.5.3): drop --unauthenticated-endpoint and pass --token",
                 _ => "",
             };
-            anyhow::anyhow!("{}{hint}", error_chain(&e))
+            anyhow::anyhow!("{}{hint}", error_report(&e))
         })?;
     match &args.out {
         Some(path) => {

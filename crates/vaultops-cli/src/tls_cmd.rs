@@ -125,7 +125,7 @@ fn inspect(
                 Some(h) => tls::verify_for_host(&pem, &ca_pem, h),
                 None => tls::verify(&pem, &ca_pem),
             };
-            Some(r.map_err(|e| format!("{}: {}", file.display(), crate::output::error_chain(&e))))
+            Some(r.map_err(|e| format!("{}: {}", file.display(), vaultops_types::error_report(&e))))
         }
         None if host.is_some() => bail!("--host needs --ca to verify against"),
         None => None,

@@ -72,7 +72,7 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("error: {}", crate::output::error_chain(&e));
+                eprintln!("error: {}", vaultops_types::error_report(&e));
             }
         }
     }

@@ -143,20 +143,10 @@ pub enum ScenarioError {
 }
 
 impl ScenarioError {
-    /// The error and its causes on one line, `: `-separated, each cause once (a cause whose
-    /// text an earlier message already holds is skipped), then every node's last log lines
-    /// when the error carries them.
+    /// The error and its causes ([`vaultops_types::error_report`]), then every node's last
+    /// log lines when the error carries them.
     pub fn report(&self) -> String {
-        let mut out = self.to_string();
-        let mut cur = std::error::Error::source(self);
-        while let Some(e) = cur {
-            let text = e.to_string();
-            if !out.contains(&text) {
-                out.push_str(": ");
-                out.push_str(&text);
-            }
-            cur = e.source();
-        }
+        let mut out = vaultops_types::error_report(self);
         for logs in self.node_logs() {
             out.push('\n');
             out.push_str(logs);

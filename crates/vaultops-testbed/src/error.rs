@@ -84,6 +84,12 @@ pub enum TestbedError {
         #[source]
         source: std::io::Error,
     },
+    #[error("testbed state {} could not be written", .path.display())]
+    WriteState {
+        path: PathBuf,
+        #[source]
+        source: vaultops_fs::AtomicWriteError,
+    },
 
     #[error("testbed {name}: {step} failed{}", fmt_logs(.logs))]
     Bootstrap {

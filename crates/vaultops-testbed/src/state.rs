@@ -14,8 +14,7 @@
 //! Secret-holding files are written to a temporary file in the same directory with mode 0600
 //! and renamed into place, so they are never briefly world-readable or half-written.
 
-use std::fs::{self, File, Permissions};
-use std::io::Write;
+use std::fs::{self, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -244,25 +243,17 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Writes `data` to `path` via a temporary file in the same directory created with `mode`,
-/// synced, then renamed over `path`.
+/// Writes `data` to `path` with `mode` through [`vaultops_fs::write_atomic`] (the one atomic
+/// write), creating the directory first.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), TestbedError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let err = |e| TestbedError::state(path, e);
-    fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vaultops-testbed-")
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.as_file()
-        .set_permissions(Permissions::from_mode(mode))
-        .map_err(err)?;
-    tmp.write_all(data).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
-    Ok(())
+    fs::create_dir_all(dir).map_err(|e| TestbedError::state(path, e))?;
+    vaultops_fs::write_atomic(path, data, vaultops_fs::WriteOptions::new(mode)).map_err(|source| {
+        TestbedError::WriteState {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 #[cfg(test)]

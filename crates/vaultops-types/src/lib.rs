@@ -7,11 +7,14 @@
 //! - [`duration`]: the one parser for the duration spellings the tree meets (Go durations in
 //!   server configuration, the servers' `ParseDurationSecond`, whole-second TTLs, Prometheus
 //!   durations), each dialect a predicate over the same parse;
-//! - [`split_host_port`] / [`is_host_port`]: the one `host:port` check.
+//! - [`split_host_port`] / [`is_host_port`]: the one `host:port` check;
+//! - [`error_report`]: how an error and its causes are shown to a person (both binaries).
 
 pub mod duration;
 mod engine;
 mod host_port;
+mod report;
 
 pub use engine::{Engine, ParseEngineError};
 pub use host_port::{is_host_port, split_host_port};
+pub use report::error_report;
