@@ -360,22 +360,13 @@ async fn snapshot_save_restore_and_refusals() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(chain(&err).contains("no-such-dir"), "{err}");
+    assert!(
+        vaultops_types::error_report(&err).contains("no-such-dir"),
+        "{err}"
+    );
     assert!(!missing_dir.exists());
     assert_eq!(
         entries(dir.path()),
         ["junk.snap", "newer.snap", "raft.snap", "truncated.snap"]
     );
-}
-
-/// The error and its causes, as the binaries print them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
 }

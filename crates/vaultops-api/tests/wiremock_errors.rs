@@ -130,7 +130,10 @@ async fn a_snapshot_body_that_is_not_a_snapshot_leaves_the_old_file_alone() {
         matches!(err.kind, ErrorKind::Decode { status: 200, .. }),
         "{err:?}"
     );
-    assert!(chain(&err).contains("not a raft snapshot"), "{err}");
+    assert!(
+        vaultops_types::error_report(&err).contains("not a raft snapshot"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&target).unwrap(), b"previous snapshot");
     assert_eq!(entries(dir.path()), ["raft.snap"]);
 }
@@ -202,16 +205,4 @@ async fn a_snapshot_download_that_breaks_midway_leaves_nothing_behind() {
     );
     assert_eq!(std::fs::read(&target).unwrap(), b"previous snapshot");
     assert_eq!(entries(dir.path()), ["raft.snap"]);
-}
-
-/// The error and its causes, as the binaries print them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
 }

@@ -437,18 +437,6 @@ mod tests {
     use std::fs::Permissions;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-    /// The error and its causes, as the CLI prints them.
-    fn chain(e: &dyn std::error::Error) -> String {
-        let mut out = e.to_string();
-        let mut cur = e.source();
-        while let Some(c) = cur {
-            out.push_str(": ");
-            out.push_str(&c.to_string());
-            cur = c.source();
-        }
-        out
-    }
-
     fn pair(secret: &str) -> CredentialPair {
         CredentialPair {
             role_id: "role-1".into(),
@@ -563,7 +551,7 @@ mod tests {
         let broken = tmp.path().join("broken.env");
         fs::write(&broken, "A=1\nnot a line\n").unwrap();
         let e = env_sink(broken).check().unwrap_err();
-        assert!(chain(&e).contains("line 2"), "{e}");
+        assert!(vaultops_types::error_report(&e).contains("line 2"), "{e}");
 
         let link = tmp.path().join("link.env");
         std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();

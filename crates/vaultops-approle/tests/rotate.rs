@@ -282,7 +282,10 @@ async fn destroy_scope_foreign_role_and_failed_publish() {
     )
     .await
     .unwrap_err();
-    assert!(chain(&e).contains("holds no credentials"), "{e}");
+    assert!(
+        vaultops_types::error_report(&e).contains("holds no credentials"),
+        "{e}"
+    );
     let e = rotate(
         &rotator,
         MOUNT,
@@ -292,17 +295,8 @@ async fn destroy_scope_foreign_role_and_failed_publish() {
     )
     .await
     .unwrap_err();
-    assert!(chain(&e).contains("does not exist"), "{e}");
-}
-
-/// The error and its causes, as the CLI prints them.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cur = c.source();
-    }
-    out
+    assert!(
+        vaultops_types::error_report(&e).contains("does not exist"),
+        "{e}"
+    );
 }

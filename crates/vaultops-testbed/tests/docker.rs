@@ -252,7 +252,7 @@ async fn failed_up_reports_logs_and_cleans_up() {
     opts.keep_on_failure = false;
     let err = Testbed::up(&opts, &mut Silent).await.unwrap_err();
     // The whole chain, as the binaries print it: the cause is the source, not the message.
-    let msg = common::chain(&err);
+    let msg = vaultops_types::error_report(&err);
     assert!(
         matches!(err, vaultops_testbed::TestbedError::Bootstrap { .. }),
         "{err:?}"

@@ -51,18 +51,6 @@ fn client(ca_pem: &str, resolve: Option<(&str, SocketAddr)>) -> reqwest::Client 
     builder.build().unwrap()
 }
 
-/// The error and all its sources on one line, to find the TLS cause under reqwest's wrapper.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(" <- ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[tokio::test]
 async fn bao_tls_listener_accepts_our_certificates() {
     let tmp = tempfile::tempdir().unwrap();
@@ -103,7 +91,7 @@ async fn bao_tls_listener_accepts_our_certificates() {
                 assert!(
                     Instant::now() < deadline,
                     "bao server did not answer {health} within {START_DEADLINE:?}; last error: {}\nserver log:\n{}",
-                    chain(&err),
+                    vaultops_types::error_report(&err),
                     server.log_text()
                 );
                 sleep(POLL_INTERVAL).await;
@@ -123,7 +111,12 @@ async fn bao_tls_listener_accepts_our_certificates() {
         .get(format!("https://node1:{port}/v1/sys/health"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("request via DNS SAN node1 failed: {}", chain(&e)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "request via DNS SAN node1 failed: {}",
+                vaultops_types::error_report(&e)
+            )
+        });
     assert_eq!(resp.status().as_u16(), 501);
 
     // A client trusting another CA must fail in the TLS handshake, not at HTTP level. With a
@@ -143,7 +136,7 @@ async fn bao_tls_listener_accepts_our_certificates() {
             .send()
             .await
             .expect_err("a client trusting another CA must not get an answer");
-        let text = chain(&err);
+        let text = vaultops_types::error_report(&err);
         assert!(err.is_connect(), "{text}");
         assert!(
             text.contains("invalid peer certificate") && text.contains(expected),
@@ -157,7 +150,7 @@ async fn bao_tls_listener_accepts_our_certificates() {
         .send()
         .await
         .expect_err("a name outside the SANs must not get an answer");
-    let text = chain(&err);
+    let text = vaultops_types::error_report(&err);
     assert!(err.is_connect(), "{text}");
     assert!(
         text.contains("invalid peer certificate")

@@ -11,18 +11,6 @@ use crate::parse;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384};
 
-/// The error and its causes, `: `-separated, as the binaries print them.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 fn ca() -> (CaBundle, Ca) {
     let bundle = create_ca(&CaParams::default()).unwrap();
     let ca = Ca::from_bundle(&bundle).unwrap();
@@ -88,7 +76,7 @@ fn zero_days_is_rejected() {
         CreateCaError::Validity(ValidityError::ZeroDays)
     ));
     // The advice is in the cause (`ValidityError`), reached through `source()`.
-    let text = error_chain(&err);
+    let text = vaultops_types::error_report(&err);
     assert!(text.contains("--days"), "{text}");
 
     let (_, ca) = self::ca();
