@@ -354,7 +354,15 @@ impl ScratchNode {
             reason: format!("rendering the throwaway node's configuration: {e}"),
         })?;
         let config = dir.path().join("server.hcl");
-        std::fs::write(&config, &rendered.hcl).map_err(io_err(&config))?;
+        vaultops_fs::write_atomic(
+            &config,
+            rendered.hcl.as_bytes(),
+            vaultops_fs::WriteOptions::new(rendered.file_mode()),
+        )
+        .map_err(|source| BackupError::Write {
+            path: config.clone(),
+            source,
+        })?;
         let client = NodeClient::new(
             &format!("https://127.0.0.1:{api_port}"),
             &ClientConfig {

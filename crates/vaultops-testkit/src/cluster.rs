@@ -212,7 +212,12 @@ impl Cluster {
                 &opts,
                 &seal,
             );
-            std::fs::write(&node.config_path, hcl).expect("writing a node config");
+            vaultops_fs::write_atomic(
+                &node.config_path,
+                hcl.as_bytes(),
+                vaultops_fs::WriteOptions::private(),
+            )
+            .expect("writing a node config");
         }
 
         let ca_pem = ca.cert_pem.clone();
@@ -536,11 +541,10 @@ fn render_node(
     cfg.render().expect("the testkit node config renders").hcl
 }
 
-/// A fresh 32-byte static seal key in `dir/static-keys/` (mode 0600, written to a temp file
-/// that is renamed into place) and the stanza referencing it.
+/// A fresh 32-byte static seal key in `dir/static-keys/` (mode 0600, written through
+/// `vaultops-fs`) and the stanza referencing it.
 fn static_seal(dir: &Path) -> vaultops_config::Seal {
-    use std::io::{Read, Write};
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::io::Read;
     let keys = dir.join("static-keys");
     std::fs::create_dir_all(&keys).expect("creating the static key dir");
     let mut key = [0u8; 32];
@@ -548,17 +552,12 @@ fn static_seal(dir: &Path) -> vaultops_config::Seal {
         .and_then(|mut f| f.read_exact(&mut key))
         .expect("reading 32 random bytes");
     let path = keys.join("unseal-testkit-1.key");
-    let tmp = keys.join(".unseal-testkit-1.key.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .expect("creating the static key file");
-    f.write_all(&key)
-        .and_then(|()| f.sync_all())
-        .expect("writing the static key");
-    std::fs::rename(&tmp, &path).expect("moving the static key into place");
+    vaultops_fs::write_atomic(
+        &path,
+        &key,
+        vaultops_fs::WriteOptions::private().refuse_existing(),
+    )
+    .expect("writing the static key");
     vaultops_config::Seal::Static(vaultops_config::StaticSeal {
         current_key_id: "testkit-1".into(),
         current_key: format!("file://{}", path.display()),
