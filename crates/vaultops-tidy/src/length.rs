@@ -1,6 +1,7 @@
 //! Files over the line limit. A long file is read by nobody from top to bottom; splitting it
 //! along its seams is what keeps a crate navigable (rust-analyzer keeps the same habit).
 
+use crate::source::collect_rs;
 use std::path::{Path, PathBuf};
 
 /// The most lines a `.rs` file may have, tests included.
@@ -22,7 +23,7 @@ pub fn long_files(root: &Path, limit: usize) -> std::io::Result<Vec<LongFile>> {
     for top in ["crates", "xtask"] {
         let dir = root.join(top);
         if dir.is_dir() {
-            walk(&dir, &mut files)?;
+            collect_rs(&dir, &mut files)?;
         }
     }
     files.sort();
@@ -37,21 +38,6 @@ pub fn long_files(root: &Path, limit: usize) -> std::io::Result<Vec<LongFile>> {
         }
     }
     Ok(long)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if path.file_name().is_some_and(|n| n == "target") {
-                continue;
-            }
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
