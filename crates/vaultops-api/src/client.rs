@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
 use url::Url;
+use vaultops_types::Cause;
 
 /// How to reach nodes: trust, client certificate, timeouts, token.
 #[derive(Debug, Clone)]
@@ -51,11 +52,11 @@ pub enum BuildClientError {
     #[error("invalid node address {addr:?}: {reason}; expected e.g. https://vault-1:8200")]
     Address { addr: String, reason: String },
     #[error("the CA certificate is not usable PEM; pass the CA's PEM file (e.g. ca.pem)")]
-    CaCert(#[source] reqwest::Error),
+    CaCert(#[source] Cause),
     #[error("the client certificate/key is not usable PEM")]
-    ClientIdentity(#[source] reqwest::Error),
+    ClientIdentity(#[source] Cause),
     #[error("could not build the HTTP client")]
-    Http(#[source] reqwest::Error),
+    Http(#[source] Cause),
 }
 
 /// A client for one Vault/OpenBao node. Cheap to clone (shares the connection pool).
@@ -241,8 +242,15 @@ impl NodeClient {
             .bytes()
             .await
             .map_err(|e| self.err(op, classify_transport(e)))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|source| self.err(op, ErrorKind::Decode { status, source }))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            self.err(
+                op,
+                ErrorKind::Decode {
+                    status,
+                    source: Cause::new(e),
+                },
+            )
+        })
     }
 
     /// GET/PUT/POST/DELETE with an optional JSON body, decoding a JSON answer.
@@ -337,7 +345,8 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, BuildClientError
         .tls_info(true)
         .user_agent(concat!("vaultops/", env!("CARGO_PKG_VERSION")));
     if let Some(pem) = &config.ca_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(BuildClientError::CaCert)?;
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| BuildClientError::CaCert(Cause::new(e)))?;
         if certs.is_empty() {
             return Err(BuildClientError::Address {
                 addr: String::new(),
@@ -351,10 +360,10 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, BuildClientError
     }
     if let Some(id) = &config.client_identity_pem {
         let identity = reqwest::Identity::from_pem(id.expose_secret())
-            .map_err(BuildClientError::ClientIdentity)?;
+            .map_err(|e| BuildClientError::ClientIdentity(Cause::new(e)))?;
         b = b.identity(identity);
     }
-    b.build().map_err(BuildClientError::Http)
+    b.build().map_err(|e| BuildClientError::Http(Cause::new(e)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! permission denied, unreachable and TLS failure.
 
 use std::fmt;
+use vaultops_types::Cause;
 
 /// A failed API call: the operation (e.g. `unseal`), the node it was sent to, and why.
 ///
@@ -83,14 +84,14 @@ pub enum ErrorKind {
     Unreachable {
         detail: String,
         #[source]
-        source: reqwest::Error,
+        source: Cause,
     },
     /// The request did not complete in time.
     #[error("timed out ({detail})")]
     Timeout {
         detail: String,
         #[source]
-        source: reqwest::Error,
+        source: Cause,
     },
     /// The TLS handshake failed: unknown CA, expired certificate, name not in the SANs,
     /// or an https:// client talking to a plain-HTTP listener.
@@ -98,7 +99,7 @@ pub enum ErrorKind {
     Tls {
         detail: String,
         #[source]
-        source: reqwest::Error,
+        source: Cause,
     },
     /// A plain-HTTP request reached a TLS listener.
     #[error("plain HTTP sent to a TLS listener; use an https:// address")]
@@ -108,8 +109,15 @@ pub enum ErrorKind {
     Decode {
         status: u16,
         #[source]
-        source: serde_json::Error,
+        source: Cause,
     },
+    /// A snapshot download answered 2xx with a body that is not a raft snapshot (no gzip
+    /// header): something between the client and the node answered instead.
+    #[error("the {bytes}-byte body is not a raft snapshot (no gzip header); is a proxy between this client and the node?")]
+    NotASnapshot { bytes: u64 },
+    /// A capabilities query answered without an entry for a path that was asked about.
+    #[error("the answer has no capabilities for {path:?}")]
+    MissingCapabilities { path: String },
     /// Reading or writing a local file (snapshots) failed.
     #[error("local file {path}")]
     Io {
@@ -146,6 +154,7 @@ impl ApiError {
             | ErrorKind::Standby { status, .. }
             | ErrorKind::Server { status, .. }
             | ErrorKind::Decode { status, .. } => Some(*status),
+            ErrorKind::NotASnapshot { .. } | ErrorKind::MissingCapabilities { .. } => Some(200),
             ErrorKind::PermissionDenied { .. } => Some(403),
             ErrorKind::NotFound { .. } => Some(404),
             ErrorKind::HttpToTlsListener => Some(400),
@@ -243,18 +252,18 @@ pub(crate) fn classify_transport(err: reqwest::Error) -> ErrorKind {
     if err.is_timeout() {
         return ErrorKind::Timeout {
             detail,
-            source: err,
+            source: Cause::new(err),
         };
     }
     if is_tls_error(&err) {
         return ErrorKind::Tls {
             detail,
-            source: err,
+            source: Cause::new(err),
         };
     }
     ErrorKind::Unreachable {
         detail,
-        source: err,
+        source: Cause::new(err),
     }
 }
 

@@ -6,11 +6,11 @@
 //! node, the HTTP status and the server's messages; secrets travel in the redacting types of
 //! [`secret`].
 
-pub mod client;
-pub mod error;
-pub mod seal;
-pub mod secret;
-pub mod status;
+mod client;
+mod error;
+mod seal;
+mod secret;
+mod status;
 
 pub use client::{BuildClientError, ClientConfig, NodeClient};
 pub use error::{ApiError, ErrorKind, ServerErrors};
@@ -22,12 +22,12 @@ pub use secret::{SecretId, Token, UnsealKey, WrappingToken};
 pub use status::{Health, HealthBody, HealthQuery, Leader, NodeRole, SealStatus};
 
 // Endpoint groups (each module adds `impl NodeClient` methods and its own types).
-pub mod approle;
-pub mod kv;
-pub mod metrics;
-pub mod raft;
-pub mod sys;
-pub mod token;
+mod approle;
+mod kv;
+mod metrics;
+mod raft;
+mod sys;
+mod token;
 pub use approle::{
     AppRoleSpec, GeneratedSecretId, SecretIdInfo, SecretIdRequest, DEFAULT_APPROLE_MOUNT,
 };

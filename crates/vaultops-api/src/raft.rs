@@ -440,7 +440,6 @@ impl NodeClient {
             .request(Method::GET, "sys/storage/raft/snapshot")
             .timeout(self.snapshot_timeout());
         let resp = self.send(OP, rb).await?;
-        let status = resp.status().as_u16();
         let mut stream = resp.bytes_stream();
         let mut hasher = Sha256::new();
         let mut bytes: u64 = 0;
@@ -458,16 +457,7 @@ impl NodeClient {
                 .map_err(|e| io(file.temp_path(), e))?;
         }
         if head != GZIP_MAGIC {
-            return Err(self.err(
-                OP,
-                ErrorKind::Decode {
-                    status,
-                    source: <serde_json::Error as serde::de::Error>::custom(format!(
-                        "the {bytes}-byte body is not a raft snapshot (no gzip header); \
-                         is a proxy between this client and the node?"
-                    )),
-                },
-            ));
+            return Err(self.err(OP, ErrorKind::NotASnapshot { bytes }));
         }
         // A failure of the final directory sync leaves a complete file in place: it is
         // reported, not undone.

@@ -225,9 +225,13 @@ impl NodeClient {
                 role: body.role(),
                 body,
             }),
-            Err(source) if (200..300).contains(&status) => {
-                Err(self.err(OP, crate::error::ErrorKind::Decode { status, source }))
-            }
+            Err(source) if (200..300).contains(&status) => Err(self.err(
+                OP,
+                crate::error::ErrorKind::Decode {
+                    status,
+                    source: vaultops_types::Cause::new(source),
+                },
+            )),
             Err(_) => Err(self.err(OP, crate::error::classify_status(status, location, &text))),
         }
     }

@@ -518,11 +518,8 @@ impl NodeClient {
         pick_paths(d.data, paths).map_err(|missing| {
             self.err(
                 op,
-                ErrorKind::Decode {
-                    status: 200,
-                    source: <serde_json::Error as serde::de::Error>::custom(format!(
-                        "the answer has no capabilities for {missing:?}"
-                    )),
+                ErrorKind::MissingCapabilities {
+                    path: missing.to_string(),
                 },
             )
         })

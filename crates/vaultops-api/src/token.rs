@@ -30,7 +30,7 @@ use std::fmt;
 /// A wire type, deliberately distinct from the rollout file's `vaultops_rollout::TtlSecs`: it
 /// carries whatever a caller or the server sends (text passed through unchanged, the server
 /// validates it), while the rollout file's TTL is checked to whole seconds when it is read.
-/// Both read text with the one parser, `vaultops_types::duration::whole_secs`.
+/// Both read text with the one parser, `vaultops_types::whole_secs`.
 ///
 /// The server answers reads with seconds (numbers), so both forms are accepted when
 /// decoding. Two `Ttl`s compare equal when they stand for the same number of seconds
@@ -50,7 +50,7 @@ impl Ttl {
     pub fn as_secs(&self) -> Option<u64> {
         match self {
             Ttl::Secs(s) => Some(*s),
-            Ttl::Text(t) => vaultops_types::duration::whole_secs(t),
+            Ttl::Text(t) => vaultops_types::whole_secs(t),
         }
     }
 }

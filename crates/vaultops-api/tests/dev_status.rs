@@ -61,7 +61,7 @@ async fn permission_denied_and_unreachable_are_distinct() {
     assert!(err.is_permission_denied(), "{err:?}");
     assert_eq!(err.status(), Some(403));
 
-    let port = vaultops_testkit::process::free_port();
+    let port = vaultops_testkit::free_port();
     let dead = NodeClient::new(
         &format!("http://127.0.0.1:{port}"),
         &ClientConfig::default(),

@@ -2,7 +2,7 @@
 //! real `bao server -dev`.
 
 use std::collections::BTreeMap;
-use vaultops_api::token::TokenCreateRequest;
+use vaultops_api::TokenCreateRequest;
 use vaultops_api::{AuditEnableRequest, EnableRequest, ErrorKind, MountConfig};
 use vaultops_testkit::DevServer;
 

@@ -22,29 +22,34 @@
 //! Give each instance its own secret-id, or keep unlimited uses; [`credentials::issue`]
 //! warns when the role sets a limit.
 
-pub mod credentials;
-pub mod dotenv;
-pub mod login;
-pub mod manifest;
-pub mod merge;
-pub mod migrate;
-pub mod pair;
-pub mod rotate;
-pub mod sink;
+mod credentials;
+mod dotenv;
+mod login;
+mod manifest;
+mod merge;
+mod migrate;
+mod pair;
+mod rotate;
+mod sink;
 
 pub use credentials::{
     deliver, issue, unwrap_secret_id, write_verified, Credentials, DeliverError, IssueError,
     IssueOptions, IssuedSecret, UnwrapError,
 };
-pub use dotenv::{DotenvError, EnvEntry};
+pub use dotenv::{parse as parse_dotenv, DotenvError, EnvEntry};
 pub use login::{
     login, login_check, CheckKind, CheckLine, Expectations, LoginCheckError, LoginCheckReport,
     LoginError, LoginFailure,
 };
-pub use migrate::{migrate, MigrateError, MigrateOptions, MigrateReport};
+pub use manifest::{ManifestError, SecretTarget};
+pub use migrate::{
+    apply_migration, migrate, read_current as read_current_secret, CurrentSecret, MigrateError,
+    MigrateOptions, MigrateReport,
+};
 pub use pair::{CredentialPair, StoredCredentials};
 pub use rotate::{
-    rotate, DestroyScope, PublishCommand, RotateError, RotateOptions, RotateReport, RotateStep,
+    rotate, DestroyScope, PreviousOutcome, PreviousSecretId, PublishCommand, RotateError,
+    RotateOptions, RotateReport, RotateStep,
 };
 pub use sink::{EnvFileSink, K8sSecretSink, Sink, SinkError};
 

@@ -339,7 +339,7 @@ async fn bad_input_gives_clear_errors() {
     assert_eq!(accessors().await, before, "no secret-id issued");
 
     // The num_uses trap is reported when the role sets a limit.
-    let mut spec = vaultops_bootstrap::baseline::app_role_spec();
+    let mut spec = vaultops_bootstrap::app_role_spec();
     spec.secret_id_num_uses = Some(2);
     root.approle_write_role(MOUNT, "limited", &spec)
         .await
@@ -386,7 +386,7 @@ async fn bad_input_gives_clear_errors() {
         role_id: role_id.clone(),
         secret_id: short.secret_id,
     };
-    let failure = vaultops_bootstrap::wait::until(
+    let failure = vaultops_bootstrap::wait_until(
         "the 1 s secret-id to expire",
         Duration::from_secs(20),
         Duration::from_millis(200),

@@ -7,8 +7,8 @@ mod common;
 
 use common::cluster;
 use serde_json::{json, Value};
-use vaultops_approle::dotenv::parse;
-use vaultops_approle::migrate::{apply_migration, read_current};
+use vaultops_approle::parse_dotenv;
+use vaultops_approle::{apply_migration, read_current_secret};
 use vaultops_approle::{migrate, DotenvError, MigrateError, MigrateOptions};
 
 const MOUNT: &str = "secret";
@@ -47,7 +47,7 @@ fn expected() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_env_imports_exactly_and_is_idempotent() {
     let (_c, root) = cluster().await;
-    let entries = parse(DOTENV).unwrap();
+    let entries = parse_dotenv(DOTENV).unwrap();
 
     // Dry run first: keys only, nothing written.
     let dry = migrate(
@@ -116,7 +116,7 @@ async fn migrate_env_imports_exactly_and_is_idempotent() {
         &root,
         MOUNT,
         PATH,
-        &parse("FLASK_ENV=staging\n").unwrap(),
+        &parse_dotenv("FLASK_ENV=staging\n").unwrap(),
         &MigrateOptions::default(),
     )
     .await
@@ -134,19 +134,19 @@ async fn migrate_env_imports_exactly_and_is_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_are_refused_unless_forced() {
     let (_c, root) = cluster().await;
-    let entries = parse("A=1\nB=2\n").unwrap();
+    let entries = parse_dotenv("A=1\nB=2\n").unwrap();
     migrate(
         &root,
         MOUNT,
         PATH,
-        &parse("A=0\n").unwrap(),
+        &parse_dotenv("A=0\n").unwrap(),
         &MigrateOptions::default(),
     )
     .await
     .unwrap();
 
     // Read, then someone else writes, then our write: refused, nothing written.
-    let stale = read_current(&root, MOUNT, PATH).await.unwrap();
+    let stale = read_current_secret(&root, MOUNT, PATH).await.unwrap();
     assert_eq!(stale.version, 1);
     root.kv_write(MOUNT, PATH, &json!({"A": "0", "C": "theirs"}), Some(1))
         .await
@@ -212,14 +212,14 @@ async fn concurrent_writes_are_refused_unless_forced() {
 #[test]
 fn malformed_and_duplicate_lines_are_refused_with_line_numbers() {
     let bad = DOTENV.replace("EMPTY=\n", "EMPTY\n");
-    let e = parse(&bad).unwrap_err();
+    let e = parse_dotenv(&bad).unwrap_err();
     assert_eq!(e.line(), 10, "{e}");
     assert!(
         e.to_string().starts_with("line 10: expected KEY=VALUE"),
         "{e}"
     );
     let dup = format!("{DOTENV}export FLASK_ENV=staging\n");
-    let e = parse(&dup).unwrap_err();
+    let e = parse_dotenv(&dup).unwrap_err();
     assert_eq!(
         e,
         DotenvError::Duplicate {

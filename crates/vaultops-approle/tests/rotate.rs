@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use vaultops_api::NodeClient;
-use vaultops_approle::rotate::PreviousOutcome;
+use vaultops_approle::PreviousOutcome;
 use vaultops_approle::{
     issue, login, rotate, DestroyScope, EnvFileSink, IssueOptions, K8sSecretSink, LoginFailure,
     PublishCommand, RotateError, RotateOptions, Sink,

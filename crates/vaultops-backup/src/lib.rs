@@ -3,8 +3,8 @@
 //! to age recipients while it is written, a `sha256sum`-compatible checksum file next to it,
 //! an integrity check that needs no server, a restore that decrypts to a private temporary
 //! file and streams it to the active node, a check that restores into a throwaway node
-//! ([`scratch`]) and counts what the backup holds ([`inventory`]), and the job's Prometheus
-//! textfile ([`metrics`]).
+//! (`scratch`) and counts what the backup holds (`inventory`), and the job's Prometheus
+//! textfile (`metrics`).
 //!
 //! A raft snapshot is a gzip'd tar holding `meta.json`, `state.bin` and `SHA256SUMS` (the
 //! hashes of the other two); [`verify_file`] checks all of it. It cannot count secrets: the
@@ -21,22 +21,24 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use vaultops_api::{ApiError, NodeClient};
+use vaultops_custody::{AgeError, AgeRecipient, AgeWriter, Identities};
 use vaultops_fs::{write_atomic, AtomicFile, AtomicWriteError, ScratchFile, WriteOptions};
 
-pub mod inventory;
-pub mod metrics;
-pub mod scratch;
+mod inventory;
+mod metrics;
+mod scratch;
 
-pub use inventory::{Inventory, InventoryError};
+pub use inventory::{take as take_inventory, Inventory, InventoryError};
+pub use metrics::{
+    render as render_metrics, write as write_metrics, SNAPSHOT_METRIC, SNAPSHOT_SIZE_METRIC,
+};
 pub use scratch::{verify_by_restore, RestoreCheck, ScratchOptions};
 
 /// The age key types backups are encrypted to and decrypted with.
-pub use age::x25519::{Identity as AgeIdentity, Recipient as AgeRecipient};
 
 /// The first bytes of an age file (binary format).
 const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
@@ -76,14 +78,22 @@ pub enum BackupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid age recipient {value:?}: {reason}; give an age public key (age1…)")]
-    Recipient { value: String, reason: String },
-    #[error("invalid age identity: {reason}; give an age identity file (AGE-SECRET-KEY-1…)")]
-    Identity { reason: String },
-    #[error("encrypting {path}: {reason}")]
-    Encrypt { path: PathBuf, reason: String },
-    #[error("decrypting {path}: {reason}")]
-    Decrypt { path: PathBuf, reason: String },
+    #[error("encrypting {}", .path.display())]
+    Encrypt {
+        path: PathBuf,
+        #[source]
+        source: AgeError,
+    },
+    #[error("encrypting {}: the encryption task stopped before it finished", .path.display())]
+    EncryptTask { path: PathBuf },
+    #[error("checking {}: the decryption task stopped before it finished", .path.display())]
+    DecryptTask { path: PathBuf },
+    #[error("decrypting {}", .path.display())]
+    Decrypt {
+        path: PathBuf,
+        #[source]
+        source: AgeError,
+    },
     #[error("{path} is encrypted (age): give the identity (-i FILE) that can decrypt it")]
     NeedsIdentity { path: PathBuf },
     #[error("checksum of {path} does not match {sums}: expected {expected}, got {actual}; the file is damaged or not the one the checksum was written for")]
@@ -130,39 +140,6 @@ fn copy_err<'a>(from: &'a Path, to: &'a Path) -> impl FnOnce(std::io::Error) -> 
         to: to.to_owned(),
         source,
     }
-}
-
-/// Parses age recipients (`age1…`).
-pub fn parse_recipients(values: &[String]) -> Result<Vec<age::x25519::Recipient>, BackupError> {
-    values
-        .iter()
-        .map(|v| {
-            age::x25519::Recipient::from_str(v.trim()).map_err(|e| BackupError::Recipient {
-                value: v.clone(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// Parses an age identity file's text (`AGE-SECRET-KEY-1…` lines, `#` comments).
-pub fn parse_identities(text: &str) -> Result<Vec<age::x25519::Identity>, BackupError> {
-    let ids: Vec<age::x25519::Identity> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            age::x25519::Identity::from_str(l).map_err(|e| BackupError::Identity {
-                reason: e.to_string(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Err(BackupError::Identity {
-            reason: "no identity in the file".into(),
-        });
-    }
-    Ok(ids)
 }
 
 /// What [`save`] wrote.
@@ -233,7 +210,7 @@ impl<W: Write> Write for Hashing<W> {
 pub async fn save(
     client: &NodeClient,
     out: &Path,
-    recipients: &[age::x25519::Recipient],
+    recipients: &[AgeRecipient],
 ) -> Result<BackupInfo, BackupError> {
     // With recipients, the plain snapshot goes to a scratch file that is removed on every path.
     let scratch = if recipients.is_empty() {
@@ -254,9 +231,8 @@ pub async fn save(
         let (plain2, out2, recips) = (plain.clone(), out.to_owned(), recipients.to_vec());
         let r = tokio::task::spawn_blocking(move || encrypt_file(&plain2, &out2, &recips))
             .await
-            .map_err(|e| BackupError::Encrypt {
+            .map_err(|_| BackupError::EncryptTask {
                 path: out.to_owned(),
-                reason: e.to_string(),
             })??;
         drop(scratch);
         r
@@ -283,11 +259,11 @@ pub async fn save(
 fn encrypt_file(
     plain: &Path,
     out: &Path,
-    recipients: &[age::x25519::Recipient],
+    recipients: &[AgeRecipient],
 ) -> Result<(u64, String), BackupError> {
-    let enc_err = |reason: String| BackupError::Encrypt {
+    let enc_err = |source: AgeError| BackupError::Encrypt {
         path: out.to_owned(),
-        reason,
+        source,
     };
     let file = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
     let mut hashing = Hashing {
@@ -295,15 +271,10 @@ fn encrypt_file(
         hasher: Sha256::new(),
         bytes: 0,
     };
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| enc_err(e.to_string()))?;
-    let mut writer = encryptor
-        .wrap_output(&mut hashing)
-        .map_err(|e| enc_err(e.to_string()))?;
+    let mut writer = AgeWriter::new(recipients, &mut hashing).map_err(enc_err)?;
     let mut input = std::fs::File::open(plain).map_err(read_err(plain))?;
     std::io::copy(&mut input, &mut writer).map_err(copy_err(plain, out))?;
-    writer.finish().map_err(|e| enc_err(e.to_string()))?;
+    writer.finish().map_err(copy_err(plain, out))?;
     hashing.flush().map_err(copy_err(plain, out))?;
     let Hashing {
         inner,
@@ -312,7 +283,7 @@ fn encrypt_file(
     } = hashing;
     let file = inner
         .into_inner()
-        .map_err(|e| enc_err(e.error().to_string()))?;
+        .map_err(|e| copy_err(plain, out)(e.into_error()))?;
     file.commit().map_err(write_err(out))?;
     Ok((bytes, hex::encode(hasher.finalize())))
 }
@@ -381,11 +352,7 @@ pub fn check_checksum(file: &Path) -> Result<ChecksumState, BackupError> {
 
 /// Decrypts (or copies, when not encrypted) `file` into `out`: a new 0600 file, written
 /// atomically; a symbolic link at `out` is refused, a file there replaced.
-pub fn decrypt_to(
-    file: &Path,
-    identities: &[age::x25519::Identity],
-    out: &Path,
-) -> Result<(), BackupError> {
+pub fn decrypt_to(file: &Path, identities: &Identities, out: &Path) -> Result<(), BackupError> {
     let mut src = std::fs::File::open(file).map_err(read_err(file))?;
     if !is_age(file)? {
         let mut dst = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
@@ -397,17 +364,14 @@ pub fn decrypt_to(
             path: file.to_owned(),
         });
     }
-    let dec_err = |reason: String| BackupError::Decrypt {
-        path: file.to_owned(),
-        reason,
-    };
-    let decryptor =
-        age::Decryptor::new(std::io::BufReader::new(src)).map_err(|e| dec_err(e.to_string()))?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| dec_err(e.to_string()))?;
+    let mut reader = identities
+        .decrypt_stream(src)
+        .map_err(|source| BackupError::Decrypt {
+            path: file.to_owned(),
+            source,
+        })?;
     let mut dst = AtomicFile::create(out, WriteOptions::private()).map_err(write_err(out))?;
-    std::io::copy(&mut reader, &mut dst).map_err(|e| dec_err(e.to_string()))?;
+    std::io::copy(&mut reader, &mut dst).map_err(copy_err(file, out))?;
     dst.commit().map_err(write_err(out))
 }
 
@@ -425,10 +389,7 @@ pub struct VerifyReport {
 /// Checks a backup without a server: the checksum file (if any), decryption (if encrypted),
 /// the gzip and tar structure, and the archive's own `SHA256SUMS` over `meta.json` and
 /// `state.bin`.
-pub fn verify_file(
-    file: &Path,
-    identities: &[age::x25519::Identity],
-) -> Result<VerifyReport, BackupError> {
+pub fn verify_file(file: &Path, identities: &Identities) -> Result<VerifyReport, BackupError> {
     let checksum = check_checksum(file)?;
     let encrypted = is_age(file)?;
     let plain = if encrypted {
@@ -522,7 +483,7 @@ pub fn verify_file(
 pub async fn restore(
     client: &NodeClient,
     file: &Path,
-    identities: &[age::x25519::Identity],
+    identities: &Identities,
     force: bool,
 ) -> Result<(), BackupError> {
     let dir = file.parent().filter(|p| !p.as_os_str().is_empty());
@@ -540,11 +501,11 @@ pub async fn restore(
 pub(crate) async fn restore_via(
     client: &NodeClient,
     file: &Path,
-    identities: &[age::x25519::Identity],
+    identities: &Identities,
     force: bool,
     temp_dir: &Path,
 ) -> Result<(), BackupError> {
-    let (f, ids) = (file.to_owned(), identities.to_vec());
+    let (f, ids) = (file.to_owned(), identities.clone());
     let scratch = scratch_near(file, temp_dir, "restore")?;
     let (plain, p) = (scratch.to_path_buf(), scratch.to_path_buf());
     tokio::task::spawn_blocking(move || {
@@ -552,9 +513,8 @@ pub(crate) async fn restore_via(
         decrypt_to(&f, &ids, &p)
     })
     .await
-    .map_err(|e| BackupError::Decrypt {
+    .map_err(|_| BackupError::DecryptTask {
         path: file.to_owned(),
-        reason: e.to_string(),
     })??;
     client
         .snapshot_restore(&plain, force)
@@ -565,6 +525,15 @@ pub(crate) async fn restore_via(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use age::secrecy::ExposeSecret;
+
+    fn recipient(id: &age::x25519::Identity) -> AgeRecipient {
+        id.to_public().to_string().parse().unwrap()
+    }
+
+    fn ids(id: &age::x25519::Identity) -> Identities {
+        Identities::from_text(id.to_string().expose_secret()).unwrap()
+    }
 
     /// A raft-snapshot-shaped archive: gzip'd tar of meta.json, state.bin, SHA256SUMS.
     fn snapshot(state: &[u8], tamper: bool) -> Vec<u8> {
@@ -596,7 +565,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let ok = d.path().join("ok.snap");
         std::fs::write(&ok, snapshot(b"state-bytes", false)).unwrap();
-        let r = verify_file(&ok, &[]).unwrap();
+        let r = verify_file(&ok, &Identities::default()).unwrap();
         assert!(!r.encrypted);
         assert_eq!(r.checksum, ChecksumState::Absent);
         assert_eq!(r.meta["Index"], 15);
@@ -604,13 +573,17 @@ mod tests {
 
         let bad = d.path().join("bad.snap");
         std::fs::write(&bad, snapshot(b"state-bytes", true)).unwrap();
-        let e = verify_file(&bad, &[]).unwrap_err().to_string();
+        let e = verify_file(&bad, &Identities::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("state.bin has SHA-256"), "{e}");
 
         let full = snapshot(b"state-bytes", false);
         let cut = d.path().join("cut.snap");
         std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
-        let e = verify_file(&cut, &[]).unwrap_err().to_string();
+        let e = verify_file(&cut, &Identities::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a usable raft snapshot"), "{e}");
     }
 
@@ -621,7 +594,7 @@ mod tests {
         std::fs::write(&plain, snapshot(b"secret-state", false)).unwrap();
         let id = age::x25519::Identity::generate();
         let out = d.path().join("backup.snap.age");
-        let (bytes, sha) = encrypt_file(&plain, &out, &[id.to_public()]).unwrap();
+        let (bytes, sha) = encrypt_file(&plain, &out, &[recipient(&id)]).unwrap();
         assert_eq!(std::fs::metadata(&out).unwrap().len(), bytes);
         assert_eq!(sha256_file(&out).unwrap(), sha);
         #[cfg(unix)]
@@ -641,14 +614,14 @@ mod tests {
         )
         .unwrap();
 
-        let r = verify_file(&out, std::slice::from_ref(&id)).unwrap();
+        let r = verify_file(&out, &ids(&id)).unwrap();
         assert!(r.encrypted);
         assert_eq!(r.checksum, ChecksumState::Matches);
 
-        let e = verify_file(&out, &[]).unwrap_err();
+        let e = verify_file(&out, &Identities::default()).unwrap_err();
         assert!(matches!(e, BackupError::NeedsIdentity { .. }), "{e}");
         let other = age::x25519::Identity::generate();
-        let e = verify_file(&out, &[other]).unwrap_err().to_string();
+        let e = verify_file(&out, &ids(&other)).unwrap_err().to_string();
         assert!(e.starts_with("decrypting"), "{e}");
 
         // A damaged file fails its checksum before anything else.
@@ -656,7 +629,7 @@ mod tests {
         let n = damaged.len();
         damaged[n - 10] ^= 0xff;
         std::fs::write(&out, &damaged).unwrap();
-        let e = verify_file(&out, &[id]).unwrap_err().to_string();
+        let e = verify_file(&out, &ids(&id)).unwrap_err().to_string();
         assert!(e.contains("checksum of"), "{e}");
     }
 
@@ -674,18 +647,18 @@ mod tests {
         std::fs::write(&plain, &snap).unwrap();
         let id = age::x25519::Identity::generate();
         let enc = d.path().join("backup.snap.age");
-        encrypt_file(&plain, &enc, &[id.to_public()]).unwrap();
+        encrypt_file(&plain, &enc, &[recipient(&id)]).unwrap();
 
         let pointee = d.path().join("someone-elses");
         std::fs::write(&pointee, "mine").unwrap();
         std::fs::set_permissions(&pointee, std::fs::Permissions::from_mode(0o644)).unwrap();
         let out = d.path().join("restore.snap");
         std::os::unix::fs::symlink(&pointee, &out).unwrap();
-        let e = decrypt_to(&enc, std::slice::from_ref(&id), &out).unwrap_err();
+        let e = decrypt_to(&enc, &ids(&id), &out).unwrap_err();
         assert!(matches!(e, BackupError::Write { .. }), "{e:?}");
         let enc_link = d.path().join("new.snap.age");
         std::os::unix::fs::symlink(&pointee, &enc_link).unwrap();
-        let e = encrypt_file(&plain, &enc_link, &[id.to_public()]).unwrap_err();
+        let e = encrypt_file(&plain, &enc_link, &[recipient(&id)]).unwrap_err();
         assert!(matches!(e, BackupError::Write { .. }), "{e:?}");
         assert_eq!(std::fs::read(&pointee).unwrap(), b"mine");
 
@@ -693,7 +666,7 @@ mod tests {
         std::fs::write(&out, "planted").unwrap();
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o666)).unwrap();
         let mut planted = std::fs::File::open(&out).unwrap();
-        decrypt_to(&enc, std::slice::from_ref(&id), &out).unwrap();
+        decrypt_to(&enc, &ids(&id), &out).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), snap);
         let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
@@ -717,25 +690,5 @@ mod tests {
             ],
             "no scratch or temporary file left"
         );
-    }
-
-    #[test]
-    fn identities_and_recipients_are_checked() {
-        let id = age::x25519::Identity::generate();
-        use age::secrecy::ExposeSecret;
-        let text = format!("# created: now\n{}\n", id.to_string().expose_secret());
-        assert_eq!(parse_identities(&text).unwrap().len(), 1);
-        assert!(parse_identities("# nothing\n").is_err());
-        assert!(parse_identities("AGE-SECRET-KEY-1NOPE").is_err());
-        assert_eq!(
-            parse_recipients(&[id.to_public().to_string()])
-                .unwrap()
-                .len(),
-            1
-        );
-        let e = parse_recipients(&["age1nope".into()])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("invalid age recipient"), "{e}");
     }
 }

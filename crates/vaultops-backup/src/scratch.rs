@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use vaultops_api::{ClientConfig, GenerateRootEndpoint, NodeClient, NodeRole, UnsealKey};
 use vaultops_bootstrap::{BootstrapError, BringUpOptions, NoHooks, NodeSet};
-use vaultops_config::{Engine, Listener, NodeConfig, RaftStorage, Storage, TlsFiles};
+use vaultops_config::{Listener, NodeConfig, RaftStorage, Storage, TlsFiles};
+use vaultops_types::Engine;
 
 use crate::inventory::{self, Inventory};
 use crate::{restore_via, verify_file, BackupError, VerifyReport};
@@ -87,17 +88,16 @@ pub struct RestoreCheck {
 /// outside the temporary directory, which is removed at the end.
 pub async fn verify_by_restore(
     file: &Path,
-    identities: &[age::x25519::Identity],
+    identities: &vaultops_custody::Identities,
     old_keys: &[UnsealKey],
     opts: &ScratchOptions,
 ) -> Result<RestoreCheck, BackupError> {
     let t0 = Instant::now();
-    let (f, ids) = (file.to_owned(), identities.to_vec());
+    let (f, ids) = (file.to_owned(), identities.clone());
     let integrity = tokio::task::spawn_blocking(move || verify_file(&f, &ids))
         .await
-        .map_err(|e| BackupError::Decrypt {
+        .map_err(|_| BackupError::DecryptTask {
             path: file.to_owned(),
-            reason: e.to_string(),
         })??;
     if old_keys.is_empty() {
         return Err(BackupError::OldKeys {
@@ -126,7 +126,7 @@ pub async fn verify_by_restore(
 async fn check_in(
     node: &mut ScratchNode,
     file: &Path,
-    identities: &[age::x25519::Identity],
+    identities: &vaultops_custody::Identities,
     old_keys: &[UnsealKey],
     opts: &ScratchOptions,
     t0: Instant,
@@ -458,7 +458,7 @@ impl ScratchNode {
                 Err(e) => e.to_string(),
             };
             if start.elapsed() >= deadline {
-                let e = vaultops_bootstrap::wait::WaitTimeout {
+                let e = vaultops_bootstrap::WaitTimeout {
                     what: what.to_owned(),
                     waited: start.elapsed(),
                     last,

@@ -75,27 +75,22 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
             .await
             .unwrap();
     }
-    let source = backup::inventory::take(&root).await.unwrap();
+    let source = backup::take_inventory(&root).await.unwrap();
     assert_eq!(source.secrets_in("app"), Some(12), "{source:?}");
     assert_eq!(source.secrets_in("legacy"), Some(3), "{source:?}");
 
     let dir = tempfile::tempdir().unwrap();
-    let id = backup::AgeIdentity::generate();
+    let (id, recipient) = vaultops_custody::generate_identity();
     let file = dir.path().join("cluster.snap.age");
-    backup::save(&root, &file, &[id.to_public()]).await.unwrap();
+    backup::save(&root, &file, &[recipient]).await.unwrap();
     let before = std::fs::read(&file).unwrap();
     let keys: Vec<UnsealKey> = cluster.init().keys_base64.clone();
 
     // The right keys (3 of 5): every secret is counted, on the restored copy.
     let work = tempfile::tempdir().unwrap();
-    let check = backup::verify_by_restore(
-        &file,
-        std::slice::from_ref(&id),
-        &keys[1..4],
-        &opts_in(work.path()),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let check = backup::verify_by_restore(&file, &id, &keys[1..4], &opts_in(work.path()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_empty(work.path());
     println!(
         "verify --restore: {} secrets, timings {:?}",
@@ -120,14 +115,9 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
     assert!(check.inventory.policies.contains(&"atmr-api".to_owned()));
 
     // Too few keys: refused, naming the threshold.
-    let e = backup::verify_by_restore(
-        &file,
-        std::slice::from_ref(&id),
-        &keys[..2],
-        &opts_in(work.path()),
-    )
-    .await
-    .unwrap_err();
+    let e = backup::verify_by_restore(&file, &id, &keys[..2], &opts_in(work.path()))
+        .await
+        .unwrap_err();
     assert_empty(work.path());
     assert!(matches!(e, BackupError::OldKeys { .. }), "{e}");
     assert!(e.to_string().contains("threshold is 3"), "{e}");
@@ -140,7 +130,7 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
     })
     .await;
     let wrong = other.init().keys_base64[..3].to_vec();
-    let e = backup::verify_by_restore(&file, std::slice::from_ref(&id), &wrong, &opts())
+    let e = backup::verify_by_restore(&file, &id, &wrong, &opts())
         .await
         .unwrap_err();
     assert!(matches!(e, BackupError::OldKeys { .. }), "{e}");
@@ -148,7 +138,7 @@ async fn restores_into_a_throwaway_node_and_counts_every_secret() {
 
     // The backup was only read, and the source cluster still serves its data.
     assert_eq!(std::fs::read(&file).unwrap(), before);
-    assert_eq!(backup::inventory::take(&root).await.unwrap(), source);
+    assert_eq!(backup::take_inventory(&root).await.unwrap(), source);
 }
 
 #[tokio::test]
@@ -157,9 +147,14 @@ async fn a_damaged_backup_is_refused_before_any_server_starts() {
     let file = dir.path().join("junk.snap");
     std::fs::write(&file, b"not a snapshot").unwrap();
     let missing_bin = ScratchOptions::new(dir.path().join("no-such-bao"));
-    let e = backup::verify_by_restore(&file, &[], &[UnsealKey::new("k".to_owned())], &missing_bin)
-        .await
-        .unwrap_err();
+    let e = backup::verify_by_restore(
+        &file,
+        &Default::default(),
+        &[UnsealKey::new("k".to_owned())],
+        &missing_bin,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, BackupError::Archive { .. }), "{e}");
 }
 
@@ -177,9 +172,14 @@ async fn a_missing_server_binary_is_named() {
     backup::save(&root, &file, &[]).await.unwrap();
     let bin = dir.path().join("no-such-bao");
     let keys = cluster.init().keys_base64[..3].to_vec();
-    let e = backup::verify_by_restore(&file, &[], &keys, &ScratchOptions::new(&bin))
-        .await
-        .unwrap_err();
+    let e = backup::verify_by_restore(
+        &file,
+        &Default::default(),
+        &keys,
+        &ScratchOptions::new(&bin),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, BackupError::ScratchStart { .. }), "{e}");
     assert!(e.to_string().contains("no-such-bao"), "{e}");
 }

@@ -12,15 +12,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use vaultops_api::approle::AppRoleSpec;
-use vaultops_api::sys::{AuditEnableRequest, EnableRequest, MountConfig, MountInfo};
+use vaultops_api::AppRoleSpec;
 use vaultops_api::{ApiError, NodeClient, NodeRole, TokenCreateRequest, TokenType, Ttl};
-use vaultops_rollout::plan::SYSTEM_SECRETS_ENGINES;
-use vaultops_rollout::validate::{BUILTIN_POLICIES, RESERVED_AUTH_PATHS};
+use vaultops_api::{AuditEnableRequest, EnableRequest, MountConfig, MountInfo};
+use vaultops_rollout::SYSTEM_SECRETS_ENGINES;
 use vaultops_rollout::{
     evaluate, token_groups, AuditState, Change, ChangeKind, CurrentState, MountState, ObjectRef,
     Op, Plan, RoleSettings, Rollout, SecretsEngineType, Tune, VerifyReport,
 };
+use vaultops_rollout::{BUILTIN_POLICIES, RESERVED_AUTH_PATHS};
 
 /// How long a `--verify` test token lives if revoking it fails.
 const VERIFY_TOKEN_TTL: &str = "5m";

@@ -9,7 +9,7 @@
 //! the devices it rendered). The root token is not revoked here: that is the last step of a
 //! real rollout (`vaultops apply` without `--keep-root-token`), and test clusters keep it.
 
-use vaultops_api::approle::AppRoleSpec;
+use vaultops_api::AppRoleSpec;
 use vaultops_api::NodeClient;
 use vaultops_rollout::{plan, PlanOptions, Rollout};
 

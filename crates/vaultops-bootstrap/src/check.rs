@@ -9,8 +9,8 @@ use crate::status::cluster_status;
 use base64::Engine as _;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
-use vaultops_api::approle::DEFAULT_APPROLE_MOUNT;
 use vaultops_api::NodeClient;
+use vaultops_api::DEFAULT_APPROLE_MOUNT;
 
 /// A checklist item's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -3,31 +3,49 @@
 //! This is the production code path: `vaultops init`/`unseal` and the testbed's `up` call the
 //! same functions, so every testbed run exercises what operators run on rollout day.
 //! [`bring_up`] is the one bring-up sequence (init → unseal → autopilot → join → voters) the
-//! testbed, the test harness and the throwaway restore node share; [`transit`] prepares a
-//! transit unsealer; [`baseline`] applies the shipped example rollout through [`apply`].
+//! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
+//! prepares a transit unsealer; [`apply_baseline`] applies the shipped example rollout through
+//! [`apply()`].
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
 
-pub mod apply;
-pub mod baseline;
+mod apply;
+mod baseline;
 mod bringup;
-pub mod check;
-pub mod cluster;
-pub mod error;
-pub mod nodes;
-pub mod raft;
-pub mod root;
-pub mod status;
-pub mod transit;
-pub mod unseal;
-pub mod wait;
+mod check;
+mod cluster;
+mod error;
+mod nodes;
+mod raft;
+mod root;
+mod status;
+mod transit;
+mod unseal;
+mod wait;
 
+pub use apply::{
+    apply, read_current, revoke_root, verify, AppliedChange, ApplyError, ApplyReport, RevokedRoot,
+};
+pub use baseline::{
+    app_role_spec, apply_baseline, apply_rollout, example_rollout, APP_POLICY, APP_ROLE,
+    EXAMPLE_ROLLOUT, KV_MOUNT,
+};
 pub use bringup::{
     bring_up, BringUp, BringUpError, BringUpHooks, BringUpOptions, Milestone, NoHooks, SealMode,
+};
+pub use check::{
+    grade_audit, grade_cert, grade_ha, grade_seal, grade_snapshot, run_checks, CheckItem,
+    CheckOptions, CheckReport, Verdict,
 };
 pub use cluster::{init_cluster, unseal_cluster, unseal_when_joined};
 pub use error::BootstrapError;
 pub use nodes::{NodeSet, NodeState};
+pub use raft::{tune_autopilot, wait_voters};
 pub use root::generate_root;
+pub use status::{cluster_status, judge, node_status, ClusterStatus, NodeStatus};
+pub use transit::{
+    prepare_unsealer, transit_policy, TRANSIT_KEY, TRANSIT_MOUNT, TRANSIT_TOKEN_PERIOD,
+};
 pub use unseal::{submit_shares, unseal_node, ShareProgress, UnsealOutcome};
+pub use wait::{until as wait_until, WaitTimeout};

@@ -4,9 +4,9 @@
 //! non-root token, malformed file).
 
 use std::time::Duration;
-use vaultops_api::approle::{AppRoleSpec, DEFAULT_APPROLE_MOUNT};
+use vaultops_api::{AppRoleSpec, DEFAULT_APPROLE_MOUNT};
 use vaultops_api::{NodeClient, TokenCreateRequest};
-use vaultops_bootstrap::apply::{apply, read_current, revoke_root, verify, ApplyError};
+use vaultops_bootstrap::{apply, read_current, revoke_root, verify, ApplyError};
 use vaultops_rollout::{
     plan, ChangeKind, CheckStatus, ObjectKind, Plan, PlanOptions, Rollout, RolloutError,
 };

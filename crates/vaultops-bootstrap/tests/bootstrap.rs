@@ -2,10 +2,10 @@
 //! configuration, cluster status.
 
 use std::time::Duration;
-use vaultops_api::approle::{SecretIdRequest, DEFAULT_APPROLE_MOUNT};
 use vaultops_api::{NodeRole, UnsealKey};
-use vaultops_bootstrap::baseline::{apply_baseline, APP_POLICY, APP_ROLE};
-use vaultops_bootstrap::status::cluster_status;
+use vaultops_api::{SecretIdRequest, DEFAULT_APPROLE_MOUNT};
+use vaultops_bootstrap::cluster_status;
+use vaultops_bootstrap::{apply_baseline, APP_POLICY, APP_ROLE};
 use vaultops_bootstrap::{unseal_node, BootstrapError, UnsealOutcome};
 use vaultops_testkit::{Cluster, ClusterOptions};
 
@@ -149,7 +149,7 @@ async fn status_reports_a_stopped_node() {
     let active = c.wait_active(Duration::from_secs(30)).await;
     // Autopilot tuning sticks (sub-second values would be silently ignored by the server).
     let root = c.root_client(active);
-    vaultops_bootstrap::raft::tune_autopilot(&root, Duration::from_millis(1500))
+    vaultops_bootstrap::tune_autopilot(&root, Duration::from_millis(1500))
         .await
         .unwrap();
     let cfg = root.autopilot_config().await.unwrap();

@@ -3,7 +3,7 @@
 use crate::cli::{ApplyArgs, Format, Global};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
-use vaultops_bootstrap::apply::{apply, read_current, revoke_root, verify, ApplyError};
+use vaultops_bootstrap::{apply, read_current, revoke_root, verify, ApplyError};
 use vaultops_rollout::{plan, PlanOptions, Rollout};
 
 pub async fn run(global: &Global, args: &ApplyArgs) -> anyhow::Result<ExitCode> {

@@ -240,7 +240,7 @@ pub async fn migrate_env(global: &Global, a: &MigrateEnvArgs) -> anyhow::Result<
         std::fs::read_to_string(&a.file)
             .with_context(|| format!("reading {}", a.file.display()))?,
     );
-    let entries = ar::dotenv::parse(&text).with_context(|| format!("{}", a.file.display()))?;
+    let entries = ar::parse_dotenv(&text).with_context(|| format!("{}", a.file.display()))?;
     let opts = ar::MigrateOptions {
         dry_run: a.dry_run,
         force: a.force,

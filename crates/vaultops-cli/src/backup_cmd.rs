@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_backup as backup;
+use vaultops_custody::{parse_recipients, Identities};
 
-fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<backup::AgeIdentity>> {
-    let mut out = Vec::new();
+fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Identities> {
+    let mut out = Identities::default();
     for p in paths {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        out.extend(backup::parse_identities(&text).with_context(|| format!("{}", p.display()))?);
+        out.extend(Identities::from_text(&text).with_context(|| format!("{}", p.display()))?);
     }
     Ok(out)
 }
@@ -30,10 +31,10 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
                 bail!("backup save talks to ONE node: pass a single --addr");
             }
             let node = nodes.remove(0);
-            let recipients = backup::parse_recipients(age_recipients)?;
+            let recipients = parse_recipients(age_recipients)?;
             let info = backup::save(&node, out, &recipients).await?;
             if let Some(m) = metrics_file {
-                backup::metrics::write(m, &info).with_context(|| {
+                backup::write_metrics(m, &info).with_context(|| {
                     format!(
                         "the backup {} was saved, but its metrics file was not written",
                         out.display()
@@ -112,7 +113,7 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
 async fn verify_restore(
     global: &Global,
     file: &Path,
-    ids: &[backup::AgeIdentity],
+    ids: &Identities,
     args: &VerifyRestoreArgs,
 ) -> anyhow::Result<ExitCode> {
     if args.bundle.is_none() && !args.prompt {

@@ -4,8 +4,8 @@ use crate::cli::{CheckArgs, Global};
 use crate::output::{emit, table};
 use std::process::ExitCode;
 use std::time::Duration;
-use vaultops_bootstrap::check::{run_checks, CheckOptions, Verdict};
 use vaultops_bootstrap::NodeSet;
+use vaultops_bootstrap::{run_checks, CheckOptions, Verdict};
 
 pub async fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let nodes = NodeSet::new(global.clients()?);

@@ -423,9 +423,9 @@ pub enum TlsCommand {
     Ca {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        #[arg(long, default_value = vaultops_tls::build::DEFAULT_CA_COMMON_NAME)]
+        #[arg(long, default_value = vaultops_tls::DEFAULT_CA_COMMON_NAME)]
         common_name: String,
-        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_CA_DAYS)]
+        #[arg(long, default_value_t = vaultops_tls::DEFAULT_CA_DAYS)]
         days: u32,
         /// Replace an existing CA key (certificates issued by the old CA stop verifying).
         #[arg(long)]
@@ -447,7 +447,7 @@ pub enum TlsCommand {
         ips: Vec<std::net::IpAddr>,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_NODE_DAYS)]
+        #[arg(long, default_value_t = vaultops_tls::DEFAULT_NODE_DAYS)]
         days: u32,
     },
     /// Show a certificate's subject, SANs and validity; with --ca, verify it (and with
@@ -465,7 +465,7 @@ pub enum TlsCommand {
         ca_dir: PathBuf,
         /// The existing certificate (NAME.pem); it and NAME-key.pem are replaced atomically.
         cert: PathBuf,
-        #[arg(long, default_value_t = vaultops_tls::build::DEFAULT_NODE_DAYS)]
+        #[arg(long, default_value_t = vaultops_tls::DEFAULT_NODE_DAYS)]
         days: u32,
     },
 }

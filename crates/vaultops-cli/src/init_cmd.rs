@@ -5,10 +5,11 @@ use anyhow::{bail, Context};
 use std::process::ExitCode;
 use vaultops_api::{InitRequest, KeySplit, UnsealKey};
 use vaultops_bootstrap::init_cluster;
-use vaultops_custody::bundle::{
-    now_rfc3339, EncryptedSecret, InitBundle, KeyKind, ShareCustody, FORMAT,
+use vaultops_custody::{
+    check_writable, encrypt_shares, encrypt_token, parse_recipients, public_key_base64,
+    write_bundle, AgeRecipient,
 };
-use vaultops_custody::{agekeys, pgp, store};
+use vaultops_custody::{now_rfc3339, EncryptedSecret, InitBundle, KeyKind, ShareCustody, FORMAT};
 
 pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
     let addrs = global.addrs()?;
@@ -22,7 +23,7 @@ pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
 
     // Everything that can fail locally is checked BEFORE the cluster is initialized: a
     // cluster whose keys cannot be stored is lost.
-    store::check_writable(&args.out)?;
+    check_writable(&args.out)?;
     let custody = Custody::from_args(args, split)?;
 
     let node = global.clients()?.remove(0);
@@ -81,7 +82,7 @@ pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
         integrity_sha256: String::new(),
     };
     bundle.seal_integrity();
-    if let Err(e) = store::write_bundle(&args.out, &bundle) {
+    if let Err(e) = write_bundle(&args.out, &bundle) {
         // The cluster IS initialized now: never lose its keys. The bundle holds only
         // ciphertext, so printing it is safe.
         println!("{}", bundle.to_json());
@@ -115,8 +116,8 @@ pub async fn run(global: &Global, args: &InitArgs) -> anyhow::Result<ExitCode> {
 /// How shares are protected, decided before the cluster is touched.
 enum Custody {
     Age {
-        shares: Vec<agekeys::AgeRecipient>,
-        root: agekeys::AgeRecipient,
+        shares: Vec<AgeRecipient>,
+        root: AgeRecipient,
     },
     Pgp {
         keys: Vec<String>,
@@ -129,7 +130,7 @@ enum Custody {
 impl Custody {
     fn from_args(args: &InitArgs, split: KeySplit) -> anyhow::Result<Self> {
         if !args.age_recipients.is_empty() {
-            let shares = agekeys::parse_recipients(&args.age_recipients)?;
+            let shares = parse_recipients(&args.age_recipients)?;
             if shares.len() != 1 && shares.len() != split.shares() as usize {
                 bail!(
                     "{} --age-recipient for {} shares: give one per share, or exactly one for all",
@@ -138,7 +139,7 @@ impl Custody {
                 );
             }
             let root = match &args.root_token_age_recipient {
-                Some(r) => agekeys::parse_recipients(std::slice::from_ref(r))?.remove(0),
+                Some(r) => parse_recipients(std::slice::from_ref(r))?.remove(0),
                 None => shares[0].clone(),
             };
             return Ok(Custody::Age { shares, root });
@@ -153,7 +154,7 @@ impl Custody {
             }
             let read = |p: &std::path::Path| -> anyhow::Result<String> {
                 let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-                pgp::public_key_base64(&bytes).with_context(|| format!("{}", p.display()))
+                public_key_base64(&bytes).with_context(|| format!("{}", p.display()))
             };
             let keys = args
                 .pgp_keys
@@ -181,10 +182,7 @@ impl Custody {
             Custody::Age {
                 shares: rs,
                 root: rr,
-            } => (
-                agekeys::encrypt_shares(shares, rs)?,
-                Some(agekeys::encrypt_token(root, rr)?),
-            ),
+            } => (encrypt_shares(shares, rs)?, Some(encrypt_token(root, rr)?)),
             Custody::Pgp { .. } => {
                 // The server already encrypted them: keys_base64 and root_token hold base64
                 // PGP messages.

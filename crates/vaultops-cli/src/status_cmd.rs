@@ -3,7 +3,7 @@
 use crate::cli::{Global, StatusArgs};
 use crate::output::{emit, table};
 use std::process::ExitCode;
-use vaultops_bootstrap::status::cluster_status;
+use vaultops_bootstrap::cluster_status;
 use vaultops_bootstrap::NodeSet;
 
 pub async fn run(global: &Global, _args: &StatusArgs) -> anyhow::Result<ExitCode> {

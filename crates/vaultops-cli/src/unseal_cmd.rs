@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_api::UnsealKey;
 use vaultops_bootstrap::{submit_shares, unseal_when_joined, ShareProgress, UnsealOutcome};
-use vaultops_custody::bundle::ShareCustody;
-use vaultops_custody::{agekeys, pgp, store, InitBundle};
+use vaultops_custody::ShareCustody;
+use vaultops_custody::{decrypt_with_gpg, read_bundle, Identities, InitBundle};
 
 pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode> {
     let nodes = global.clients()?;
@@ -91,7 +91,7 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
 /// can open, then those typed at the prompt (with `--prompt`); and the bundle itself.
 pub fn gather_shares(args: &UnsealArgs) -> anyhow::Result<(Option<InitBundle>, Vec<UnsealKey>)> {
     let bundle = match &args.bundle {
-        Some(p) => Some(store::read_bundle(p)?),
+        Some(p) => Some(read_bundle(p)?),
         None => None,
     };
     let mut keys = match &bundle {
@@ -110,9 +110,7 @@ fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<U
     for p in &args.identities {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        ids.push(
-            agekeys::Identities::from_text(&text).with_context(|| format!("{}", p.display()))?,
-        );
+        ids.push(Identities::from_text(&text).with_context(|| format!("{}", p.display()))?);
     }
     let mut keys = Vec::new();
     let mut age_recipients = Vec::new();
@@ -130,7 +128,7 @@ fn shares_from_bundle(b: &InitBundle, args: &UnsealArgs) -> anyhow::Result<Vec<U
             ShareCustody::Pgp { .. } => {
                 // Only the holder whose secret key is in the keyring can open it; the
                 // others are skipped quietly.
-                if let Ok(plain) = pgp::decrypt_with_gpg(&s.ciphertext) {
+                if let Ok(plain) = decrypt_with_gpg(&s.ciphertext) {
                     keys.push(UnsealKey::new(plain));
                 }
             }

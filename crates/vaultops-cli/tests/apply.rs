@@ -104,7 +104,7 @@ fn config_lint_names_the_seeds_mistakes_and_passes_a_rendered_config() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("node.hcl");
     let cfg = vaultops_config::NodeConfig::new(
-        vaultops_config::Engine::OpenBao,
+        vaultops_types::Engine::OpenBao,
         "node1",
         "prod",
         "https://node1:8200",

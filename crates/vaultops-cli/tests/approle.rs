@@ -3,8 +3,8 @@
 
 use std::process::{Command, Output};
 use std::time::Duration;
-use vaultops_api::approle::DEFAULT_APPROLE_MOUNT;
 use vaultops_api::SecretId;
+use vaultops_api::DEFAULT_APPROLE_MOUNT;
 use vaultops_testkit::{Cluster, ClusterOptions};
 
 fn vaultops(args: &[String]) -> Output {
@@ -35,9 +35,7 @@ async fn deliver_check_rotate_and_migrate() {
     .await;
     let active = c.wait_active(Duration::from_secs(30)).await;
     let root = c.root_client(active);
-    vaultops_bootstrap::baseline::apply_baseline(&root)
-        .await
-        .unwrap();
+    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("vault-secrets.env");
     let conn = |token: bool| {

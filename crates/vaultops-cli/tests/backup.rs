@@ -22,9 +22,7 @@ async fn save_verify_and_restore_an_encrypted_backup() {
     .await;
     let active = c.wait_active(Duration::from_secs(30)).await;
     let root = c.root_client(active);
-    vaultops_bootstrap::baseline::apply_baseline(&root)
-        .await
-        .unwrap();
+    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
     root.kv_write(
         "secret",
         "atmr/db",
@@ -77,8 +75,8 @@ async fn save_verify_and_restore_an_encrypted_backup() {
     // The textfile the shipped VaultSnapshotTooOld alert reads: the same metric name, a
     // timestamp from this save, the file's size.
     assert_eq!(
-        vaultops_backup::metrics::SNAPSHOT_METRIC,
-        vaultops_deploy::prometheus::SNAPSHOT_METRIC
+        vaultops_backup::SNAPSHOT_METRIC,
+        vaultops_deploy::SNAPSHOT_METRIC
     );
     let text = std::fs::read_to_string(&metrics).unwrap();
     let value = |name: &str| -> u64 {
@@ -88,10 +86,10 @@ async fn save_verify_and_restore_an_encrypted_backup() {
             .parse()
             .unwrap()
     };
-    let stamp = value(vaultops_backup::metrics::SNAPSHOT_METRIC);
+    let stamp = value(vaultops_backup::SNAPSHOT_METRIC);
     assert!(stamp >= before_save, "{stamp} < {before_save}");
     assert_eq!(
-        value(vaultops_backup::metrics::SNAPSHOT_SIZE_METRIC),
+        value(vaultops_backup::SNAPSHOT_SIZE_METRIC),
         std::fs::metadata(&file).unwrap().len()
     );
 
@@ -173,7 +171,7 @@ async fn save_verify_and_restore_an_encrypted_backup() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let back = vaultops_bootstrap::wait::until(
+    let back = vaultops_bootstrap::wait_until(
         "the restored value",
         Duration::from_secs(30),
         Duration::from_millis(100),
@@ -353,7 +351,7 @@ async fn interrupted_verify_restore_leaves_no_process_and_no_directory() {
         sin.write_all(format!("{keys}\n").as_bytes()).unwrap();
     }
     // Interrupt once the throwaway node runs (its directory exists and its server logged).
-    let node_dir = vaultops_bootstrap::wait::until(
+    let node_dir = vaultops_bootstrap::wait_until(
         "the throwaway node to start",
         Duration::from_secs(30),
         Duration::from_millis(20),
@@ -382,7 +380,7 @@ async fn interrupted_verify_restore_leaves_no_process_and_no_directory() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("interrupted"), "{err}");
 
-    let gone = vaultops_bootstrap::wait::until(
+    let gone = vaultops_bootstrap::wait_until(
         "the throwaway node's process and directory to be gone",
         Duration::from_secs(10),
         Duration::from_millis(50),

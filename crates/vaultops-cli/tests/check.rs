@@ -47,9 +47,7 @@ async fn checklist_on_a_real_cluster() {
     .await;
     let active = c.wait_active(Duration::from_secs(30)).await;
     let root = c.root_client(active);
-    vaultops_bootstrap::baseline::apply_baseline(&root)
-        .await
-        .unwrap();
+    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
 
     // An operator token (sudo on what check reads), orphan so it outlives root.
     root.policy_write(

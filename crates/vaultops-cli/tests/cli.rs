@@ -123,7 +123,7 @@ fn bad_input_gives_one_line_errors_and_non_zero_exit() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("pass --addr"), "{:?}", text(&out));
 
-    let port = vaultops_testkit::process::free_port();
+    let port = vaultops_testkit::free_port();
     let addr = format!("https://127.0.0.1:{port}");
     let out = vaultops(&["status", "--addr", &addr]);
     assert_eq!(out.status.code(), Some(2));

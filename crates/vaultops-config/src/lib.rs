@@ -50,7 +50,3 @@ pub use model::{
     TransitSeal,
 };
 pub use render::render;
-/// Which server reads the configuration: the one domain type of `vaultops-types`, named here
-/// because every [`NodeConfig`] carries one. The two engines differ in what they accept; see
-/// [`render`] for the list.
-pub use vaultops_types::{Engine, ParseEngineError};

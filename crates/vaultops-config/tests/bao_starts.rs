@@ -25,7 +25,8 @@ use rcgen::{
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use vaultops_config::*;
-use vaultops_testkit::process::{free_port, BaoProcess};
+use vaultops_testkit::{free_port, BaoProcess};
+use vaultops_types::Engine;
 
 const IGNORED_FIELD_WARNING: &str = "unknown or unsupported field";
 const HEALTH_DEADLINE: Duration = Duration::from_secs(20);

@@ -5,6 +5,7 @@
 //! the findings match what the real server does is checked in `lint_bao.rs`.
 
 use vaultops_config::*;
+use vaultops_types::Engine;
 
 const SEED: &str = include_str!("fixtures/seed-production.hcl");
 

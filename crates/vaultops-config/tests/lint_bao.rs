@@ -18,7 +18,8 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use vaultops_config::*;
-use vaultops_testkit::process::{free_port, BaoProcess};
+use vaultops_testkit::{free_port, BaoProcess};
+use vaultops_types::Engine;
 
 const IGNORED: &str = "unknown or unsupported field";
 const DEADLINE: Duration = Duration::from_secs(30);

@@ -2,6 +2,7 @@
 //! matches, line for line, the configuration measured to work with OpenBao 2.7.2.
 
 use vaultops_config::*;
+use vaultops_types::Engine;
 
 /// The "Working node config" of the OpenBao 2.7.2 probe (shared/facts), node1, without its
 /// inline comment. It gave no startup warnings.

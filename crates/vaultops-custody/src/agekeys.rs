@@ -1,12 +1,42 @@
-//! age encryption of shares and of the root token, and decryption with identity files.
+//! age keys and encryption, for the whole workspace: recipients (`age1…`) and identity files
+//! (`AGE-SECRET-KEY-1…`) are parsed here and only here; shares and the root token are
+//! encrypted and decrypted here, and so are streams (backups). The `age` crate's types stay
+//! inside this module.
 
 use crate::bundle::{EncryptedSecret, ShareCustody};
-
-/// An age X25519 recipient (`age1…`).
-pub use age::x25519::Recipient as AgeRecipient;
-use std::io::Read;
+use std::fmt;
+use std::io::{Read, Write};
 use std::str::FromStr;
 use vaultops_api::{Token, UnsealKey};
+
+/// An age X25519 recipient (`age1…`): whom a secret is encrypted to.
+#[derive(Clone)]
+pub struct AgeRecipient(age::x25519::Recipient);
+
+impl FromStr for AgeRecipient {
+    type Err = AgeError;
+
+    fn from_str(value: &str) -> Result<Self, AgeError> {
+        age::x25519::Recipient::from_str(value.trim())
+            .map(Self)
+            .map_err(|e| AgeError::Recipient {
+                value: value.to_owned(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for AgeRecipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for AgeRecipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AgeRecipient({})", self.0)
+    }
+}
 
 /// An age problem, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -27,28 +57,20 @@ pub enum AgeError {
     NoIdentity,
     #[error("share {index} could not be decrypted: {reason}")]
     Decrypt { index: u32, reason: String },
+    /// Encrypting or decrypting a stream (a backup file) failed: no identity matches, the
+    /// file is damaged, or a recipient is unusable.
+    #[error("{reason}")]
+    Stream { reason: String },
 }
 
 /// Parses `age1…` recipients.
-pub fn parse_recipients(values: &[String]) -> Result<Vec<age::x25519::Recipient>, AgeError> {
-    values
-        .iter()
-        .map(|v| {
-            age::x25519::Recipient::from_str(v.trim()).map_err(|e| AgeError::Recipient {
-                value: v.clone(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
+pub fn parse_recipients(values: &[String]) -> Result<Vec<AgeRecipient>, AgeError> {
+    values.iter().map(|v| v.parse()).collect()
 }
 
-fn encrypt_one(
-    index: u32,
-    r: &age::x25519::Recipient,
-    plain: &str,
-) -> Result<EncryptedSecret, AgeError> {
+fn encrypt_one(index: u32, r: &AgeRecipient, plain: &str) -> Result<EncryptedSecret, AgeError> {
     let ciphertext =
-        age::encrypt_and_armor(r, plain.as_bytes()).map_err(|e| AgeError::Encrypt {
+        age::encrypt_and_armor(&r.0, plain.as_bytes()).map_err(|e| AgeError::Encrypt {
             index,
             recipient: r.to_string(),
             reason: e.to_string(),
@@ -65,7 +87,7 @@ fn encrypt_one(
 /// Encrypts share i to recipient i (or every share to the single recipient).
 pub fn encrypt_shares(
     shares: &[UnsealKey],
-    recipients: &[age::x25519::Recipient],
+    recipients: &[AgeRecipient],
 ) -> Result<Vec<EncryptedSecret>, AgeError> {
     if recipients.len() != 1 && recipients.len() != shares.len() {
         return Err(AgeError::RecipientCount {
@@ -84,36 +106,126 @@ pub fn encrypt_shares(
 }
 
 /// Encrypts the root token to one recipient.
-pub fn encrypt_token(
-    token: &Token,
-    recipient: &age::x25519::Recipient,
-) -> Result<EncryptedSecret, AgeError> {
+pub fn encrypt_token(token: &Token, recipient: &AgeRecipient) -> Result<EncryptedSecret, AgeError> {
     encrypt_one(0, recipient, token.expose())
 }
 
-/// The identities of an age identity file (`AGE-SECRET-KEY-1…` lines, comments allowed).
-pub struct Identities(Vec<Box<dyn age::Identity>>);
+/// A stream being encrypted to age recipients (binary age format). Call
+/// [`AgeWriter::finish`] after the last write: without it the output is truncated.
+pub struct AgeWriter<W: Write>(age::stream::StreamWriter<W>);
+
+impl<W: Write> fmt::Debug for AgeWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AgeWriter")
+    }
+}
+
+impl<W: Write> AgeWriter<W> {
+    /// Encrypts what is written to `out` for `recipients` (at least one).
+    pub fn new(recipients: &[AgeRecipient], out: W) -> Result<Self, AgeError> {
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| &r.0 as &dyn age::Recipient))
+                .map_err(|e| AgeError::Stream {
+                    reason: e.to_string(),
+                })?;
+        encryptor
+            .wrap_output(out)
+            .map(Self)
+            .map_err(|e| AgeError::Stream {
+                reason: e.to_string(),
+            })
+    }
+
+    /// Writes the last chunk and returns the underlying writer.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.0.finish()
+    }
+}
+
+impl<W: Write> Write for AgeWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The identities of age identity files (`AGE-SECRET-KEY-1…` lines, comments allowed): who
+/// can decrypt. May be empty (no identity given). Holds each file's text in a redacting,
+/// zeroized string (checked when read, parsed again for each decryption: the parsed keys of
+/// the `age` crate cannot cross threads), so it can be cloned into a blocking task.
+#[derive(Default, Clone)]
+pub struct Identities(Vec<secrecy::SecretString>);
 
 impl std::fmt::Debug for Identities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Identities({} keys, <redacted>)", self.0.len())
+        write!(f, "Identities({} files, <redacted>)", self.0.len())
     }
+}
+
+/// A new X25519 key pair: the identity (to decrypt) and its recipient (to encrypt to). For a
+/// throwaway key (drills, tests); an operator's key is made with `age-keygen` and kept offline.
+pub fn generate_identity() -> (Identities, AgeRecipient) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    let text = id.to_string();
+    (
+        Identities(vec![secrecy::SecretString::from(
+            text.expose_secret().to_owned(),
+        )]),
+        AgeRecipient(id.to_public()),
+    )
+}
+
+fn parse_identity_file(text: &str) -> Result<Vec<Box<dyn age::Identity>>, AgeError> {
+    let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| AgeError::Identity {
+        reason: e.to_string(),
+    })?;
+    let ids = file.into_identities().map_err(|e| AgeError::Identity {
+        reason: e.to_string(),
+    })?;
+    if ids.is_empty() {
+        return Err(AgeError::NoIdentity);
+    }
+    Ok(ids)
 }
 
 impl Identities {
     /// Reads identities from the text of an identity file.
     pub fn from_text(text: &str) -> Result<Self, AgeError> {
-        let file =
-            age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| AgeError::Identity {
-                reason: e.to_string(),
-            })?;
-        let ids = file.into_identities().map_err(|e| AgeError::Identity {
-            reason: e.to_string(),
-        })?;
-        if ids.is_empty() {
-            return Err(AgeError::NoIdentity);
+        parse_identity_file(text)?;
+        Ok(Self(vec![secrecy::SecretString::from(text.to_owned())]))
+    }
+
+    fn parsed(&self) -> Result<Vec<Box<dyn age::Identity>>, AgeError> {
+        use secrecy::ExposeSecret;
+        let mut out = Vec::new();
+        for text in &self.0 {
+            out.extend(parse_identity_file(text.expose_secret())?);
         }
-        Ok(Self(ids))
+        Ok(out)
+    }
+
+    /// Adds the identities of another file.
+    pub fn extend(&mut self, other: Identities) {
+        self.0.extend(other.0);
+    }
+
+    /// Whether no identity was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Decrypts a binary age stream. Fails when none of the identities can.
+    pub fn decrypt_stream<R: Read>(&self, input: R) -> Result<impl Read, AgeError> {
+        let fail = |e: &dyn fmt::Display| AgeError::Stream {
+            reason: e.to_string(),
+        };
+        let ids = self.parsed()?;
+        let dec = age::Decryptor::new(std::io::BufReader::new(input)).map_err(|e| fail(&e))?;
+        dec.decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| fail(&e))
     }
 
     /// Decrypts an age-encrypted secret. `Ok(None)` when it was encrypted to someone else.
@@ -123,8 +235,9 @@ impl Identities {
             reason,
         };
         let reader = age::armor::ArmoredReader::new(secret.ciphertext.as_bytes());
+        let ids = self.parsed()?;
         let dec = age::Decryptor::new_buffered(reader).map_err(|e| fail(e.to_string()))?;
-        match dec.decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
+        match dec.decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
             Ok(mut r) => {
                 let mut out = String::new();
                 r.read_to_string(&mut out)
@@ -142,12 +255,38 @@ mod tests {
     use super::*;
     use age::secrecy::ExposeSecret;
 
+    fn recipient(id: &age::x25519::Identity) -> AgeRecipient {
+        id.to_public().to_string().parse().unwrap()
+    }
+
+    #[test]
+    fn streams_round_trip_and_a_stranger_cannot_read_them() {
+        let a = age::x25519::Identity::generate();
+        let mut w = AgeWriter::new(&[recipient(&a)], Vec::new()).unwrap();
+        w.write_all(b"raft snapshot bytes").unwrap();
+        let sealed = w.finish().unwrap();
+        assert!(!sealed.windows(4).any(|x| x == b"raft"));
+        let ids = Identities::from_text(a.to_string().expose_secret()).unwrap();
+        let mut plain = String::new();
+        ids.decrypt_stream(sealed.as_slice())
+            .unwrap()
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, "raft snapshot bytes");
+        let other = age::x25519::Identity::generate();
+        let stranger = Identities::from_text(other.to_string().expose_secret()).unwrap();
+        assert!(stranger.decrypt_stream(sealed.as_slice()).is_err());
+        assert!(Identities::default()
+            .decrypt_stream(sealed.as_slice())
+            .is_err());
+    }
+
     #[test]
     fn shares_round_trip_and_other_identities_get_nothing() {
         let a = age::x25519::Identity::generate();
         let b = age::x25519::Identity::generate();
         let shares = vec![UnsealKey::new("share-one"), UnsealKey::new("share-two")];
-        let enc = encrypt_shares(&shares, &[a.to_public(), b.to_public()]).unwrap();
+        let enc = encrypt_shares(&shares, &[recipient(&a), recipient(&b)]).unwrap();
         assert!(!enc[0].ciphertext.contains("share-one"));
         let ida = Identities::from_text(a.to_string().expose_secret()).unwrap();
         assert_eq!(ida.decrypt(&enc[0]).unwrap().as_deref(), Some("share-one"));
@@ -156,7 +295,7 @@ mod tests {
 
     #[test]
     fn recipient_count_must_fit() {
-        let a = age::x25519::Identity::generate().to_public();
+        let a = recipient(&age::x25519::Identity::generate());
         let shares = vec![
             UnsealKey::new("1"),
             UnsealKey::new("2"),
@@ -173,9 +312,31 @@ mod tests {
     }
 
     #[test]
+    fn identities_and_recipients_are_checked() {
+        let id = age::x25519::Identity::generate();
+        let text = format!("# created: now\n{}\n", id.to_string().expose_secret());
+        assert!(!Identities::from_text(&text).unwrap().is_empty());
+        assert!(matches!(
+            Identities::from_text("# nothing\n"),
+            Err(AgeError::NoIdentity)
+        ));
+        assert!(Identities::from_text("AGE-SECRET-KEY-1NOPE").is_err());
+        assert_eq!(
+            parse_recipients(&[id.to_public().to_string()])
+                .unwrap()
+                .len(),
+            1
+        );
+        let e = parse_recipients(&["age1nope".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not an age recipient"), "{e}");
+    }
+
+    #[test]
     fn tampered_ciphertext_fails_loudly() {
         let a = age::x25519::Identity::generate();
-        let mut enc = encrypt_shares(&[UnsealKey::new("s")], &[a.to_public()]).unwrap();
+        let mut enc = encrypt_shares(&[UnsealKey::new("s")], &[recipient(&a)]).unwrap();
         let body = &mut enc[0].ciphertext;
         let mid = body.len() / 2;
         let c = if body.as_bytes()[mid] == b'A' {

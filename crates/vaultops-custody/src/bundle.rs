@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use vaultops_types::Cause;
 
 /// The bundle format identifier.
 pub const FORMAT: &str = "vaultops-init-bundle/v1";
@@ -69,7 +70,7 @@ pub struct InitBundle {
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     #[error("the bundle is not valid JSON for {FORMAT}")]
-    Parse(#[source] serde_json::Error),
+    Parse(#[source] Cause),
     #[error("unsupported bundle format {found:?}; this vaultops reads {FORMAT}")]
     Format { found: String },
     #[error("the bundle's integrity check failed (expected {expected}, computed {computed}): it was corrupted or edited; use an intact copy")]
@@ -97,7 +98,8 @@ impl InitBundle {
 
     /// Parses and checks a bundle: format, digest, and that the shares fit the split.
     pub fn from_json(text: &str) -> Result<Self, BundleError> {
-        let b: InitBundle = serde_json::from_str(text).map_err(BundleError::Parse)?;
+        let b: InitBundle =
+            serde_json::from_str(text).map_err(|e| BundleError::Parse(Cause::new(e)))?;
         if b.format != FORMAT {
             return Err(BundleError::Format { found: b.format });
         }

@@ -21,17 +21,25 @@ mod compose;
 mod grafana;
 mod io;
 mod kubernetes;
-pub mod metrics;
+mod metrics;
 mod options;
-pub mod prometheus;
-pub mod servers;
+mod prometheus;
+mod servers;
 mod yaml;
 
 pub use compose::{compose_path, compose_tls_commands, published_port};
 pub use grafana::{dashboard, panels, Panel};
 pub use io::{check, write_all, StaleFile, Staleness, WriteError};
 pub use kubernetes::{kubernetes_cert_dns, kubernetes_targets, tls_secret_commands};
+pub use metrics::{
+    every_unsealed_server, is_known, referenced_metrics, Source as MetricSource, KNOWN_METRICS,
+};
 pub use options::{AppOptions, DeployOptions, KubernetesOptions, Profile, PrometheusOptions};
+pub use prometheus::{
+    alert_rules, alert_tests, alerts, blackbox_config, prometheus_config, rule_metrics, Alert,
+    Case, ScrapeConfig, BLACKBOX_MODULE, JOB_BACKUP, JOB_SERVERS, JOB_TLS, SNAPSHOT_METRIC,
+};
+pub use servers::{host_node, kubernetes_node, API_PORT, CLUSTER_PORT};
 
 use vaultops_config::RenderError;
 

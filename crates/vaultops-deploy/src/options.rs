@@ -260,7 +260,7 @@ fn quantity(field: &str, value: &str) -> Result<(), GenerateError> {
 
 /// A Prometheus duration such as `15s`, `1m`.
 fn duration(field: &str, value: &str) -> Result<(), GenerateError> {
-    if vaultops_types::duration::is_prometheus_duration(value) {
+    if vaultops_types::is_prometheus_duration(value) {
         Ok(())
     } else {
         Err(invalid(field, value, "use a duration such as 15s or 1m"))

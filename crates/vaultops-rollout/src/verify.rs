@@ -1,5 +1,5 @@
 //! The policy test matrix, judged: given what `sys/capabilities` answered for a test token,
-//! does each expectation hold? Pure; the executor (`vaultops_bootstrap::apply::verify`)
+//! does each expectation hold? Pure; the executor (`vaultops_bootstrap::verify`)
 //! makes the tokens and asks the server.
 //!
 //! "Has capabilities C" holds when every capability in C is among the server's answer (the

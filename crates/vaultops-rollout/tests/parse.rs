@@ -7,7 +7,7 @@ const EXAMPLE: &str = include_str!("../../../examples/rollout.yaml");
 #[test]
 fn the_example_reads_as_the_seed_describes_it() {
     let r = Rollout::from_yaml(EXAMPLE, "examples/rollout.yaml").unwrap();
-    assert_eq!(r.engine, Some(vaultops_rollout::Engine::OpenBao));
+    assert_eq!(r.engine, Some(vaultops_types::Engine::OpenBao));
     let role = &r.approle_roles.as_ref().unwrap()["atmr-api"];
     assert_eq!(role.mount.as_str(), "approle");
     assert_eq!(role.token_ttl, Some(TtlSecs::from_secs(86_400)));

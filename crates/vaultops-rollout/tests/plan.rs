@@ -288,7 +288,7 @@ audit:
 fn the_engine_is_detected_from_the_version_when_not_declared() {
     let r = Rollout::from_yaml("version: 1\naudit:\n  file: {type: file}\n", "t.yaml").unwrap();
     let p = plan(&r, &fresh(), &PlanOptions::default());
-    assert_eq!(p.engine, Some(vaultops_rollout::Engine::OpenBao));
+    assert_eq!(p.engine, Some(vaultops_types::Engine::OpenBao));
     assert_eq!(p.engine_source, EngineSource::Detected);
     let mut unknown = fresh();
     unknown.server_version = Some("9.9.9".into());
@@ -297,7 +297,7 @@ fn the_engine_is_detected_from_the_version_when_not_declared() {
     // A declared engine wins over the version, with a note.
     let r = Rollout::from_yaml("version: 1\nengine: vault\n", "t.yaml").unwrap();
     let p = plan(&r, &fresh(), &PlanOptions::default());
-    assert_eq!(p.engine, Some(vaultops_rollout::Engine::Vault));
+    assert_eq!(p.engine, Some(vaultops_types::Engine::Vault));
     assert!(p.notes[0].contains("looks like OpenBao"), "{:?}", p.notes);
 }
 

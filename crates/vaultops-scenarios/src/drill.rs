@@ -17,11 +17,11 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use vaultops_api::approle::DEFAULT_APPROLE_MOUNT;
+use vaultops_api::DEFAULT_APPROLE_MOUNT;
 use vaultops_api::{NodeClient, SecretIdRequest};
 use vaultops_backup as backup;
-use vaultops_bootstrap::baseline::APP_ROLE;
 use vaultops_bootstrap::BootstrapError;
+use vaultops_bootstrap::APP_ROLE;
 use vaultops_testbed::{Testbed, TestbedName};
 
 use crate::catalogue::Scenario;
@@ -173,7 +173,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         .map_err(api("AppRole login on the source"))?;
 
     let source_inventory =
-        backup::inventory::take(&root)
+        backup::take_inventory(&root)
             .await
             .map_err(|source| ScenarioError::Inventory {
                 step: "taking the source's inventory",
@@ -183,10 +183,10 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     // The backup as production takes it: streamed, encrypted to an age recipient while it is
     // written, with a checksum file; checked without a server.
     private_dir(dir)?;
-    let identity = age::x25519::Identity::generate();
+    let (identity, recipient) = vaultops_custody::generate_identity();
     let backup_file = dir.join("source.snap.age");
     let t = Instant::now();
-    let info = backup::save(&root, &backup_file, &[identity.to_public()])
+    let info = backup::save(&root, &backup_file, &[recipient])
         .await
         .map_err(backup_err("saving the encrypted backup of the source"))?;
     let save_s = t.elapsed().as_secs_f64();
@@ -194,7 +194,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         "encrypted backup saved: snapshot {} bytes, {} bytes encrypted",
         info.snapshot_bytes, info.bytes
     ));
-    let verified = backup::verify_file(&backup_file, std::slice::from_ref(&identity));
+    let verified = backup::verify_file(&backup_file, &identity);
     run.check(
         "encrypted backup verifies (checksum, age, archive SHA256SUMS)",
         verified
@@ -226,13 +226,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         };
     let mut scratch = backup::ScratchOptions::new(bao);
     scratch.work_dir = Some(dir.to_owned());
-    let checked = backup::verify_by_restore(
-        &backup_file,
-        std::slice::from_ref(&identity),
-        &old_keys,
-        &scratch,
-    )
-    .await;
+    let checked = backup::verify_by_restore(&backup_file, &identity, &old_keys, &scratch).await;
     run.check(
         "verify --restore: a throwaway node restores the backup with the source's keys and counts what the source holds",
         checked
@@ -254,7 +248,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     let enc = std::fs::read(&backup_file).map_err(file_err("reading", &backup_file))?;
     let cut = dir.join("truncated.snap.age");
     write_private(&cut, &enc[..enc.len() / 2])?;
-    let e = backup::verify_file(&cut, std::slice::from_ref(&identity));
+    let e = backup::verify_file(&cut, &identity);
     run.check(
         "truncated encrypted backup refused locally",
         e.is_err(),
@@ -265,7 +259,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
     );
     // The plain snapshot, for the server-side refusal tests below.
     let snap = dir.join("source.snap");
-    backup::decrypt_to(&backup_file, std::slice::from_ref(&identity), &snap)
+    backup::decrypt_to(&backup_file, &identity, &snap)
         .map_err(backup_err("decrypting the backup for the refusal tests"))?;
 
     run.fault(format!("destroy the source cluster {}", run.tb.name()));
@@ -337,14 +331,9 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
         node_name(active)
     ));
     let t_restore = Instant::now();
-    backup::restore(
-        &new_root,
-        &backup_file,
-        std::slice::from_ref(&identity),
-        true,
-    )
-    .await
-    .map_err(backup_err("forced restore of the encrypted backup"))?;
+    backup::restore(&new_root, &backup_file, &identity, true)
+        .await
+        .map_err(backup_err("forced restore of the encrypted backup"))?;
     let restore_call_s = t_restore.elapsed().as_secs_f64();
     run.monitor()
         .wait_for(
@@ -408,7 +397,7 @@ async fn steps(run: &mut Run<'_>, target: &TestbedName, dir: &Path) -> Result<()
             }
         ),
     );
-    let restored_inventory = backup::inventory::take(&old_root).await;
+    let restored_inventory = backup::take_inventory(&old_root).await;
     run.check(
         "the restored cluster holds what the source held (every KV engine's count, engines, auth methods, policies)",
         restored_inventory

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use vaultops_api::{ApiError, BuildClientError};
 use vaultops_backup::{BackupError, InventoryError};
-use vaultops_bootstrap::wait::WaitTimeout;
 use vaultops_bootstrap::BootstrapError;
+use vaultops_bootstrap::WaitTimeout;
 use vaultops_fs::AtomicWriteError;
 use vaultops_install::InstallError;
 use vaultops_testbed::InvalidName;

@@ -128,7 +128,7 @@ pub(crate) async fn ensure_healthy(tb: &Testbed, opts: &SuiteOptions) -> Result<
         .wait_active(opts.testbed_deadline)
         .await
         .map_err(boot("waiting for an active node"))?;
-    vaultops_bootstrap::raft::wait_voters(
+    vaultops_bootstrap::wait_voters(
         &tb.root_client(id(active)),
         tb.nodes().len(),
         opts.testbed_deadline,
@@ -155,7 +155,7 @@ async fn kv_ready_everywhere(
         .map_err(api("writing the KV readiness marker"))?;
     for i in 0..tb.nodes().len() {
         let c = tb.root_client(id(i));
-        vaultops_bootstrap::wait::until(
+        vaultops_bootstrap::wait_until(
             "every node to serve KV reads",
             deadline,
             Duration::from_millis(100),

@@ -125,7 +125,7 @@ impl Monitor {
         deadline: Duration,
         mut cond: impl FnMut(&[NodeTimeline]) -> Option<T>,
     ) -> Result<T, ScenarioError> {
-        vaultops_bootstrap::wait::until(what, deadline, POLL_EVERY, || {
+        vaultops_bootstrap::wait_until(what, deadline, POLL_EVERY, || {
             let snap = self.snapshot();
             let r = match cond(&snap) {
                 Some(v) => Ok(Some(v)),

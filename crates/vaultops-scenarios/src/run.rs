@@ -228,7 +228,7 @@ impl<'o> Run<'o> {
     pub async fn wait_acks(&self, n: u64, what: &str) -> Result<(), ScenarioError> {
         let wl = self.workload();
         let c0 = wl.write_acks();
-        vaultops_bootstrap::wait::until(
+        vaultops_bootstrap::wait_until(
             &format!("{n} acknowledged writes ({what})"),
             FAILOVER_DEADLINE,
             monitor::POLL_EVERY,

@@ -232,7 +232,7 @@ async fn read_with_retry(
     mount: &str,
     key: &str,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ScenarioError> {
-    vaultops_bootstrap::wait::until(
+    vaultops_bootstrap::wait_until(
         &format!("a read of {key}"),
         READ_DEADLINE,
         Duration::from_millis(100),
@@ -252,7 +252,7 @@ async fn read_with_retry_meta(
     mount: &str,
     key: &str,
 ) -> Result<Option<(u64, u64)>, ScenarioError> {
-    vaultops_bootstrap::wait::until(
+    vaultops_bootstrap::wait_until(
         &format!("a read of {key}"),
         READ_DEADLINE,
         Duration::from_millis(100),

@@ -112,7 +112,7 @@ pub enum TestbedError {
     Baseline {
         name: String,
         #[source]
-        source: Box<vaultops_bootstrap::apply::ApplyError>,
+        source: Box<vaultops_bootstrap::ApplyError>,
     },
     #[error("the baseline rollout (examples/rollout.yaml) for the testbed is invalid: {reason}")]
     BaselineRollout { reason: String },
@@ -144,7 +144,7 @@ pub enum TestbedError {
     #[error("the {seal} seal does not work with {engine}: use --seal transit or --seal shamir, or --engine openbao")]
     SealUnsupported {
         seal: &'static str,
-        engine: vaultops_config::Engine,
+        engine: vaultops_types::Engine,
     },
 
     #[error(

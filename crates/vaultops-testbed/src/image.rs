@@ -19,7 +19,7 @@ use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuil
 use bollard::Docker;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use vaultops_config::Engine;
+use vaultops_types::Engine;
 
 use crate::docker::is_not_found;
 use crate::error::TestbedError;
@@ -196,7 +196,7 @@ pub fn host_busybox() -> Option<(PathBuf, String)> {
 
 /// Picks (and if needed pulls or builds) the image for `engine`; see the module docs for the
 /// order. `explicit` names an image to use instead (it must be present or pullable).
-pub async fn ensure_image(
+pub(crate) async fn ensure_image(
     docker: &Docker,
     engine: Engine,
     explicit: Option<&str>,

@@ -13,9 +13,10 @@ use bollard::models::{
 };
 use vaultops_api::Token;
 use vaultops_config::{
-    AuditDevice, Engine, Listener, NodeConfig, RaftStorage, RenderError, Rendered, RetryJoin, Seal,
+    AuditDevice, Listener, NodeConfig, RaftStorage, RenderError, Rendered, RetryJoin, Seal,
     Storage, Telemetry, TlsFiles,
 };
+use vaultops_types::Engine;
 
 use crate::names::TestbedName;
 use crate::plan::{NodePlan, Plan, UnsealerPlan, API_PORT, CLUSTER_PORT, SINK_PORT};

@@ -11,8 +11,9 @@ use std::fmt;
 use std::io::Read;
 use std::str::FromStr;
 
-use vaultops_bootstrap::transit::TRANSIT_KEY;
-use vaultops_config::{Engine, Seal, StaticSeal, TransitSeal};
+use vaultops_bootstrap::TRANSIT_KEY;
+use vaultops_config::{Seal, StaticSeal, TransitSeal};
+use vaultops_types::Engine;
 use zeroize::Zeroizing;
 
 use crate::plan::API_PORT;

@@ -84,7 +84,7 @@ impl StateDir {
 
     /// The CA certificate clients trust (`VAULT_CACERT`).
     pub fn ca_cert(&self) -> PathBuf {
-        self.tls_dir().join(vaultops_tls::store::CA_CERT_FILE)
+        self.tls_dir().join(vaultops_tls::CA_CERT_FILE)
     }
 
     pub fn node_config(&self, node: NodeId) -> PathBuf {

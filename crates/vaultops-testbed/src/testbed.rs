@@ -32,7 +32,7 @@ use std::time::Duration;
 use bollard::Docker;
 use vaultops_api::{ClientConfig, NodeClient, Token, UnsealKey};
 use vaultops_bootstrap::{BootstrapError, NodeSet};
-use vaultops_config::Engine;
+use vaultops_types::Engine;
 
 use crate::docker::{self as dk};
 use crate::error::TestbedError;

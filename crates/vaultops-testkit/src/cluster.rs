@@ -14,7 +14,7 @@ use crate::process::{free_port, BaoProcess};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vaultops_api::{ClientConfig, InitResponse, KeySplit, NodeClient, NodeRole, Token, UnsealKey};
-use vaultops_bootstrap::transit::TRANSIT_KEY;
+use vaultops_bootstrap::TRANSIT_KEY;
 use vaultops_bootstrap::{bring_up, unseal_node, BringUpOptions, NoHooks, NodeSet, SealMode};
 
 /// How the test cluster's nodes are sealed.
@@ -161,7 +161,7 @@ impl Cluster {
                     TRANSIT_KEY,
                     Some(unsealer.ca_path().to_string_lossy().into_owned()),
                 ));
-                let env = vaultops_config::TransitSeal::token_env(vaultops_config::Engine::OpenBao);
+                let env = vaultops_config::TransitSeal::token_env(vaultops_types::Engine::OpenBao);
                 (seal, Some((env, token)), Some(Box::new(unsealer)))
             }
         };
@@ -494,8 +494,9 @@ fn render_node(
         audit_log,
     } = *paths;
     use vaultops_config::{
-        Engine, Listener, NodeConfig, RaftStorage, RetryJoin, Storage, Telemetry, TlsFiles,
+        Listener, NodeConfig, RaftStorage, RetryJoin, Storage, Telemetry, TlsFiles,
     };
+    use vaultops_types::Engine;
     let path = |p: &Path| p.to_string_lossy().into_owned();
     let mut raft = RaftStorage::new(path(data));
     raft.performance_multiplier = Some(performance_multiplier);
@@ -575,7 +576,7 @@ async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
         ..Default::default()
     }))
     .await;
-    let token = vaultops_bootstrap::transit::prepare_unsealer(&unsealer.root_client(0))
+    let token = vaultops_bootstrap::prepare_unsealer(&unsealer.root_client(0))
         .await
         .unwrap_or_else(|e| unsealer.fail("preparing the transit unsealer", &ErrorChain(&e)));
     (unsealer, token)

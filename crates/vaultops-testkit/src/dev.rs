@@ -39,7 +39,7 @@ impl DevServer {
             _dir: dir,
         };
         let client = server.client();
-        let waited = vaultops_bootstrap::wait::until(
+        let waited = vaultops_bootstrap::wait_until(
             "the dev server to become active",
             Duration::from_secs(30),
             Duration::from_millis(50),

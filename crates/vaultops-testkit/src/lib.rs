@@ -10,14 +10,15 @@
 //!   its own mount namespace, root only).
 //!
 //! Every process is killed when its handle drops; every wait polls a condition with a
-//! deadline (`vaultops_bootstrap::wait::until`). The binary comes from `vaultops-install` (pinned, verified).
+//! deadline (`vaultops_bootstrap::wait_until`). The binary comes from `vaultops-install` (pinned, verified).
 
-pub mod cluster;
-pub mod process;
+mod cluster;
+mod process;
 
 mod dev;
-pub use cluster::{Cluster, ClusterOptions, TestSeal};
+pub use cluster::{Cluster, ClusterOptions, TestSeal, SYSLOG_TAG};
 pub use dev::DevServer;
+pub use process::{free_port, BaoProcess};
 
 /// Path of the verified `bao` binary (installs it on first use).
 ///

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 use vaultops_api::{EnableRequest, InitRequest, KeySplit, NodeRole};
-use vaultops_bootstrap::wait::until;
+use vaultops_bootstrap::wait_until;
 use vaultops_testkit::{Cluster, ClusterOptions, TestSeal};
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -37,7 +37,7 @@ async fn roles(c: &Cluster) -> Vec<Option<NodeRole>> {
 
 /// Polls until every node is unsealed and exactly one is active.
 async fn wait_one_active_rest_standby(c: &Cluster, what: &str) {
-    until(what, DEADLINE, POLL, || async {
+    wait_until(what, DEADLINE, POLL, || async {
         let r = roles(c).await;
         let active = r.iter().filter(|x| **x == Some(NodeRole::Active)).count();
         let standby = r.iter().filter(|x| **x == Some(NodeRole::Standby)).count();
@@ -86,7 +86,7 @@ async fn cluster_restarts_unsealed_with_no_operator_input(seal: TestSeal) {
         .unwrap();
     let payload =
         std::collections::BTreeMap::from([("seal", name), ("value", "written before kill -9")]);
-    until("the first KV write", DEADLINE, POLL, || {
+    wait_until("the first KV write", DEADLINE, POLL, || {
         let root = root.clone();
         let payload = payload.clone();
         async move {
@@ -115,7 +115,7 @@ async fn cluster_restarts_unsealed_with_no_operator_input(seal: TestSeal) {
     eprintln!("[{name}] kill -9 all 3 → restart → 1 active + 2 standby, no key entry: {back:.2?}");
 
     let active = c.wait_active(DEADLINE).await;
-    let read = until("reading the secret back", DEADLINE, POLL, || {
+    let read = wait_until("reading the secret back", DEADLINE, POLL, || {
         let root = c.root_client(active);
         async move {
             match root.kv_read("secret", "autounseal/check").await {
@@ -178,7 +178,7 @@ async fn init_wants_recovery_shares(seal: TestSeal) {
     let init = node.init(&InitRequest::auto_unseal(split)).await.unwrap();
     assert!(init.keys_base64.is_empty());
     assert_eq!(init.recovery_keys_base64.len(), 5);
-    until("the node to unseal itself", DEADLINE, POLL, || {
+    wait_until("the node to unseal itself", DEADLINE, POLL, || {
         let node = node.clone();
         async move {
             match node.health().await {
@@ -220,7 +220,7 @@ async fn transit_node_exits_when_the_unsealer_is_down_and_starts_unsealed_when_i
     c.kill_node(0);
     let start = Instant::now();
     c.start_node(0);
-    let status = until(
+    let status = wait_until(
         "the node to exit without its unsealer",
         DEADLINE,
         POLL,
@@ -245,7 +245,7 @@ async fn transit_node_exits_when_the_unsealer_is_down_and_starts_unsealed_when_i
     {
         let unsealer = c.unsealer_mut().unwrap();
         unsealer.start_node(0);
-        until("the unsealer to listen again", DEADLINE, POLL, || {
+        wait_until("the unsealer to listen again", DEADLINE, POLL, || {
             let n = unsealer.client(0);
             async move {
                 match n.health().await {

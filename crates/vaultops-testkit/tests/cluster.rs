@@ -34,7 +34,7 @@ async fn three_node_cluster_bootstraps_and_survives_a_restart() {
     let standby = (active + 1) % 3;
     c.kill_node(standby);
     c.start_node(standby);
-    let sealed = vaultops_bootstrap::wait::until(
+    let sealed = vaultops_bootstrap::wait_until(
         "the restarted node to answer sealed",
         Duration::from_secs(20),
         Duration::from_millis(50),

@@ -17,7 +17,7 @@ async fn stale_reads(disable_standby_reads: bool) -> (usize, Duration) {
     .await;
     let active = c.wait_active(Duration::from_secs(30)).await;
     let root = c.root_client(active);
-    let mount = vaultops_api::sys::EnableRequest::kv_v2();
+    let mount = vaultops_api::EnableRequest::kv_v2();
     root.mount_enable("kv", &mount).await.unwrap();
     let standby = c.root_client((active + 1) % 3);
     // KV v2 needs a moment after enable before standbys accept requests on it (measured
@@ -25,7 +25,7 @@ async fn stale_reads(disable_standby_reads: bool) -> (usize, Duration) {
     root.kv_write("kv", "warmup", &serde_json::json!({"v": 0}), None)
         .await
         .unwrap();
-    vaultops_bootstrap::wait::until(
+    vaultops_bootstrap::wait_until(
         "the standby to serve the new mount",
         Duration::from_secs(30),
         Duration::from_millis(50),

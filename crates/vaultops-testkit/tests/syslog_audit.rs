@@ -12,7 +12,7 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vaultops_testkit::cluster::SYSLOG_TAG;
+use vaultops_testkit::SYSLOG_TAG;
 use vaultops_testkit::{Cluster, ClusterOptions};
 
 fn is_root() -> bool {
@@ -81,7 +81,7 @@ async fn syslog_audit_device_sends_hmaced_entries_to_the_local_syslog() {
     .unwrap();
 
     // Both entries of the write must arrive (the device writes before answering).
-    let lines = vaultops_bootstrap::wait::until(
+    let lines = vaultops_bootstrap::wait_until(
         "the write's request and response entries on the syslog socket",
         Duration::from_secs(10),
         Duration::from_millis(50),

@@ -3,22 +3,23 @@
 //! over-long file or an error message that repeats its cause fails `cargo test --workspace`
 //! the day it is written.
 //!
-//! - [`source`]: finding the workspace's crates and loading each crate's module tree (syn);
-//! - [`cycles`]: references between sibling modules and the cycles among them;
-//! - [`length`]: files over the line limit;
-//! - [`errors`]: `#[error("…")]` messages that interpolate the field that is their cause;
-//! - [`reexports`]: `pub use` of a whole foreign crate.
+//! - `source`: finding the workspace's crates and loading each crate's module tree (syn);
+//! - `cycles`: references between sibling modules and the cycles among them;
+//! - `length`: files over the line limit;
+//! - `errors`: `#[error("…")]` messages that interpolate the field that is their cause;
+//! - `surface`: a library's public surface: no `pub mod` in `lib.rs`, no re-export of
+//!   another crate's items, no external crate's types in public signatures.
 //!
 //! Every check is pure over the files it is given and returns findings; it never edits code.
 
-pub mod cycles;
-pub mod errors;
-pub mod length;
-pub mod reexports;
-pub mod source;
+mod cycles;
+mod errors;
+mod length;
+mod source;
+mod surface;
 
 pub use cycles::{module_cycles, Cycle};
 pub use errors::{cause_in_message, CauseInMessage};
 pub use length::{long_files, LongFile, MAX_LINES};
-pub use reexports::{crate_reexports, CrateReexport};
 pub use source::{load_crate, workspace_crates, CrateSource, LoadError, ModuleFile};
+pub use surface::{foreign_types, public_modules, reexports, SurfaceFinding, VOCABULARY};

@@ -12,7 +12,7 @@ pub struct ModuleFile {
     /// The file, relative to the directory the crate was loaded from.
     pub path: PathBuf,
     /// The parsed file.
-    pub ast: syn::File,
+    pub(crate) ast: syn::File,
 }
 
 impl fmt::Debug for ModuleFile {

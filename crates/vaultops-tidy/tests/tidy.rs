@@ -1,11 +1,11 @@
 //! The structure checks applied to this workspace: they fail when a module cycle, a file over
-//! the line limit, an error message that repeats its cause or a whole-crate re-export
-//! appears anywhere under `crates/` or `xtask/`.
+//! the line limit, an error message that repeats its cause, a public module in a `lib.rs`, a re-export
+//! of another crate's item or an external crate's type in a public signature appears anywhere under `crates/` or `xtask/`.
 
 use std::path::{Path, PathBuf};
 use vaultops_tidy::{
-    cause_in_message, crate_reexports, load_crate, long_files, module_cycles, workspace_crates,
-    CrateSource, MAX_LINES,
+    cause_in_message, foreign_types, load_crate, long_files, module_cycles, public_modules,
+    reexports, workspace_crates, CrateSource, MAX_LINES,
 };
 
 fn root() -> PathBuf {
@@ -59,7 +59,19 @@ fn no_error_message_repeats_its_cause() {
 }
 
 #[test]
-fn no_whole_crate_reexports() {
-    let found: Vec<_> = crates().iter().flat_map(crate_reexports).collect();
-    fail_on("whole-crate re-exports", &found);
+fn no_public_modules_in_lib_rs() {
+    let found: Vec<_> = crates().iter().flat_map(public_modules).collect();
+    fail_on("public modules (export a curated set from lib.rs)", &found);
+}
+
+#[test]
+fn no_reexports_of_other_crates() {
+    let found: Vec<_> = crates().iter().flat_map(reexports).collect();
+    fail_on("re-exports of another crate's items", &found);
+}
+
+#[test]
+fn no_external_types_in_public_signatures() {
+    let found: Vec<_> = crates().iter().flat_map(foreign_types).collect();
+    fail_on("external crates' types in public signatures", &found);
 }

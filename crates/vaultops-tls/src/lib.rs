@@ -28,22 +28,21 @@
 //! verify_for_host(&node.cert_pem, &bundle.cert_pem, "127.0.0.1").unwrap();
 //! ```
 
-pub mod build;
-pub mod inspect;
+mod build;
+mod inspect;
 mod parse;
-pub mod store;
+mod store;
 #[cfg(test)]
 mod tests;
 
 pub use build::{
     create_ca, create_node_cert, renew_node_cert, Ca, CaBundle, CaParams, CreateCaError,
     CreateNodeCertError, KeyAlgorithm, NodeCert, NodeParams, ParseCaError, RenewError, Validity,
-    ValidityError,
+    ValidityError, DEFAULT_CA_COMMON_NAME, DEFAULT_CA_DAYS, DEFAULT_NODE_DAYS, MAX_DAYS,
 };
 pub use inspect::{inspect, verify, verify_for_host, CertInfo, VerifyError};
 pub use parse::InspectError;
-pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{
     load_ca, node_files, write_ca, write_node, CaFiles, LoadCaError, NodeFiles, Overwrite,
-    WriteError,
+    WriteError, CA_CERT_FILE, CA_KEY_FILE,
 };

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::{sleep, Instant};
-use vaultops_testkit::process::{free_port, BaoProcess};
+use vaultops_testkit::{free_port, BaoProcess};
 use vaultops_tls::{
     create_ca, create_node_cert, write_ca, write_node, Ca, CaParams, NodeParams, Overwrite,
 };

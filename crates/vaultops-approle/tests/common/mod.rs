@@ -7,7 +7,7 @@
 use std::time::Duration;
 use vaultops_api::{NodeClient, TokenCreateRequest};
 use vaultops_approle::rotator_policy_hcl;
-use vaultops_bootstrap::baseline::{apply_baseline, APP_ROLE, KV_MOUNT};
+use vaultops_bootstrap::{apply_baseline, APP_ROLE, KV_MOUNT};
 use vaultops_testkit::{Cluster, ClusterOptions};
 
 pub const MOUNT: &str = "approle";
@@ -32,7 +32,7 @@ pub async fn cluster() -> (Cluster, NodeClient) {
 /// A freshly enabled KV v2 mount answers 400 "Waiting for the primary to upgrade…" for
 /// about a second (measured): poll a read until it is served.
 pub async fn wait_kv_ready(root: &NodeClient) {
-    vaultops_bootstrap::wait::until(
+    vaultops_bootstrap::wait_until(
         "KV v2 at secret/ to serve reads",
         Duration::from_secs(30),
         Duration::from_millis(100),

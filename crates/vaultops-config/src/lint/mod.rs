@@ -25,7 +25,7 @@ use hcl_edit::expr::{Expression, Object};
 use hcl_edit::structure::{Body, Structure};
 use hcl_edit::Span;
 
-use vaultops_types::duration::is_server_duration;
+use vaultops_types::is_server_duration;
 use vaultops_types::{split_host_port, Engine};
 
 mod audit;

@@ -9,7 +9,7 @@ use crate::model::{
     AuditDevice, AuditKind, ConsulScheme, ListenerTls, NodeConfig, RaftStorage, Seal, SocketType,
     Storage,
 };
-use vaultops_types::duration::is_go_duration;
+use vaultops_types::is_go_duration;
 use vaultops_types::{is_host_port, Engine};
 
 /// Checks that need the whole node; they run before anything is rendered.

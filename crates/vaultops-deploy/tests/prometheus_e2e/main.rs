@@ -2,7 +2,7 @@
 //! alert rules, and the alerts fire and clear on real faults.
 //!
 //! Steps: a Docker testbed (unique name, free ports, removed afterwards even on panic) → a
-//! `prometheus.yml` rendered by [`prometheus::prometheus_config`] for the nodes' published
+//! `prometheus.yml` rendered by [`vaultops_deploy::prometheus_config`] for the nodes' published
 //! ports (`https://127.0.0.1:<port>/v1/sys/metrics?format=prometheus`, verified against the
 //! testbed CA: the node certificates carry the IP SAN 127.0.0.1, so no `server_name`) →
 //! `prometheus` as a child process (killed on drop) → every target up; then
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 use vaultops_api::NodeRole;
-use vaultops_deploy::prometheus::{self, Alert, ScrapeConfig, JOB_SERVERS};
+use vaultops_deploy::{Alert, ScrapeConfig, JOB_SERVERS};
 use vaultops_deploy::{DeployOptions, REGENERATE_COMMAND};
 use vaultops_testbed::{keep_from_env, NodeId, PortPlan, Silent, Testbed, TestbedName, UpOptions};
 
@@ -584,7 +584,7 @@ async fn scenario(opts: UpOptions, version: String) {
     assert!(
         role.iter().all(|s| matches!(
             s,
-            vaultops_bootstrap::nodes::NodeState::Role(NodeRole::Active | NodeRole::Standby)
+            vaultops_bootstrap::NodeState::Role(NodeRole::Active | NodeRole::Standby)
         )),
         "{role:?}"
     );

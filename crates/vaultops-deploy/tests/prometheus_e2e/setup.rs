@@ -14,7 +14,7 @@ pub(crate) fn deploy_dir() -> PathBuf {
 /// The generator's alert table for the default deployment (3 voters).
 pub(crate) fn shipped_alerts() -> Vec<Alert> {
     let opts = DeployOptions::default();
-    prometheus::alerts(&opts.prometheus, opts.replicas)
+    vaultops_deploy::alerts(&opts.prometheus, opts.replicas)
 }
 
 /// The committed rules with every `for:` set to [`HOLD`], rendered by the generator.
@@ -24,7 +24,7 @@ pub(crate) fn rules_with_short_hold() -> String {
     let committed = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     assert_eq!(
-        prometheus::alert_rules(&alerts),
+        vaultops_deploy::alert_rules(&alerts),
         committed,
         "{} is not what the generator renders; regenerate with {REGENERATE_COMMAND}",
         path.display()
@@ -36,7 +36,7 @@ pub(crate) fn rules_with_short_hold() -> String {
             a
         })
         .collect();
-    let rendered = prometheus::alert_rules(&short);
+    let rendered = vaultops_deploy::alert_rules(&short);
     assert_eq!(rendered.lines().count(), committed.lines().count());
     let mut changed = 0;
     for (new, old) in rendered.lines().zip(committed.lines()) {
@@ -79,7 +79,7 @@ pub(crate) fn write_config(tb: &Testbed, dir: &Path) -> PathBuf {
     let path = dir.join("prometheus.yml");
     std::fs::write(
         &path,
-        prometheus::prometheus_config(&cfg, "The prometheus_e2e test's testbed."),
+        vaultops_deploy::prometheus_config(&cfg, "The prometheus_e2e test's testbed."),
     )
     .unwrap();
     path

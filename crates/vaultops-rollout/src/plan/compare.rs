@@ -4,7 +4,7 @@
 use super::*;
 use crate::model::{AuditDeviceSpec, AuthMethod, SecretsEngine, TtlSecs};
 use crate::state::{AuditState, MountState};
-use vaultops_types::duration::format_secs;
+use vaultops_types::format_secs;
 
 pub(super) fn obj(kind: ObjectKind, name: impl Into<String>) -> ObjectRef {
     ObjectRef {

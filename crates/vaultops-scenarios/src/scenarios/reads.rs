@@ -45,7 +45,7 @@ pub(super) async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<()
                 stale[i] += 1;
                 // How long until this node shows the write (polled every 5 ms).
                 let c = &readers[i].1;
-                let got = vaultops_bootstrap::wait::until(
+                let got = vaultops_bootstrap::wait_until(
                     "the write to become visible",
                     Duration::from_secs(5),
                     Duration::from_millis(5),

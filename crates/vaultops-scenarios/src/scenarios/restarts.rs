@@ -112,7 +112,7 @@ pub(super) async fn rolling_restart(run: &mut Run<'_>) -> Result<(), ScenarioErr
                     .position(|tl| tl.transitions.last().map(|t| t.seen) == Some(Observed::Active))
             })
             .await?;
-        vaultops_bootstrap::raft::wait_voters(&run.root(leader), run.nodes(), NODE_DEADLINE)
+        vaultops_bootstrap::wait_voters(&run.root(leader), run.nodes(), NODE_DEADLINE)
             .await
             .map_err(boot("waiting for autopilot after a restart"))?;
         run.observed(format!("{} back, autopilot healthy", node_name(i)));

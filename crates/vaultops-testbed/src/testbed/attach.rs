@@ -7,7 +7,7 @@ use bollard::models::Ipam;
 use bollard::query_parameters::InspectContainerOptions;
 use bollard::Docker;
 use vaultops_api::ClientConfig;
-use vaultops_config::Engine;
+use vaultops_types::Engine;
 
 use super::*;
 use crate::docker::{self as dk, is_not_found};
@@ -85,7 +85,7 @@ impl Testbed {
                         })?
                         .parse()?;
                     if let Some(e) = labels.get(LABEL_ENGINE) {
-                        engine = e.parse().map_err(|e: vaultops_config::ParseEngineError| {
+                        engine = e.parse().map_err(|e: vaultops_types::ParseEngineError| {
                             inconsistent(e.to_string())
                         })?;
                     }

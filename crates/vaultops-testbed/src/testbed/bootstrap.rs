@@ -153,7 +153,7 @@ impl Testbed {
         let step = Step::begin(progress, "baseline");
         let active = self.root_client(NodeId::from_index(up.active)?);
         let rollout = self.baseline_rollout()?;
-        vaultops_bootstrap::baseline::apply_rollout(&active, &rollout)
+        vaultops_bootstrap::apply_rollout(&active, &rollout)
             .await
             .map_err(|source| TestbedError::Baseline {
                 name: self.name.to_string(),
@@ -187,7 +187,7 @@ impl Testbed {
                     )
                 })
                 .collect();
-        let mut rollout = vaultops_bootstrap::baseline::example_rollout();
+        let mut rollout = vaultops_bootstrap::example_rollout();
         let invalid = |e: serde_json::Error| TestbedError::BaselineRollout {
             reason: e.to_string(),
         };

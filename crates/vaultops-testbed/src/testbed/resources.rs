@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
 use bollard::Docker;
-use vaultops_config::Engine;
+use vaultops_types::Engine;
 
 use super::attach::network_subnet;
 use super::*;
@@ -134,7 +134,7 @@ pub(super) fn write_material(
         Ok::<_, TestbedError>(cert)
     };
     let files = |rendered: vaultops_config::Rendered, cert: vaultops_tls::NodeCert| {
-        use vaultops_tls::ExposeSecret;
+        use secrecy::ExposeSecret;
         NodeFiles {
             config: rendered.hcl.into_bytes(),
             cert: cert.cert_pem.into_bytes(),

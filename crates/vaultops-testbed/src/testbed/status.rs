@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use bollard::models::ContainerStateStatusEnum;
 use bollard::query_parameters::InspectContainerOptions;
 use vaultops_api::NodeRole;
-use vaultops_bootstrap::status::{cluster_status, NodeStatus};
-use vaultops_config::Engine;
+use vaultops_bootstrap::{cluster_status, NodeStatus};
+use vaultops_types::Engine;
 
 use super::*;
 use crate::docker::is_not_found;

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use vaultops_api::{InitResponse, NodeClient, NodeRole, Token};
-use vaultops_bootstrap::status::NodeStatus;
+use vaultops_bootstrap::NodeStatus;
 use vaultops_bootstrap::{
     BootstrapError, BringUpError, BringUpHooks, BringUpOptions, NodeSet, UnsealOutcome,
 };
@@ -175,7 +175,7 @@ impl Testbed {
             return Ok(None);
         };
         let container_state = self.state_of(&u.container).await?;
-        let api = vaultops_bootstrap::status::node_status(&self.unsealer_client()?).await;
+        let api = vaultops_bootstrap::node_status(&self.unsealer_client()?).await;
         Ok(Some(UnsealerReport {
             container: u.container.clone(),
             container_state,
@@ -221,7 +221,7 @@ impl Testbed {
             }
         };
         let root = client.with_token(up.init.root_token.clone());
-        match vaultops_bootstrap::transit::prepare_unsealer(&root).await {
+        match vaultops_bootstrap::prepare_unsealer(&root).await {
             Ok(token) => Ok(token),
             Err(e) => Err(self.unsealer_failed("preparing transit", e).await),
         }

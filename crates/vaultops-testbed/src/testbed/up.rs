@@ -4,8 +4,8 @@
 
 use bollard::Docker;
 use vaultops_api::NodeRole;
-use vaultops_bootstrap::transit::TRANSIT_KEY;
-use vaultops_config::Engine;
+use vaultops_bootstrap::TRANSIT_KEY;
+use vaultops_types::Engine;
 
 use super::resources::{
     create_network, create_nodes, create_unsealer, create_volumes, start_sink, write_material,
@@ -353,7 +353,7 @@ impl Testbed {
             .or_fail(&tb, "waiting for an active node")
             .await?;
         let active = tb.root_client(NodeId::from_index(active)?);
-        vaultops_bootstrap::raft::wait_voters(&active, tb.nodes.len(), opts.deadline)
+        vaultops_bootstrap::wait_voters(&active, tb.nodes.len(), opts.deadline)
             .await
             .or_fail(&tb, "waiting for every node to be a raft voter")
             .await?;

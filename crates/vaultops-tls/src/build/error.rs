@@ -2,6 +2,7 @@
 //! loading a CA, creating a CA, creating a node certificate, renewing one).
 
 use time::OffsetDateTime;
+use vaultops_types::Cause;
 
 use super::MAX_DAYS;
 use crate::parse::{fmt_time, InspectError};
@@ -45,7 +46,7 @@ pub enum ParseCaError {
     Key {
         /// What rcgen reported.
         #[source]
-        source: rcgen::Error,
+        source: Cause,
     },
     /// The private key does not belong to the certificate.
     #[error("the CA private key does not belong to the CA certificate {subject}: pass the ca-key.pem created together with this ca.pem")]
@@ -58,7 +59,7 @@ pub enum ParseCaError {
     Issuer {
         /// What rcgen reported.
         #[source]
-        source: rcgen::Error,
+        source: Cause,
     },
 }
 
@@ -76,7 +77,7 @@ pub enum CreateCaError {
     Generate {
         /// What rcgen reported.
         #[source]
-        source: rcgen::Error,
+        source: Cause,
     },
 }
 
@@ -138,7 +139,7 @@ pub enum CreateNodeCertError {
         name: String,
         /// What rcgen reported.
         #[source]
-        source: rcgen::Error,
+        source: Cause,
     },
 }
 

@@ -2,6 +2,7 @@
 //! node certificate with a fresh key.
 
 use std::net::IpAddr;
+use vaultops_types::Cause;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -29,11 +30,14 @@ pub fn create_ca(params: &CaParams) -> Result<CaBundle, CreateCaError> {
     cp.not_before = validity.not_before;
     cp.not_after = validity.not_after;
 
-    let key = KeyPair::generate_for(params.key_algorithm.rcgen())
-        .map_err(|source| CreateCaError::Generate { source })?;
-    let cert = cp
-        .self_signed(&key)
-        .map_err(|source| CreateCaError::Generate { source })?;
+    let key = KeyPair::generate_for(params.key_algorithm.rcgen()).map_err(|e| {
+        CreateCaError::Generate {
+            source: Cause::new(e),
+        }
+    })?;
+    let cert = cp.self_signed(&key).map_err(|e| CreateCaError::Generate {
+        source: Cause::new(e),
+    })?;
     Ok(CaBundle {
         cert_pem: cert.pem(),
         key_pem: SecretString::from(key.serialize_pem()),
@@ -131,9 +135,9 @@ pub fn create_node_cert(ca: &Ca, params: &NodeParams) -> Result<NodeCert, Create
     cp.not_before = not_before;
     cp.not_after = validity.not_after;
 
-    let generate = |source| CreateNodeCertError::Generate {
+    let generate = |e: rcgen::Error| CreateNodeCertError::Generate {
         name: err_name(),
-        source,
+        source: Cause::new(e),
     };
     let key = KeyPair::generate_for(params.key_algorithm.rcgen()).map_err(generate)?;
     let cert = cp.signed_by(&key, &ca.issuer).map_err(generate)?;

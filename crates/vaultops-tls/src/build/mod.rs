@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use vaultops_types::Cause;
 
 use rcgen::{Issuer, KeyPair, SignatureAlgorithm};
 use secrecy::{ExposeSecret, SecretString};
@@ -230,13 +231,15 @@ impl Ca {
         if !is_ca {
             return Err(ParseCaError::NotCa { subject });
         }
-        let key = KeyPair::from_pem(key_pem.expose_secret())
-            .map_err(|source| ParseCaError::Key { source })?;
+        let key = KeyPair::from_pem(key_pem.expose_secret()).map_err(|e| ParseCaError::Key {
+            source: Cause::new(e),
+        })?;
         if key.public_key_raw() != spki.as_slice() {
             return Err(ParseCaError::KeyMismatch { subject });
         }
-        let issuer = Issuer::from_ca_cert_pem(cert_pem, key)
-            .map_err(|source| ParseCaError::Issuer { source })?;
+        let issuer = Issuer::from_ca_cert_pem(cert_pem, key).map_err(|e| ParseCaError::Issuer {
+            source: Cause::new(e),
+        })?;
         Ok(Ca {
             cert_pem: cert_pem.to_owned(),
             subject,
