@@ -38,8 +38,6 @@ pub use metrics::{
 };
 pub use scratch::{verify_by_restore, RestoreCheck, ScratchOptions};
 
-/// The age key types backups are encrypted to and decrypted with.
-
 /// The first bytes of an age file (binary format).
 const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
 /// The first bytes of a gzip stream (a raw raft snapshot).
