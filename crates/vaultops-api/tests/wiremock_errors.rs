@@ -127,9 +127,10 @@ async fn a_snapshot_body_that_is_not_a_snapshot_leaves_the_old_file_alone() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err.kind, ErrorKind::Decode { status: 200, .. }),
+        matches!(err.kind, ErrorKind::NotASnapshot { bytes: 23 }),
         "{err:?}"
     );
+    assert_eq!(err.status(), Some(200));
     assert!(
         vaultops_types::error_report(&err).contains("not a raft snapshot"),
         "{err}"

@@ -340,6 +340,7 @@ mod tests {
 
     fn log(attempts: Vec<Attempt>) -> WorkloadLog {
         WorkloadLog {
+            registers: 0,
             keys: Keyspace::new("secret", "t"),
             counter_start: CounterStart {
                 value: 0,
@@ -371,6 +372,7 @@ mod tests {
                 lost_increments: 0,
                 consistent,
             },
+            history: None,
         }
     }
 

@@ -1,19 +1,28 @@
 //! The files a run leaves in the reports directory: `<run>.json` (the report),
-//! `<run>.attempts.json` (every request) and `<run>.svg` (the timeline), each written
+//! `<run>.attempts.json` (every request), `<run>.history.jsonl` (what the clients saw, in
+//! the Jepsen shape; runs with a workload only) and `<run>.svg` (the timeline), each written
 //! atomically through `vaultops-fs` (mode 0644: reports hold no secret).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use vaultops_history::Event;
 
 use crate::error::ScenarioError;
 use crate::model::Attempt;
 use crate::report::ScenarioReport;
 
-/// Writes `<dir>/<run_id>.json`, `.attempts.json` and `.svg`; records the paths in the
-/// report.
+/// The history file of run `run_id` in `dir`.
+pub(crate) fn history_path(dir: &Path, run_id: &str) -> PathBuf {
+    dir.join(format!("{run_id}.history.jsonl"))
+}
+
+/// Writes `<dir>/<run_id>.json`, `.attempts.json`, `.svg` and, when there is one, the
+/// history; records the paths in the report.
 pub(crate) fn write_files(
     dir: &Path,
     report: &mut ScenarioReport,
     attempts: &[Attempt],
+    history: Option<&[Event]>,
 ) -> Result<(), ScenarioError> {
     let err = |path: &Path| {
         let path = path.to_owned();
@@ -24,6 +33,11 @@ pub(crate) fn write_files(
     let att = dir.join(format!("{}.attempts.json", report.run_id));
     let svg = dir.join(format!("{}.svg", report.run_id));
     report.files = vec![json.clone(), att.clone(), svg.clone()];
+    if let Some(events) = history {
+        let path = history_path(dir, &report.run_id);
+        write_atomic(&path, vaultops_history::to_jsonl(events).as_bytes())?;
+        report.files.push(path);
+    }
     let svg_text = crate::svg::timeline(report, attempts);
     write_atomic(&svg, svg_text.as_bytes())?;
     let a = serde_json::to_vec(attempts)
@@ -50,7 +64,7 @@ mod tests {
     fn writes_the_three_files_and_refuses_a_link_at_a_target() {
         let dir = tempfile::tempdir().unwrap();
         let mut r = crate::report::tests::sample("kill-active", 2100, true);
-        write_files(dir.path(), &mut r, &[]).unwrap();
+        write_files(dir.path(), &mut r, &[], None).unwrap();
         assert_eq!(r.files.len(), 3);
         for f in &r.files {
             assert!(f.is_file(), "{}", f.display());
@@ -73,7 +87,7 @@ mod tests {
             std::fs::write(&victim, b"keep").unwrap();
             let mut r2 = crate::report::tests::sample("stop-active", 900, true);
             std::os::unix::fs::symlink(&victim, dir.path().join("stop-active-1.json")).unwrap();
-            let e = write_files(dir.path(), &mut r2, &[]).unwrap_err();
+            let e = write_files(dir.path(), &mut r2, &[], None).unwrap_err();
             assert!(matches!(e, ScenarioError::WriteReport(_)), "{e:?}");
             assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
         }

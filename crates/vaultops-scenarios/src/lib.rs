@@ -32,6 +32,7 @@ mod details;
 mod drill;
 mod error;
 mod files;
+mod history;
 mod lifecycle;
 mod model;
 mod monitor;

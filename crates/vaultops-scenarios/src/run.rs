@@ -13,7 +13,8 @@ use crate::catalogue::Scenario;
 use crate::checks::{post_checks, RunFacts};
 use crate::details::Details;
 use crate::error::{testbed, ScenarioError};
-use crate::files::write_files;
+use crate::files::{history_path, write_files};
+use crate::history::Recorder;
 use crate::lifecycle::id;
 use crate::model::{node_name, Check, Clock, Event, EventKind, NodeTimeline, Observed};
 use crate::monitor::{self, Monitor};
@@ -21,6 +22,7 @@ use crate::options::SuiteOptions;
 use crate::report::{Measurements, ScenarioReport, WorkloadSummary};
 use crate::verify::{self, Verification};
 use crate::workload::{Keyspace, Workload, WorkloadLog};
+use std::sync::Arc;
 
 /// Acknowledged writes the workload must reach before the fault (≈1 s at the default pace).
 pub(crate) const WARM_UP_ACKS: u64 = 100;
@@ -53,6 +55,8 @@ pub(crate) struct Run<'o> {
     leader_fault: Option<(Duration, Option<usize>)>,
     /// Acknowledged data lost outside the workload (the backup drill's secrets).
     pub extra_lost: u64,
+    /// What the clients saw, for the linearizability checker.
+    pub history: Arc<Recorder>,
 }
 
 impl<'o> Run<'o> {
@@ -74,6 +78,7 @@ impl<'o> Run<'o> {
             fault_at: None,
             leader_fault: None,
             extra_lost: 0,
+            history: Arc::new(Recorder::default()),
         }
     }
 
@@ -212,6 +217,7 @@ impl<'o> Run<'o> {
             self.keys.clone(),
             &self.opts.workload,
             self.clock,
+            self.history.clone(),
         )
         .await?;
         self.workload = Some(wl);
@@ -446,7 +452,11 @@ impl<'o> Run<'o> {
             files: Vec::new(),
         };
         let attempts = log.as_ref().map(|l| l.attempts.as_slice()).unwrap_or(&[]);
-        write_files(&self.opts.reports_dir, &mut r, attempts)?;
+        let history = log.as_ref().map(|_| self.history.events());
+        if let Some(v) = r.verification.as_mut() {
+            v.history = Some(history_path(&self.opts.reports_dir, &r.run_id));
+        }
+        write_files(&self.opts.reports_dir, &mut r, attempts, history.as_deref())?;
         Ok((r, log))
     }
 
@@ -459,7 +469,11 @@ impl<'o> Run<'o> {
             .map_err(crate::error::boot(
                 "finding the active node for verification",
             ))?;
-        let v = verify::verify(&self.root(i), log).await?;
+        let obs = verify::Observer {
+            history: &self.history,
+            clock: self.clock,
+        };
+        let v = verify::verify(&self.root(i), log, obs).await?;
         self.say(&format!(
             "verified {} of {} acknowledged key writes; counter {} (acknowledged increments {})",
             v.verified, v.acked_writes, v.counter.final_value, v.counter.acked_increments

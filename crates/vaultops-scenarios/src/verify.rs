@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use vaultops_api::NodeClient;
 
 use crate::error::ScenarioError;
-use crate::model::{Op, Outcome};
+use crate::history::Recorder;
+use crate::model::{Clock, Op, Outcome};
 use crate::workload::WorkloadLog;
+use vaultops_history::{EventType, Func, Value};
 
 /// Reads in flight at once during verification.
 const CONCURRENCY: usize = 8;
@@ -51,6 +53,9 @@ pub struct Verification {
     /// Of those, present: they committed although the client saw an error.
     pub ambiguous_present: u64,
     pub counter: CounterCheck,
+    /// The run's history (JSONL, Jepsen shape), written with the report.
+    #[serde(default)]
+    pub history: Option<std::path::PathBuf>,
 }
 
 impl Verification {
@@ -146,9 +151,50 @@ pub fn check_counter(log: &WorkloadLog, final_value: u64, final_version: u64) ->
     }
 }
 
-/// Verifies `log` by reading from `active` (a root client of the active node). Fails if
-/// `active` stops being the active node during the reads.
-pub async fn verify(active: &NodeClient, log: &WorkloadLog) -> Result<Verification, ScenarioError> {
+/// Where verification records its reads: the run's history and clock. Each read is one
+/// operation from its first attempt to the answer used (retries on transient errors included),
+/// by a process of its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Observer<'h> {
+    pub history: &'h Recorder,
+    pub clock: Clock,
+}
+
+impl Observer<'_> {
+    /// Records the read of `name` that `read` performs; `seen` turns its answer into the
+    /// value read (`None`: absent).
+    async fn read<T, F>(
+        &self,
+        name: &str,
+        read: F,
+        seen: impl FnOnce(&T) -> Option<String>,
+    ) -> Result<T, ScenarioError>
+    where
+        F: std::future::Future<Output = Result<T, ScenarioError>>,
+    {
+        let mut p = self.history.process();
+        let op = self
+            .history
+            .invoke(&p, Func::Read, name, Value::None, self.clock.now());
+        let r = read.await;
+        let (kind, value) = match &r {
+            Ok(t) => (EventType::Ok, Some(seen(t).map_or(Value::None, Value::One))),
+            Err(_) => (EventType::Info, None),
+        };
+        self.history
+            .complete(&mut p, op, kind, value, self.clock.now());
+        r
+    }
+}
+
+/// Verifies `log` by reading from `active` (a root client of the active node); every read is
+/// recorded through `obs`, the registers included. Fails if `active` stops being the active
+/// node during the reads.
+pub(crate) async fn verify(
+    active: &NodeClient,
+    log: &WorkloadLog,
+    obs: Observer<'_>,
+) -> Result<Verification, ScenarioError> {
     let keys = &log.keys;
     let mut acked: Vec<(u16, u64)> = Vec::new();
     let mut ambiguous: BTreeSet<(u16, u64)> = BTreeSet::new();
@@ -170,7 +216,20 @@ pub async fn verify(active: &NodeClient, log: &WorkloadLog) -> Result<Verificati
         .chain(ambiguous.iter().map(|k| (*k, false)))
         .map(|((w, seq), was_acked)| async move {
             let key = keys.key(w, seq);
-            let r = read_with_retry(active, &keys.mount, &key).await;
+            let name = keys.history_key(&key).to_owned();
+            let want = keys.value(w, seq);
+            let r = obs
+                .read(&name, read_with_retry(active, &keys.mount, &key), |d| {
+                    d.as_ref().map(|d| {
+                        if d.get("writer") == want.get("writer") && d.get("seq") == want.get("seq")
+                        {
+                            name.clone()
+                        } else {
+                            format!("unexpected {}", serde_json::Value::Object(d.clone()))
+                        }
+                    })
+                })
+                .await;
             (w, seq, key, was_acked, r)
         });
     let results: Vec<_> = futures_util::stream::iter(reads)
@@ -186,6 +245,7 @@ pub async fn verify(active: &NodeClient, log: &WorkloadLog) -> Result<Verificati
         ambiguous_writes: ambiguous.len() as u64,
         ambiguous_present: 0,
         counter: check_counter(log, 0, 0),
+        history: None,
     };
     for (w, seq, key, was_acked, r) in results {
         let data = r?;
@@ -203,10 +263,31 @@ pub async fn verify(active: &NodeClient, log: &WorkloadLog) -> Result<Verificati
             (false, false) => {}
         }
     }
-    let counter = read_with_retry_meta(active, &keys.mount, &keys.counter()).await?;
-    let (value, version) = counter.ok_or_else(|| ScenarioError::CounterMissing {
+    let counter = obs
+        .read(
+            "counter",
+            read_with_retry_meta(active, &keys.mount, &keys.counter()),
+            |c| c.as_ref().and_then(|c| c.2.clone()),
+        )
+        .await?;
+    let (value, version, _) = counter.ok_or_else(|| ScenarioError::CounterMissing {
         key: keys.counter(),
     })?;
+    for r in 0..log.registers {
+        let key = keys.register(r);
+        obs.read(
+            &format!("r{r}"),
+            read_with_retry(active, &keys.mount, &key),
+            |d| {
+                d.as_ref().map(|d| {
+                    d.get("v")
+                        .and_then(serde_json::Value::as_str)
+                        .map_or_else(|| format!("unexpected {d:?}"), str::to_owned)
+                })
+            },
+        )
+        .await?;
+    }
     v.counter = check_counter(log, value, version);
     ensure_active(active).await?;
     v.lost_keys.sort();
@@ -247,23 +328,31 @@ async fn read_with_retry(
     .map_err(ScenarioError::Wait)
 }
 
+/// The counter's value, version and tag.
 async fn read_with_retry_meta(
     node: &NodeClient,
     mount: &str,
     key: &str,
-) -> Result<Option<(u64, u64)>, ScenarioError> {
+) -> Result<Option<(u64, u64, Option<String>)>, ScenarioError> {
     vaultops_bootstrap::wait_until(
         &format!("a read of {key}"),
         READ_DEADLINE,
         Duration::from_millis(100),
         || async {
             match node.kv_read(mount, key).await {
-                Ok(Some(s)) => Ok(Some(
-                    s.data
-                        .get("value")
-                        .and_then(serde_json::Value::as_u64)
-                        .map(|v| (v, s.metadata.version)),
-                )),
+                Ok(Some(s)) => {
+                    let tag = s
+                        .data
+                        .get("tag")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned);
+                    Ok(Some(
+                        s.data
+                            .get("value")
+                            .and_then(serde_json::Value::as_u64)
+                            .map(|v| (v, s.metadata.version, tag)),
+                    ))
+                }
                 Ok(None) => Ok(Some(None)),
                 Err(e) => Err(e.to_string()),
             }
@@ -300,6 +389,7 @@ mod tests {
 
     fn log(attempts: Vec<Attempt>) -> WorkloadLog {
         WorkloadLog {
+            registers: 0,
             keys: Keyspace::new("secret", "t"),
             counter_start: CounterStart {
                 value: 0,

@@ -1,6 +1,11 @@
-//! The write workload: K writers, each writing unique sequence-numbered KV v2 keys and
-//! updating a shared counter with check-and-set, through randomly chosen nodes, bounded in
-//! count and in time. Every request is recorded as an [`Attempt`] on the run's clock.
+//! The write workload: K writers, each writing unique sequence-numbered KV v2 keys,
+//! updating a shared counter with check-and-set, and writing, reading and check-and-setting
+//! a few shared registers (so that reads race writes), through randomly chosen nodes,
+//! bounded in count and in time. Unique-key and counter requests are recorded as
+//! [`Attempt`]s on the run's clock (the measurements and the set checks use them); every
+//! request, register ones included, is also recorded in the run's history (`history`), which
+//! the linearizability checker reads. Every value written is unique in the run: unique keys
+//! hold their own name, the counter and the registers a tag `c<writer>-<n>` / `v<writer>-<n>`.
 //!
 //! Requests go to any node on purpose: standbys forward writes to the active node, and
 //! during a failover they answer 307 (to the dead node) or 500 instead; the client never
@@ -24,7 +29,9 @@ use tokio::task::JoinHandle;
 use vaultops_api::{ClientConfig, NodeClient, Token};
 
 use crate::error::ScenarioError;
+use crate::history::{completion_of, Process, Recorder};
 use crate::model::{Attempt, Clock, ErrorClass, Op, Outcome, PROBE_WRITER};
+use vaultops_history::{EventType, Func, Value};
 
 /// How the workload runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +49,11 @@ pub struct WorkloadConfig {
     pub pace: Duration,
     /// Every `counter_every`-th operation of a writer is a counter increment (0: none).
     pub counter_every: u64,
+    /// Shared registers (`r0`, `r1`, …): of the other operations, half go to a random
+    /// register (a write, a read or a read then check-and-set), half are unique-key writes
+    /// (0: no register operations).
+    #[serde(default = "default_registers")]
+    pub registers: u16,
     /// Whole-request timeout of the writers' clients.
     #[serde(with = "crate::model::secs")]
     pub request_timeout: Duration,
@@ -66,12 +78,17 @@ impl Default for WorkloadConfig {
             max_duration: Duration::from_secs(240),
             pace: Duration::from_millis(25),
             counter_every: 4,
+            registers: default_registers(),
             request_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
             mount: "secret".to_owned(),
             avoid_failed_node: Duration::from_secs(1),
         }
     }
+}
+
+fn default_registers() -> u16 {
+    4
 }
 
 impl WorkloadConfig {
@@ -117,6 +134,17 @@ impl Keyspace {
         format!("{}/counter", self.prefix)
     }
 
+    /// Shared register `i`'s key.
+    pub fn register(&self, i: u16) -> String {
+        format!("{}/r{i}", self.prefix)
+    }
+
+    /// A key's name in the history: its path below the run's prefix (`w3-17`, `counter`).
+    pub fn history_key<'k>(&self, key: &'k str) -> &'k str {
+        key.strip_prefix(&self.prefix)
+            .map_or(key, |k| k.trim_start_matches('/'))
+    }
+
     /// The value written to a unique key, which verification compares.
     pub fn value(&self, writer: u16, seq: u64) -> serde_json::Value {
         json!({ "writer": writer, "seq": seq, "run": self.prefix })
@@ -134,6 +162,9 @@ pub struct CounterStart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadLog {
     pub keys: Keyspace,
+    /// Shared registers used (`r0` … `r<registers - 1>`).
+    #[serde(default)]
+    pub registers: u16,
     pub counter_start: CounterStart,
     /// Every request, in completion order.
     pub attempts: Vec<Attempt>,
@@ -142,6 +173,7 @@ pub struct WorkloadLog {
 }
 
 struct Shared {
+    history: Arc<Recorder>,
     attempts: Mutex<Vec<Attempt>>,
     samples: Mutex<BTreeMap<ErrorClass, String>>,
     write_acks: AtomicU64,
@@ -170,6 +202,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Workload {
     shared: Arc<Shared>,
+    registers: u16,
     keys: Keyspace,
     counter_start: CounterStart,
     writers: Vec<JoinHandle<()>>,
@@ -187,34 +220,53 @@ impl std::fmt::Debug for Shared {
 
 impl Workload {
     /// Creates the counter through `active` (value 0, `cas` 0: the key must be new), then
-    /// starts the writers on `nodes` (clients with a token allowed to write `keys`).
+    /// starts the writers on `nodes` (clients with a token allowed to write `keys`). Every
+    /// request is recorded in `history`.
     pub async fn start(
         nodes: Vec<NodeClient>,
         active: &NodeClient,
         keys: Keyspace,
         cfg: &WorkloadConfig,
         clock: Clock,
+        history: Arc<Recorder>,
     ) -> Result<Workload, ScenarioError> {
         if nodes.is_empty() || cfg.writers == 0 {
             return Err(ScenarioError::NoWriters);
         }
-        let meta = active
+        let mut setup = history.process();
+        let op = history.invoke(
+            &setup,
+            Func::Cas,
+            "counter",
+            Value::Cas {
+                expected: None,
+                new: COUNTER_INIT.to_owned(),
+            },
+            clock.now(),
+        );
+        let created = active
             .kv_write(
                 &keys.mount,
                 &keys.counter(),
-                &json!({ "value": 0 }),
+                &json!({ "value": 0, "tag": COUNTER_INIT }),
                 Some(0),
             )
-            .await
-            .map_err(|source| ScenarioError::Api {
-                step: "creating the workload's counter",
-                source: Box::new(source),
-            })?;
+            .await;
+        let kind = match &created {
+            Ok(_) => EventType::Ok,
+            Err(e) => completion_of(ErrorClass::of(e)),
+        };
+        history.complete(&mut setup, op, kind, None, clock.now());
+        let meta = created.map_err(|source| ScenarioError::Api {
+            step: "creating the workload's counter",
+            source: Box::new(source),
+        })?;
         let counter_start = CounterStart {
             value: 0,
             version: meta.version,
         };
         let shared = Arc::new(Shared {
+            history,
             attempts: Mutex::new(Vec::new()),
             samples: Mutex::new(BTreeMap::new()),
             write_acks: AtomicU64::new(0),
@@ -225,6 +277,8 @@ impl Workload {
         let writers = (0..cfg.writers)
             .map(|w| {
                 let ctx = WriterCtx {
+                    process: shared.history.process(),
+                    tags: 0,
                     id: w,
                     nodes: nodes.clone(),
                     keys: keys.clone(),
@@ -237,6 +291,7 @@ impl Workload {
             .collect();
         Ok(Workload {
             shared,
+            registers: cfg.registers,
             keys,
             counter_start,
             writers,
@@ -269,7 +324,13 @@ impl Workload {
                 self.clock,
             );
             probes.push(tokio::spawn(async move {
-                write_unique(&client, node, PROBE_WRITER, seq, &keys, clock, &shared).await;
+                let mut process = shared.history.process();
+                let w = UniqueWrite {
+                    node,
+                    writer: PROBE_WRITER,
+                    seq,
+                };
+                write_unique(&client, w, &keys, clock, &shared, &mut process).await;
             }));
         }
     }
@@ -292,6 +353,7 @@ impl Workload {
         let error_samples = std::mem::take(&mut *self.shared.samples.lock().expect("lock"));
         WorkloadLog {
             keys: self.keys.clone(),
+            registers: self.registers,
             counter_start: self.counter_start,
             attempts,
             error_samples,
@@ -306,7 +368,14 @@ impl Drop for Workload {
     }
 }
 
+/// The counter's first tag (the value it is created with).
+const COUNTER_INIT: &str = "init";
+
 struct WriterCtx {
+    /// This writer's identity in the history (a new one after an `info` completion).
+    process: Process,
+    /// Tags this writer has written so far (makes its values unique).
+    tags: u64,
     id: u16,
     nodes: Arc<Vec<NodeClient>>,
     keys: Keyspace,
@@ -316,7 +385,7 @@ struct WriterCtx {
 }
 
 impl WriterCtx {
-    async fn run(self) {
+    async fn run(mut self) {
         let started = self.clock.now();
         let mut rng = XorShift::seeded(u64::from(self.id) + 1);
         let mut seq = 0u64;
@@ -336,21 +405,30 @@ impl WriterCtx {
             } else {
                 usable[rng.below(usable.len())]
             };
-            let client = &self.nodes[node];
+            let nodes = self.nodes.clone();
+            let client = &nodes[node];
             let class = if self.cfg.counter_every > 0
                 && op % self.cfg.counter_every == self.cfg.counter_every - 1
             {
                 self.increment(client, node).await
+            } else if self.cfg.registers > 0 && rng.below(2) == 0 {
+                let register = rng.below(usize::from(self.cfg.registers)) as u16;
+                let kind = rng.below(3);
+                self.register_op(client, register, kind).await
             } else {
                 seq += 1;
+                let w = UniqueWrite {
+                    node,
+                    writer: self.id,
+                    seq: seq - 1,
+                };
                 write_unique(
                     client,
-                    node,
-                    self.id,
-                    seq - 1,
+                    w,
                     &self.keys,
                     self.clock,
                     &self.shared,
+                    &mut self.process,
                 )
                 .await
             };
@@ -364,23 +442,45 @@ impl WriterCtx {
 
     /// One check-and-set increment attempt: read, then write with `cas`. Returns how the
     /// last request failed, if it did.
-    async fn increment(&self, client: &NodeClient, node: usize) -> Option<ErrorClass> {
+    async fn increment(&mut self, client: &NodeClient, node: usize) -> Option<ErrorClass> {
+        let history = self.shared.history.clone();
         let start = self.clock.now();
+        let pending = history.invoke(&self.process, Func::Read, "counter", Value::None, start);
         let read = client.kv_read(&self.keys.mount, &self.keys.counter()).await;
         let end = self.clock.now();
-        let (base_version, value) = match &read {
+        let (base_version, value, tag) = match &read {
             Ok(Some(s)) => {
                 let v = s.data.get("value").and_then(serde_json::Value::as_u64);
-                match v {
-                    Some(v) => (s.metadata.version, v),
-                    None => {
-                        tracing::warn!(node, "the counter holds no number; skipping");
+                let tag = s.data.get("tag").and_then(serde_json::Value::as_str);
+                match (v, tag) {
+                    (Some(v), Some(tag)) => {
+                        let seen = Value::One(tag.to_owned());
+                        history.complete(
+                            &mut self.process,
+                            pending,
+                            EventType::Ok,
+                            Some(seen),
+                            end,
+                        );
+                        (s.metadata.version, v, tag.to_owned())
+                    }
+                    _ => {
+                        tracing::warn!(node, "the counter holds no number or tag; skipping");
+                        history.complete(&mut self.process, pending, EventType::Info, None, end);
                         return None;
                     }
                 }
             }
-            // A standby that has not yet seen the counter: a stale read.
+            // The counter exists from the start: a node that answers "absent" serves a stale
+            // read. The history records what it said; the checker judges it.
             Ok(None) => {
+                history.complete(
+                    &mut self.process,
+                    pending,
+                    EventType::Ok,
+                    Some(Value::None),
+                    end,
+                );
                 self.shared.record(
                     Attempt {
                         writer: self.id,
@@ -398,6 +498,7 @@ impl WriterCtx {
             }
             Err(e) => {
                 let class = ErrorClass::of(e);
+                history.complete(&mut self.process, pending, completion_of(class), None, end);
                 self.shared.record(
                     Attempt {
                         writer: self.id,
@@ -425,12 +526,24 @@ impl WriterCtx {
             },
             None,
         );
+        self.tags += 1;
+        let new_tag = format!("c{}-{}", self.id, self.tags);
         let start = self.clock.now();
+        let pending = history.invoke(
+            &self.process,
+            Func::Cas,
+            "counter",
+            Value::Cas {
+                expected: Some(tag),
+                new: new_tag.clone(),
+            },
+            start,
+        );
         let written = client
             .kv_write(
                 &self.keys.mount,
                 &self.keys.counter(),
-                &json!({ "value": value + 1 }),
+                &json!({ "value": value + 1, "tag": new_tag }),
                 Some(base_version),
             )
             .await;
@@ -453,6 +566,8 @@ impl WriterCtx {
             Outcome::Error { class } => Some(class),
             Outcome::Ack { .. } => None,
         };
+        let kind = class.map_or(EventType::Ok, completion_of);
+        history.complete(&mut self.process, pending, kind, None, end);
         self.shared.record(
             Attempt {
                 writer: self.id,
@@ -469,25 +584,118 @@ impl WriterCtx {
         );
         class
     }
+
+    /// One operation on shared register `register`: `kind` 0 writes a new tag, 1 reads,
+    /// 2 reads then check-and-sets a new tag on the version read. Recorded in the history
+    /// only. Returns how the last request failed, if it did.
+    async fn register_op(
+        &mut self,
+        client: &NodeClient,
+        register: u16,
+        kind: usize,
+    ) -> Option<ErrorClass> {
+        let key = self.keys.register(register);
+        let name = format!("r{register}");
+        if kind == 0 {
+            self.tags += 1;
+            let tag = format!("v{}-{}", self.id, self.tags);
+            return self.register_write(client, &key, &name, tag, None).await;
+        }
+        let history = self.shared.history.clone();
+        let pending = history.invoke(
+            &self.process,
+            Func::Read,
+            &name,
+            Value::None,
+            self.clock.now(),
+        );
+        let read = client.kv_read(&self.keys.mount, &key).await;
+        let end = self.clock.now();
+        let (version, seen) = match read {
+            Ok(Some(s)) => match s.data.get("v").and_then(serde_json::Value::as_str) {
+                Some(v) => (s.metadata.version, Some(v.to_owned())),
+                None => {
+                    history.complete(&mut self.process, pending, EventType::Info, None, end);
+                    return None;
+                }
+            },
+            Ok(None) => (0, None),
+            Err(e) => {
+                let class = ErrorClass::of(&e);
+                history.complete(&mut self.process, pending, completion_of(class), None, end);
+                return Some(class);
+            }
+        };
+        let value = seen.clone().map_or(Value::None, Value::One);
+        history.complete(&mut self.process, pending, EventType::Ok, Some(value), end);
+        if kind == 1 {
+            return None;
+        }
+        self.tags += 1;
+        let tag = format!("v{}-{}", self.id, self.tags);
+        self.register_write(client, &key, &name, tag, Some((version, seen)))
+            .await
+    }
+
+    /// Writes `tag` to a register; with `cas`, only over `(version, value)` as read
+    /// (version 0: the key must be absent).
+    async fn register_write(
+        &mut self,
+        client: &NodeClient,
+        key: &str,
+        name: &str,
+        tag: String,
+        cas: Option<(u64, Option<String>)>,
+    ) -> Option<ErrorClass> {
+        let history = self.shared.history.clone();
+        let (f, value, version) = match cas {
+            None => (Func::Write, Value::One(tag.clone()), None),
+            Some((version, expected)) => (
+                Func::Cas,
+                Value::Cas {
+                    expected,
+                    new: tag.clone(),
+                },
+                Some(version),
+            ),
+        };
+        let pending = history.invoke(&self.process, f, name, value, self.clock.now());
+        let r = client
+            .kv_write(&self.keys.mount, key, &json!({ "v": tag }), version)
+            .await;
+        let end = self.clock.now();
+        let class = r.as_ref().err().map(ErrorClass::of);
+        let kind = class.map_or(EventType::Ok, completion_of);
+        history.complete(&mut self.process, pending, kind, None, end);
+        class
+    }
+}
+
+/// Which unique-key write: the node it goes to, the writer and its sequence number.
+#[derive(Debug, Clone, Copy)]
+struct UniqueWrite {
+    node: usize,
+    writer: u16,
+    seq: u64,
 }
 
 async fn write_unique(
     client: &NodeClient,
-    node: usize,
-    writer: u16,
-    seq: u64,
+    w: UniqueWrite,
     keys: &Keyspace,
     clock: Clock,
     shared: &Shared,
+    process: &mut Process,
 ) -> Option<ErrorClass> {
+    let key = keys.key(w.writer, w.seq);
+    let name = keys.history_key(&key).to_owned();
     let start = clock.now();
+    let pending =
+        shared
+            .history
+            .invoke(process, Func::Write, &name, Value::One(name.clone()), start);
     let r = client
-        .kv_write(
-            &keys.mount,
-            &keys.key(writer, seq),
-            &keys.value(writer, seq),
-            None,
-        )
+        .kv_write(&keys.mount, &key, &keys.value(w.writer, w.seq), None)
         .await;
     let end = clock.now();
     let (outcome, err) = match &r {
@@ -508,13 +716,15 @@ async fn write_unique(
         Outcome::Error { class } => Some(class),
         Outcome::Ack { .. } => None,
     };
+    let kind = class.map_or(EventType::Ok, completion_of);
+    shared.history.complete(process, pending, kind, None, end);
     shared.record(
         Attempt {
-            writer,
-            node,
+            writer: w.writer,
+            node: w.node,
             start,
             end,
-            op: Op::Write { seq },
+            op: Op::Write { seq: w.seq },
             outcome,
         },
         err,
