@@ -7,6 +7,7 @@
 //!
 //! ```
 //! use vaultops_config::*;
+//! use vaultops_types::Engine;
 //!
 //! let mut raft = RaftStorage::new("/openbao/data");
 //! raft.performance_multiplier = Some(1);

@@ -30,25 +30,42 @@ pub enum Scenario {
     RestartAllAuto,
     /// kill -9 of both standbys: the active node loses quorum; then restart both.
     QuorumLoss,
-    /// Read-after-write through standbys (served locally: may be stale).
-    StaleReads,
-    /// The same on a testbed rendered with `disable_standby_reads = true` (what deploy/
-    /// ships): standbys forward reads, none may be stale. Runs on its own testbed.
+    /// Positive control: read-after-write through standbys on a testbed with standby reads
+    /// on (OpenBao's default since 2.5, served locally): the history must be found NOT
+    /// linearizable. Runs on its own testbed.
+    StaleReadsControl,
+    /// The same on the shared testbed, rendered like deploy/ (`disable_standby_reads =
+    /// true`): standbys forward reads, none may be stale, the history is linearizable.
     StaleReadsForwarded,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
+    /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
+    /// force. The writes acknowledged in between are lost for real: the run passes only when
+    /// the verifier reports them and the checker finds the history not linearizable.
+    RollbackControl,
 }
 
-/// A testbed other than the shared one (see [`Scenario::own_testbed`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// A testbed's seal and configuration (see [`Scenario::own_testbed`]). The default is the
+/// shared testbed's: Shamir, and `disable_standby_reads = true` as deploy/ renders it, so
+/// that every scenario but the stale-reads control runs on the production setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TestbedVariant {
     /// `None`: Shamir.
     pub seal: Option<vaultops_testbed::SealKind>,
     pub disable_standby_reads: bool,
 }
 
+impl Default for TestbedVariant {
+    fn default() -> Self {
+        Self {
+            seal: None,
+            disable_standby_reads: true,
+        }
+    }
+}
+
 impl Scenario {
-    pub const ALL: [Scenario; 14] = [
+    pub const ALL: [Scenario; 15] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -60,9 +77,10 @@ impl Scenario {
         Scenario::RestartAll,
         Scenario::RestartAllAuto,
         Scenario::QuorumLoss,
-        Scenario::StaleReads,
+        Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
         Scenario::BackupRestore,
+        Scenario::RollbackControl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,10 +96,21 @@ impl Scenario {
             Scenario::RestartAll => "restart-all",
             Scenario::RestartAllAuto => "restart-all-auto",
             Scenario::QuorumLoss => "quorum-loss",
-            Scenario::StaleReads => "stale-reads",
+            Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
             Scenario::BackupRestore => "backup-restore",
+            Scenario::RollbackControl => "rollback-control",
         }
+    }
+
+    /// Positive controls lose acknowledged data (or serve stale reads) on purpose: their
+    /// history must be found NOT linearizable, and their own check replaces the lost-write
+    /// and counter checks.
+    pub fn is_control(self) -> bool {
+        matches!(
+            self,
+            Scenario::StaleReadsControl | Scenario::RollbackControl
+        )
     }
 
     /// The testbed this scenario needs when it is not the shared one (Shamir, default
@@ -90,11 +119,11 @@ impl Scenario {
         match self {
             Scenario::RestartAllAuto => Some(TestbedVariant {
                 seal: Some(vaultops_testbed::SealKind::Static),
-                disable_standby_reads: false,
+                ..TestbedVariant::default()
             }),
-            Scenario::StaleReadsForwarded => Some(TestbedVariant {
+            Scenario::StaleReadsControl => Some(TestbedVariant {
                 seal: None,
-                disable_standby_reads: true,
+                disable_standby_reads: false,
             }),
             _ => None,
         }

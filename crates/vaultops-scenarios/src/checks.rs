@@ -61,6 +61,15 @@ pub(crate) fn post_checks(
             details.writes_without_quorum = writes;
             vec![check]
         }
+        Scenario::RollbackControl => {
+            let (check, findings) = crate::control::rollback_check(
+                details.rollback.as_ref(),
+                facts.log,
+                facts.verification,
+            );
+            details.rollback_findings = findings;
+            vec![check]
+        }
         _ => Vec::new(),
     }
 }

@@ -47,6 +47,44 @@ pub struct Details {
     /// `backup-restore`: seconds to bring the target testbed up (also in `backup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_up_s: Option<f64>,
+    /// `rollback-control`: when the snapshot was taken and restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackRecord>,
+    /// `rollback-control`: the writes the rollback must have lost, and what the verifier
+    /// reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_findings: Option<RollbackFindings>,
+}
+
+/// `rollback-control`: the snapshot and its forced restore, under load (run clock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRecord {
+    #[serde(rename = "snapshot_started_s", with = "secs")]
+    pub snapshot_started: Duration,
+    #[serde(rename = "snapshot_done_s", with = "secs")]
+    pub snapshot_done: Duration,
+    #[serde(rename = "restore_started_s", with = "secs")]
+    pub restore_started: Duration,
+    #[serde(rename = "restore_done_s", with = "secs")]
+    pub restore_done: Duration,
+}
+
+/// `rollback-control`: what the verifier had to find. A write acknowledged after the
+/// snapshot was complete and before the restore began is certainly rolled back; one
+/// acknowledged while the snapshot or the restore ran may or may not be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackFindings {
+    /// Unique-key writes certainly rolled back.
+    pub certainly_lost: usize,
+    /// Unique-key writes that may have been rolled back (the certain ones included).
+    pub possibly_lost: usize,
+    /// Unique-key writes the verifier reported lost.
+    pub reported_lost: usize,
+    /// Certainly rolled back, yet not reported (the verifier missed them).
+    pub missed: Vec<String>,
+    /// Reported lost although acknowledged before the snapshot began (a loss the rollback
+    /// does not explain).
+    pub unexplained: Vec<String>,
 }
 
 /// `pause-active`: what the fault step observed (run clock).

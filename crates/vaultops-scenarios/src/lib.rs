@@ -28,6 +28,7 @@
 mod analysis;
 mod catalogue;
 mod checks;
+mod control;
 mod details;
 mod drill;
 mod error;

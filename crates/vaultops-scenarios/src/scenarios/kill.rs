@@ -21,10 +21,15 @@ pub(super) async fn kill_active(run: &mut Run<'_>) -> Result<(), ScenarioError> 
         .map_err(testbed("killing the active node"))?;
     run.wait_new_active().await?;
     run.start_and_unseal(old).await?;
+    let role = run.role_now(old).await;
     run.check(
         "killed node rejoins as standby",
-        true,
-        format!("{} standby after restart and unseal", node_name(old)),
+        role.as_deref() == Ok("standby"),
+        format!(
+            "{} answers {} after restart and unseal",
+            node_name(old),
+            role.unwrap_or_else(|e| e)
+        ),
     );
     run.settle().await
 }
@@ -38,10 +43,15 @@ pub(super) async fn stop_active(run: &mut Run<'_>) -> Result<(), ScenarioError> 
         .map_err(testbed("stopping the active node"))?;
     run.wait_new_active().await?;
     run.start_and_unseal(old).await?;
+    let role = run.role_now(old).await;
     run.check(
         "stopped node rejoins as standby",
-        true,
-        format!("{} standby after restart and unseal", node_name(old)),
+        role.as_deref() == Ok("standby"),
+        format!(
+            "{} answers {} after restart and unseal",
+            node_name(old),
+            role.unwrap_or_else(|e| e)
+        ),
     );
     run.settle().await
 }

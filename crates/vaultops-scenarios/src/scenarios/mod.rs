@@ -8,6 +8,7 @@ mod isolation;
 mod kill;
 mod reads;
 mod restarts;
+mod rollback;
 mod seal;
 
 use std::time::Duration;
@@ -38,8 +39,9 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::RollingRestart => restarts::rolling_restart(run).await,
         Scenario::RestartAll => restarts::restart_all(run).await,
         Scenario::RestartAllAuto => restarts::restart_all_auto(run).await,
-        Scenario::StaleReads => reads::stale_reads(run, false).await,
+        Scenario::StaleReadsControl => reads::stale_reads(run, false).await,
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
+        Scenario::RollbackControl => rollback::rollback(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),

@@ -1,4 +1,8 @@
-//! `stale-reads` and `stale-reads-forwarded`: read-after-write of one key through every node.
+//! `stale-reads-control` and `stale-reads-forwarded`: read-after-write of one key through
+//! every node. Each write and each read is recorded in the run's history (key
+//! `read-after-write`, values `n<i>`), so the linearizability checker judges the reads too:
+//! with standby reads served locally (the control) a stale read makes the history not
+//! linearizable; with `disable_standby_reads = true` it must be linearizable.
 
 use std::time::Duration;
 
@@ -8,8 +12,13 @@ use vaultops_api::NodeClient;
 use crate::analysis;
 use crate::details::{NodeReads, ReadAfterWrite};
 use crate::error::{api, ScenarioError};
-use crate::model::node_name;
+use crate::history::completion_of;
+use crate::model::{node_name, ErrorClass};
 use crate::run::Run;
+use vaultops_history::{EventType, Func, Value};
+
+/// The read-after-write key's name in the history.
+const HISTORY_KEY: &str = "read-after-write";
 
 /// Reads of a just-written key through every node, `iterations` times. `forwarded`: the
 /// testbed renders `disable_standby_reads = true`, so no read may be stale.
@@ -27,15 +36,48 @@ pub(super) async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<()
         "{iterations} writes via {}, each read at once through every node",
         node_name(active)
     ));
+    let history = run.history.clone();
+    let clock = run.clock;
+    let mut write_process = history.process();
     for n in 0..iterations {
-        let meta = writer
+        let op = history.invoke(
+            &write_process,
+            Func::Write,
+            HISTORY_KEY,
+            Value::One(format!("n{n}")),
+            clock.now(),
+        );
+        let written = writer
             .kv_write(&mount, &key, &json!({ "n": n }), None)
-            .await
-            .map_err(api("writing the read-after-write key"))?;
+            .await;
+        let kind = match &written {
+            Ok(_) => EventType::Ok,
+            Err(e) => completion_of(ErrorClass::of(e)),
+        };
+        history.complete(&mut write_process, op, kind, None, clock.now());
+        let meta = written.map_err(api("writing the read-after-write key"))?;
         let written = std::time::Instant::now();
         let reads = readers.iter().map(|(i, c)| {
-            let (mount, key) = (&mount, &key);
-            async move { (*i, c.kv_read(mount, key).await) }
+            let (mount, key, history) = (&mount, &key, &history);
+            async move {
+                let mut p = history.process();
+                let op = history.invoke(&p, Func::Read, HISTORY_KEY, Value::None, clock.now());
+                let r = c.kv_read(mount, key).await;
+                let (kind, seen) = match &r {
+                    Ok(s) => (
+                        EventType::Ok,
+                        Some(
+                            s.as_ref()
+                                .and_then(|s| s.data.get("n"))
+                                .and_then(serde_json::Value::as_u64)
+                                .map_or(Value::None, |n| Value::One(format!("n{n}"))),
+                        ),
+                    ),
+                    Err(e) => (completion_of(ErrorClass::of(e)), None),
+                };
+                history.complete(&mut p, op, kind, seen, clock.now());
+                (*i, r)
+            }
         });
         for (i, r) in futures_util::future::join_all(reads).await {
             let seen = r
