@@ -49,9 +49,13 @@ pub enum Verdict {
     Linearizable,
     /// No order exists. `witness`: indices into the checked operation slice of a few
     /// operations of this key that cannot be ordered (see the module docs), by invocation.
-    NotLinearizable { witness: Vec<usize> },
+    NotLinearizable {
+        witness: Vec<usize>,
+    },
     /// The search ran out of its step budget: neither verdict is proven.
-    Unknown { steps: u64 },
+    Unknown {
+        steps: u64,
+    },
 }
 
 /// One key's result.
@@ -74,9 +78,7 @@ pub struct CheckReport {
 impl CheckReport {
     /// Every key linearizable (an empty history is).
     pub fn is_linearizable(&self) -> bool {
-        self.keys
-            .iter()
-            .all(|k| k.verdict == Verdict::Linearizable)
+        self.keys.iter().all(|k| k.verdict == Verdict::Linearizable)
     }
 
     /// The keys proven non-linearizable.
@@ -108,12 +110,7 @@ pub fn check_with(ops: &[Operation], options: &CheckOptions) -> CheckReport {
     let keys = by_key
         .into_iter()
         .map(|(key, mut idx)| {
-            idx.sort_by(|&a, &b| {
-                ops[a]
-                    .invoked
-                    .total_cmp(&ops[b].invoked)
-                    .then(a.cmp(&b))
-            });
+            idx.sort_by(|&a, &b| ops[a].invoked.total_cmp(&ops[b].invoked).then(a.cmp(&b)));
             check_key(ops, key, idx, options)
         })
         .collect();
@@ -125,9 +122,7 @@ fn check_key(ops: &[Operation], key: &str, idx: Vec<usize>, options: &CheckOptio
     let found = search(&steps_for(ops, &idx, &all), options.max_steps_per_key);
     let verdict = match found.outcome {
         Found::Linearizable => Verdict::Linearizable,
-        Found::Unknown => Verdict::Unknown {
-            steps: found.steps,
-        },
+        Found::Unknown => Verdict::Unknown { steps: found.steps },
         Found::NotLinearizable => Verdict::NotLinearizable {
             witness: shrink(ops, &idx, options),
         },

@@ -181,12 +181,21 @@ mod tests {
     #[test]
     fn sequential_and_concurrent_orders() {
         // w1 then a read of 1: fine; a read of 1 before w1 was invoked: not.
-        let good = [ok(Effect::Write(1), 0.0, 1.0), ok(Effect::Read(1), 2.0, 3.0)];
+        let good = [
+            ok(Effect::Write(1), 0.0, 1.0),
+            ok(Effect::Read(1), 2.0, 3.0),
+        ];
         assert_eq!(search(&good, 1000).outcome, Outcome::Linearizable);
-        let bad = [ok(Effect::Read(1), 0.0, 1.0), ok(Effect::Write(1), 2.0, 3.0)];
+        let bad = [
+            ok(Effect::Read(1), 0.0, 1.0),
+            ok(Effect::Write(1), 2.0, 3.0),
+        ];
         assert_eq!(search(&bad, 1000).outcome, Outcome::NotLinearizable);
         // Overlapping: the read may go after the write.
-        let overlap = [ok(Effect::Read(1), 0.0, 3.0), ok(Effect::Write(1), 1.0, 2.0)];
+        let overlap = [
+            ok(Effect::Read(1), 0.0, 3.0),
+            ok(Effect::Write(1), 1.0, 2.0),
+        ];
         assert_eq!(search(&overlap, 1000).outcome, Outcome::Linearizable);
     }
 

@@ -79,7 +79,12 @@ pub fn timeline_svg(ops: &[Operation], key: &str, highlight: &[usize]) -> String
         .fold(f64::INFINITY, f64::min);
     let t_last = mine
         .iter()
-        .map(|&i| ops[i].completed.unwrap_or(ops[i].invoked).max(ops[i].invoked))
+        .map(|&i| {
+            ops[i]
+                .completed
+                .unwrap_or(ops[i].invoked)
+                .max(ops[i].invoked)
+        })
         .fold(f64::NEG_INFINITY, f64::max);
     let (t0, t1) = if mine.is_empty() {
         (0.0, 1.0)
@@ -204,7 +209,14 @@ mod tests {
                 2.0,
                 Some(3.0),
             ),
-            op(3, Func::Write, Value::One("b".into()), Outcome::Info, 0.5, None),
+            op(
+                3,
+                Func::Write,
+                Value::One("b".into()),
+                Outcome::Info,
+                0.5,
+                None,
+            ),
         ];
         let svg = timeline_svg(&ops, "k<1>", &[0, 1]);
         assert!(svg.starts_with("<svg"));
