@@ -46,9 +46,15 @@ struct Pending {
     done: Option<(EventType, Value)>,
 }
 
-#[derive(PartialEq, PartialOrd)]
+/// A time that orders totally (for the event queue).
+#[derive(PartialEq)]
 struct T(f64);
 impl Eq for T {}
+impl PartialOrd for T {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
 impl Ord for T {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0)
