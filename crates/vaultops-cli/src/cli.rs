@@ -35,6 +35,8 @@ pub struct Global {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Text for people (`text` is accepted too).
+    #[value(alias = "text")]
     Table,
     Json,
 }
@@ -85,6 +87,28 @@ pub enum Command {
     /// file), verify (no server needed), restore.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Client operation histories (Jepsen-shaped JSONL, docs/history.md).
+    #[command(subcommand)]
+    History(HistoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Check that a history is linearizable, each key a register (docs/history.md). Exit 0:
+    /// every key linearizable; 1: some key is not (its operations that cannot be ordered
+    /// are printed); 2: the file is not a valid history (line and reason printed); 3: no
+    /// violation, but some key's search ran out of --max-steps (not proven either way);
+    /// 4: an --svg file could not be written.
+    Check {
+        /// The history: one JSON event a line (invoke, then ok / fail / info).
+        file: std::path::PathBuf,
+        /// Write one SVG timeline per non-linearizable or unknown key into DIR.
+        #[arg(long, value_name = "DIR")]
+        svg: Option<std::path::PathBuf>,
+        /// Search steps allowed per key before it is reported unknown.
+        #[arg(long, value_name = "N", default_value_t = vaultops_history::CheckOptions::default().max_steps_per_key)]
+        max_steps: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod backup_cmd;
 mod check_cmd;
 mod cli;
 mod config_cmd;
+mod history_cmd;
 mod init_cmd;
 mod output;
 mod render_cmd;
@@ -61,5 +62,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Check(cmd) => check_cmd::run(&args.global, cmd).await,
         cli::Command::Render { out, check } => render_cmd::run(out, *check),
         cli::Command::Backup(cmd) => backup_cmd::run(&args.global, cmd).await,
+        cli::Command::History(cmd) => history_cmd::run(&args.global, cmd),
     }
 }
