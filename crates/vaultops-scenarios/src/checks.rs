@@ -382,6 +382,7 @@ mod tests {
                 consistent,
             },
             history: None,
+            linearizable: None,
         }
     }
 

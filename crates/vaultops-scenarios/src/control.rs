@@ -160,6 +160,7 @@ mod tests {
             ambiguous_present: 0,
             counter: check_counter(log, 0, 1),
             history: None,
+            linearizable: None,
         }
     }
 

@@ -1,15 +1,25 @@
 //! The files a run leaves in the reports directory: `<run>.json` (the report),
 //! `<run>.attempts.json` (every request), `<run>.history.jsonl` (what the clients saw, in
-//! the Jepsen shape; runs with a workload only) and `<run>.svg` (the timeline), each written
+//! the Jepsen shape), `<run>.history-<key>.svg` (the timeline of a key the checker condemned)
+//! and `<run>.svg` (the run's timeline), each written
 //! atomically through `vaultops-fs` (mode 0644: reports hold no secret).
 
 use std::path::{Path, PathBuf};
 
 use vaultops_history::Event;
 
+use crate::linearizability::file_part;
+
 use crate::error::ScenarioError;
 use crate::model::Attempt;
 use crate::report::ScenarioReport;
+
+/// A run's history and the timelines of the keys the checker condemned (key, SVG).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistoryFiles<'a> {
+    pub events: &'a [Event],
+    pub svgs: &'a [(String, String)],
+}
 
 /// The history file of run `run_id` in `dir`.
 pub(crate) fn history_path(dir: &Path, run_id: &str) -> PathBuf {
@@ -22,7 +32,7 @@ pub(crate) fn write_files(
     dir: &Path,
     report: &mut ScenarioReport,
     attempts: &[Attempt],
-    history: Option<&[Event]>,
+    history: Option<HistoryFiles<'_>>,
 ) -> Result<(), ScenarioError> {
     let err = |path: &Path| {
         let path = path.to_owned();
@@ -33,10 +43,24 @@ pub(crate) fn write_files(
     let att = dir.join(format!("{}.attempts.json", report.run_id));
     let svg = dir.join(format!("{}.svg", report.run_id));
     report.files = vec![json.clone(), att.clone(), svg.clone()];
-    if let Some(events) = history {
+    if let Some(h) = history {
         let path = history_path(dir, &report.run_id);
-        write_atomic(&path, vaultops_history::to_jsonl(events).as_bytes())?;
-        report.files.push(path);
+        write_atomic(&path, vaultops_history::to_jsonl(h.events).as_bytes())?;
+        report.files.push(path.clone());
+        if let Some(v) = report.verification.as_mut() {
+            v.history = Some(path.clone());
+        }
+        if let Some(l) = report.linearizability.as_mut() {
+            l.history = Some(path);
+            for (key, doc) in h.svgs {
+                let svg = dir.join(format!("{}.history-{}.svg", report.run_id, file_part(key)));
+                write_atomic(&svg, doc.as_bytes())?;
+                report.files.push(svg.clone());
+                if let Some(k) = l.violations.iter_mut().find(|k| &k.key == key) {
+                    k.svg = Some(svg);
+                }
+            }
+        }
     }
     let svg_text = crate::svg::timeline(report, attempts);
     write_atomic(&svg, svg_text.as_bytes())?;

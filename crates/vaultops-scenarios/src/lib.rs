@@ -35,6 +35,7 @@ mod error;
 mod files;
 mod history;
 mod lifecycle;
+mod linearizability;
 mod model;
 mod monitor;
 mod options;
@@ -53,6 +54,7 @@ pub use details::{
     StaleLeaderAnswers, WritesWithoutQuorum,
 };
 pub use error::ScenarioError;
+pub use linearizability::{HistoryVerdict, KeyViolation};
 pub use model::{Check, ErrorClass, Event, EventKind, NodeTimeline, Observed, Transition};
 pub use options::{Budgets, SuiteOptions};
 pub use report::{medians, table, Measurements, ScenarioReport, WorkloadSummary};

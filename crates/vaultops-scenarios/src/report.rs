@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::median;
 use crate::details::Details;
+use crate::linearizability::HistoryVerdict;
 use crate::model::{secs, Check, ErrorClass, Event, NodeTimeline};
 use crate::verify::Verification;
 
@@ -80,6 +81,9 @@ pub struct ScenarioReport {
     pub measurements: Measurements,
     pub workload: WorkloadSummary,
     pub verification: Option<Verification>,
+    /// The checker's verdict on the run's history (runs that recorded one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linearizability: Option<HistoryVerdict>,
     pub events: Vec<Event>,
     pub roles: Vec<NodeTimeline>,
     /// Scenario-specific figures (stale-read rates, unseal checks, snapshot sizes, …).
@@ -231,6 +235,7 @@ pub(crate) mod tests {
                 ..Default::default()
             },
             verification: None,
+            linearizability: None,
             events: vec![],
             roles: vec![],
             details: Default::default(),

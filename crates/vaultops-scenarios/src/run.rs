@@ -13,9 +13,10 @@ use crate::catalogue::Scenario;
 use crate::checks::{post_checks, RunFacts};
 use crate::details::Details;
 use crate::error::{testbed, ScenarioError};
-use crate::files::{history_path, write_files};
+use crate::files::{write_files, HistoryFiles};
 use crate::history::Recorder;
 use crate::lifecycle::id;
+use crate::linearizability::{self, HistoryVerdict};
 use crate::model::{node_name, Check, Clock, Event, EventKind, NodeTimeline, Observed};
 use crate::monitor::{self, Monitor};
 use crate::options::SuiteOptions;
@@ -23,6 +24,7 @@ use crate::report::{Measurements, ScenarioReport, WorkloadSummary};
 use crate::verify::{self, Verification};
 use crate::workload::{Keyspace, Workload, WorkloadLog};
 use std::sync::Arc;
+use vaultops_history::Event as HistoryEvent;
 
 /// Acknowledged writes the workload must reach before the fault (≈1 s at the default pace).
 pub(crate) const WARM_UP_ACKS: u64 = 100;
@@ -371,7 +373,7 @@ impl<'o> Run<'o> {
             Some(m) => m.stop().await,
             None => Vec::new(),
         };
-        let verification = match &log {
+        let mut verification = match &log {
             Some(log) => Some(self.verify(log).await?),
             None => None,
         };
@@ -431,6 +433,11 @@ impl<'o> Run<'o> {
             Some(l) => summarize(l, self.opts.workload.writers),
             None => WorkloadSummary::default(),
         };
+        let history = self.history.events();
+        let (linearizability, svgs) = self.judge_history(&history);
+        if let (Some(v), Some(l)) = (verification.as_mut(), linearizability.as_ref()) {
+            v.linearizable = Some(l.linearizable);
+        }
         let mut details = self.details;
         if let Some(l) = &log {
             let facts = RunFacts {
@@ -453,18 +460,46 @@ impl<'o> Run<'o> {
             measurements: m,
             workload,
             verification,
+            linearizability,
             events: self.events,
             roles,
             details,
             files: Vec::new(),
         };
         let attempts = log.as_ref().map(|l| l.attempts.as_slice()).unwrap_or(&[]);
-        let history = Some(self.history.events()).filter(|e| !e.is_empty());
-        if let Some(v) = r.verification.as_mut().filter(|_| history.is_some()) {
-            v.history = Some(history_path(&self.opts.reports_dir, &r.run_id));
-        }
-        write_files(&self.opts.reports_dir, &mut r, attempts, history.as_deref())?;
+        let files = HistoryFiles {
+            events: &history,
+            svgs: &svgs,
+        };
+        let files = Some(files).filter(|f| !f.events.is_empty());
+        write_files(&self.opts.reports_dir, &mut r, attempts, files)?;
         Ok((r, log))
+    }
+
+    /// The checker's verdict on the run's history, and its check; `None` when nothing was
+    /// recorded. A history that does not pair up is a failed check, not a panic.
+    fn judge_history(
+        &mut self,
+        events: &[HistoryEvent],
+    ) -> (Option<HistoryVerdict>, Vec<(String, String)>) {
+        if events.is_empty() {
+            return (None, Vec::new());
+        }
+        match linearizability::judge(events) {
+            Ok((v, svgs)) => {
+                let c = linearizability::history_check(self.scenario, &v);
+                self.say(&format!(
+                    "history: {} operations checked in {:.0} ms",
+                    v.operations, v.check_ms
+                ));
+                self.check(&c.name, c.passed, c.detail);
+                (Some(v), svgs)
+            }
+            Err(e) => {
+                self.check("history is well-formed", false, e.to_string());
+                (None, Vec::new())
+            }
+        }
     }
 
     async fn verify(&self, log: &WorkloadLog) -> Result<Verification, ScenarioError> {

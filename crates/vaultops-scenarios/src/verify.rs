@@ -56,6 +56,9 @@ pub struct Verification {
     /// The run's history (JSONL, Jepsen shape), written with the report.
     #[serde(default)]
     pub history: Option<std::path::PathBuf>,
+    /// The checker's verdict on that history (details in the report's `linearizability`).
+    #[serde(default)]
+    pub linearizable: Option<bool>,
 }
 
 impl Verification {
@@ -246,6 +249,7 @@ pub(crate) async fn verify(
         ambiguous_present: 0,
         counter: check_counter(log, 0, 0),
         history: None,
+        linearizable: None,
     };
     for (w, seq, key, was_acked, r) in results {
         let data = r?;

@@ -1,7 +1,9 @@
 //! The failover suite against a real 3-node testbed in Docker: every scenario once, on one
 //! shared testbed (`backup-restore` last, on its own fresh target), with the budgets asserted:
-//! 0 acknowledged writes lost in every scenario, kill -9 of the active node unavailable for at
-//! most 5 s, and every scenario's own checks. The measured figures are printed (run with
+//! 0 acknowledged writes lost and a linearizable history in every scenario but the positive
+//! controls, which must be caught (history not linearizable; the rollback's lost writes
+//! counted), kill -9 of the active node unavailable for at most 5 s, and every scenario's own
+//! checks. The measured figures are printed (run with
 //! `--nocapture` to see them as they come) and the reports are written under
 //! `target/scenario-reports/`.
 //!
@@ -54,11 +56,48 @@ async fn every_scenario_keeps_every_acknowledged_write_within_budget() {
     let expected = only.map_or(Scenario::ALL.len(), |o| o.len());
     assert_eq!(suite.reports.len(), expected, "every scenario reports");
     for r in &suite.reports {
-        assert_eq!(
-            r.measurements.lost_acked_writes, 0,
-            "{}: acknowledged writes lost",
-            r.scenario
-        );
+        let scenario: Scenario = r.scenario.parse().unwrap();
+        if scenario.is_control() {
+            // A positive control must be caught: its history is judged not linearizable,
+            // and the rollback's lost writes are counted.
+            let l = r
+                .linearizability
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}: no history was checked", r.scenario));
+            println!(
+                "{}: the checker condemned {} of {} keys ({} operations, {:.0} ms); lost acknowledged writes {}",
+                r.scenario,
+                l.violations.len(),
+                l.keys,
+                l.operations,
+                l.check_ms,
+                r.measurements.lost_acked_writes
+            );
+            assert!(
+                !l.violations.is_empty(),
+                "{}: the control went undetected",
+                r.scenario
+            );
+            if scenario == Scenario::RollbackControl {
+                assert!(
+                    r.measurements.lost_acked_writes > 0,
+                    "rollback-control: the verifier reported no lost write"
+                );
+            }
+        } else {
+            assert_eq!(
+                r.measurements.lost_acked_writes, 0,
+                "{}: acknowledged writes lost",
+                r.scenario
+            );
+            if let Some(l) = &r.linearizability {
+                assert!(
+                    l.linearizable,
+                    "{}: history not linearizable: {:?}",
+                    r.scenario, l.violations
+                );
+            }
+        }
         if r.scenario == "kill-active" {
             let u = r
                 .measurements
