@@ -1,5 +1,6 @@
-//! `cargo xtask testbed scenario NAME|all [--repeat N]` and `cargo xtask bench`: argument
-//! parsing and printing over `vaultops-scenarios`.
+//! `cargo xtask testbed scenario NAME|all [--repeat N] [--summary FILE]`, `cargo xtask
+//! testbed scenario summarize --reports DIR --summary FILE` and `cargo xtask bench`: argument
+//! parsing, printing and the figures file over `vaultops-scenarios`.
 //!
 //! Hook (in main.rs / testbed.rs): `mod scenario;`; a `Scenario(scenario::ScenarioArgs)`
 //! variant of `TestbedCommand` dispatched to `scenario::scenario(a).await`, and a top-level
@@ -10,14 +11,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use vaultops_scenarios::{median, ScenarioReport, SuiteOptions};
+use vaultops_scenarios::{
+    fault_window, figures_table, median, write_latency, Attempt, MachineFacts, ScenarioReport,
+    SuiteOptions, WriteLatency,
+};
 
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
-    /// A scenario (kill-active, stop-active, kill-standby, step-down, pause-active,
-    /// partition-active, seal-active, rolling-restart, restart-all, restart-all-auto,
-    /// quorum-loss, stale-reads, stale-reads-forwarded, backup-restore), `all`, or `list` to
-    /// print the names.
+    /// A scenario (see `list`), `all`, `list` to print the names, or `summarize` to write
+    /// the figures table (`--summary`) from the reports already in `--reports DIR`.
     pub name: String,
     /// Run it (or the whole suite) this many times and print medians.
     #[arg(long, default_value_t = 1)]
@@ -28,6 +30,10 @@ pub struct ScenarioArgs {
     /// Print only the tables, not each step.
     #[arg(long)]
     pub quiet: bool,
+    /// Write the figures table (median, min–max, p95, budget, runs, machine facts) of the
+    /// runs to this markdown file (docs/scenario-figures.md is written this way).
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -61,9 +67,14 @@ pub async fn scenario(a: ScenarioArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if a.name == "summarize" {
+        return summarize(&a);
+    }
     if a.repeat == 0 {
         anyhow::bail!("--repeat must be at least 1");
     }
+    let load_before = load_average();
+    let command = command_line(&a);
     let opts = options(a.reports, a.quiet)?;
     let mut reports: Vec<ScenarioReport> = Vec::new();
     let mut errors: Vec<(String, String)> = Vec::new();
@@ -103,6 +114,10 @@ pub async fn scenario(a: ScenarioArgs) -> anyhow::Result<ExitCode> {
         println!("ERROR {s}: {}", e.lines().next().unwrap_or_default());
     }
     println!("reports: {}", opts.reports_dir.display());
+    if let Some(path) = &a.summary {
+        let facts = facts(&reports, load_before, load_average(), command);
+        write_summary(path, &reports, &facts)?;
+    }
     let ok = errors.is_empty() && reports.iter().all(|r| r.passed);
     Ok(if ok {
         ExitCode::SUCCESS
@@ -170,4 +185,115 @@ pub async fn bench(a: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The command line that produced a figures table (named in the table).
+fn command_line(a: &ScenarioArgs) -> String {
+    let mut c = format!("cargo xtask testbed scenario {}", a.name);
+    if a.repeat > 1 {
+        c.push_str(&format!(" --repeat {}", a.repeat));
+    }
+    if let Some(p) = &a.summary {
+        c.push_str(&format!(" --summary {}", p.display()));
+    }
+    c
+}
+
+/// `/proc/loadavg`'s first three fields (`unknown` elsewhere).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn facts(
+    reports: &[ScenarioReport],
+    load_before: String,
+    load_after: String,
+    command: String,
+) -> MachineFacts {
+    let first = reports
+        .iter()
+        .map(|r| r.started_at.as_str())
+        .min()
+        .unwrap_or("");
+    let last = reports
+        .iter()
+        .map(|r| r.started_at.as_str())
+        .max()
+        .unwrap_or("");
+    MachineFacts {
+        cores: std::thread::available_parallelism().map_or(0, usize::from),
+        load_before,
+        load_after,
+        openbao: format!(
+            "{} (the pinned wheel, testbed image built locally)",
+            vaultops_install::OPENBAO_VERSION
+        ),
+        date: format!("{first} to {last}"),
+        command,
+    }
+}
+
+fn write_summary(
+    path: &std::path::Path,
+    reports: &[ScenarioReport],
+    facts: &MachineFacts,
+) -> anyhow::Result<()> {
+    let table = figures_table(reports, facts);
+    vaultops_fs::write_atomic(
+        path,
+        table.as_bytes(),
+        vaultops_fs::WriteOptions::new(0o644),
+    )
+    .with_context(|| format!("writing the figures table {}", path.display()))?;
+    println!("figures: {}", path.display());
+    Ok(())
+}
+
+/// `summarize`: the figures table of the reports saved in `--reports DIR` (every
+/// `<run>.json`; a report without write latency gets it from its `<run>.attempts.json`).
+fn summarize(a: &ScenarioArgs) -> anyhow::Result<ExitCode> {
+    let (Some(dir), Some(out)) = (&a.reports, &a.summary) else {
+        anyhow::bail!(
+            "summarize needs --reports DIR (a suite's report directory) and --summary FILE"
+        );
+    };
+    let mut reports = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "json")
+                && !p.to_string_lossy().ends_with(".attempts.json")
+        })
+        .collect();
+    names.sort();
+    for p in names {
+        let text = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+        let mut r: ScenarioReport = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a scenario report", p.display()))?;
+        if r.measurements.write_latency == WriteLatency::default() {
+            let att = dir.join(format!("{}.attempts.json", r.run_id));
+            if let Ok(bytes) = std::fs::read(&att) {
+                let attempts: Vec<Attempt> = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not an attempts file", att.display()))?;
+                r.measurements.write_latency = write_latency(&attempts, fault_window(&r.events));
+            }
+        }
+        reports.push(r);
+    }
+    if reports.is_empty() {
+        anyhow::bail!("no scenario report (<run>.json) in {}", dir.display());
+    }
+    let command = format!(
+        "cargo xtask testbed scenario summarize --reports {} --summary {}",
+        dir.display(),
+        out.display()
+    );
+    let unknown = || "not recorded (summarized from saved reports)".to_owned();
+    let facts = facts(&reports, unknown(), unknown(), command);
+    write_summary(out, &reports, &facts)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -26,6 +26,7 @@
 //! and the cluster only through `vaultops-api` / `vaultops-bootstrap` / `vaultops-backup`.
 
 mod analysis;
+mod budgets;
 mod catalogue;
 mod checks;
 mod control;
@@ -34,6 +35,7 @@ mod drill;
 mod error;
 mod files;
 mod history;
+mod latency;
 mod lifecycle;
 mod linearizability;
 mod model;
@@ -43,21 +45,25 @@ mod report;
 mod run;
 mod scenarios;
 mod suite;
+mod summary;
 mod svg;
 mod verify;
 mod workload;
 
 pub use analysis::median;
+pub use budgets::{budget, Budget, MARGIN};
 pub use catalogue::{Scenario, UnknownScenario};
 pub use details::{
     BackupFigures, Details, NodeReads, Outage, PauseRecord, PhaseGap, ReadAfterWrite, RestartPhase,
     StaleLeaderAnswers, WritesWithoutQuorum,
 };
 pub use error::ScenarioError;
+pub use latency::{fault_window, write_latency, Percentiles, WriteLatency};
 pub use linearizability::{HistoryVerdict, KeyViolation};
-pub use model::{Check, ErrorClass, Event, EventKind, NodeTimeline, Observed, Transition};
+pub use model::{Attempt, Check, ErrorClass, Event, EventKind, NodeTimeline, Observed, Transition};
 pub use options::{Budgets, SuiteOptions};
 pub use report::{medians, table, Measurements, ScenarioReport, WorkloadSummary};
 pub use suite::{bench, run_all, run_named, run_scenario, BenchReport, SuiteReport};
+pub use summary::{figures_table, MachineFacts};
 pub use verify::{CounterCheck, Verification};
 pub use workload::WorkloadConfig;

@@ -8,15 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::workload::WorkloadConfig;
 
-/// Limits the suite asserts.
+/// Limits the suite asserts besides the per-scenario table (`budgets`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Budgets {
     /// Acknowledged writes lost, in every scenario (0).
     pub lost_acked_writes: u64,
-    /// kill -9 of the active node: unavailability window (5 s; the goal is 2 s, the raw
-    /// process floor with `performance_multiplier = 1` ~1.5 s).
-    #[serde(with = "crate::model::secs")]
-    pub kill_active_unavailability: Duration,
     /// A standby fault (kill, or a restart during a rolling restart): writes must go on;
     /// the longest gap between acknowledgements (2.5 s). Measured 0.05–0.53 s on a quiet
     /// 2-core machine, up to 1.7 s while other Docker tests ran beside it (CI shares its
@@ -30,7 +26,6 @@ impl Default for Budgets {
     fn default() -> Self {
         Self {
             lost_acked_writes: 0,
-            kill_active_unavailability: Duration::from_secs(5),
             standby_unavailability: Duration::from_millis(2500),
         }
     }

@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::median;
 use crate::details::Details;
+use crate::latency::WriteLatency;
 use crate::linearizability::HistoryVerdict;
 use crate::model::{secs, Check, ErrorClass, Event, NodeTimeline};
 use crate::verify::Verification;
 
 /// The measured figures.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measurements {
     /// When the first fault was injected (run clock).
     #[serde(with = "secs::opt")]
@@ -40,6 +41,9 @@ pub struct Measurements {
     pub without_active: Option<Duration>,
     /// Acknowledged writes (keys and counter increments) missing after recovery.
     pub lost_acked_writes: u64,
+    /// Write latency before, during and after the fault window.
+    #[serde(default)]
+    pub write_latency: WriteLatency,
 }
 
 /// What the workload did.

@@ -9,12 +9,14 @@ use vaultops_api::{ClientConfig, NodeClient};
 use vaultops_testbed::Testbed;
 
 use crate::analysis;
+use crate::budgets::budget_checks;
 use crate::catalogue::Scenario;
 use crate::checks::{post_checks, RunFacts};
 use crate::details::Details;
 use crate::error::{testbed, ScenarioError};
 use crate::files::{write_files, HistoryFiles};
 use crate::history::Recorder;
+use crate::latency::{fault_window, write_latency};
 use crate::lifecycle::id;
 use crate::linearizability::{self, HistoryVerdict};
 use crate::model::{node_name, Check, Clock, Event, EventKind, NodeTimeline, Observed};
@@ -334,33 +336,6 @@ impl<'o> Run<'o> {
         Ok(())
     }
 
-    /// The unavailability budget check (`None`: the figure is reported but not budgeted).
-    fn budget_checks(&mut self, m: &Measurements) {
-        let limit = match self.scenario {
-            Scenario::KillActive => Some(self.opts.budgets.kill_active_unavailability),
-            Scenario::KillStandby => Some(self.opts.budgets.standby_unavailability),
-            _ => None,
-        };
-        if let Some(limit) = limit {
-            match m.unavailability {
-                Some(u) => self.check(
-                    "unavailability budget",
-                    u <= limit,
-                    format!(
-                        "{:.2} s (budget {:.1} s)",
-                        u.as_secs_f64(),
-                        limit.as_secs_f64()
-                    ),
-                ),
-                None => self.check(
-                    "unavailability budget",
-                    false,
-                    "no measurement: no write acknowledged around the fault",
-                ),
-            }
-        }
-    }
-
     /// Stops everything, verifies (when there was a workload), computes the measurements,
     /// writes the report files and returns the report.
     pub async fn finish(mut self) -> Result<(ScenarioReport, Option<WorkloadLog>), ScenarioError> {
@@ -427,7 +402,9 @@ impl<'o> Run<'o> {
             );
             // No "writes recovered" check: `settle()` already fails the scenario when writes
             // are not acknowledged again before its deadline, so such a check could not fail.
-            self.budget_checks(&m);
+        }
+        for c in budget_checks(self.scenario, &m, self.clock.now()) {
+            self.check(&c.name, c.passed, c.detail);
         }
         let workload = match &log {
             Some(l) => summarize(l, self.opts.workload.writers),
@@ -541,6 +518,9 @@ impl<'o> Run<'o> {
                 m.new_active_after = Some(at.saturating_sub(t));
                 m.new_active_node = Some(node_name(i));
             }
+        }
+        if let Some(log) = log {
+            m.write_latency = write_latency(&log.attempts, fault_window(&self.events));
         }
         if let Some(f) = self.fault_at {
             m.without_active = Some(analysis::time_without_active(roles, f, end));
