@@ -43,6 +43,7 @@ pub fn budget(scenario: Scenario) -> Budget {
         Scenario::StepDown => (Some(s(3_000)), s(20_000)),
         Scenario::PauseActive => (Some(s(8_000)), s(30_000)),
         Scenario::PartitionActive => (Some(s(8_000)), s(30_000)),
+        Scenario::IsolateActive => (Some(s(8_000)), s(30_000)),
         Scenario::SealActive => (Some(s(5_000)), s(25_000)),
         Scenario::RollingRestart => (Some(s(5_000)), s(40_000)),
         Scenario::RestartAll => (Some(s(15_000)), s(40_000)),

@@ -19,6 +19,10 @@ pub enum Scenario {
     PauseActive,
     /// Disconnect the active node from the cluster network, then reconnect it.
     PartitionActive,
+    /// Cut the active node off from its peers while the clients still reach it (the fault
+    /// the Consul analysis found): the old leader must not acknowledge a write or serve a
+    /// stale read once a new leader exists.
+    IsolateActive,
     /// `sys/seal` of the active node; a wrong key, a reset, then 3 of 5 keys.
     SealActive,
     /// Restart one node at a time (standbys first), unsealing each.
@@ -65,13 +69,14 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 15] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
         Scenario::StepDown,
         Scenario::PauseActive,
         Scenario::PartitionActive,
+        Scenario::IsolateActive,
         Scenario::SealActive,
         Scenario::RollingRestart,
         Scenario::RestartAll,
@@ -91,6 +96,7 @@ impl Scenario {
             Scenario::StepDown => "step-down",
             Scenario::PauseActive => "pause-active",
             Scenario::PartitionActive => "partition-active",
+            Scenario::IsolateActive => "isolate-active",
             Scenario::SealActive => "seal-active",
             Scenario::RollingRestart => "rolling-restart",
             Scenario::RestartAll => "restart-all",

@@ -25,6 +25,12 @@ pub enum TestbedError {
         attempts: u32,
         last: String,
     },
+    #[error("cutting {node} off from its peers (or healing it): `{command}` {outcome}; this needs root and the host's iptables (Debian package `iptables`), run in the node's network namespace through nsenter (util-linux)")]
+    PeerFirewall {
+        node: String,
+        command: String,
+        outcome: String,
+    },
     #[error("docker: assembling the archive of files for container {container} failed")]
     UploadArchive {
         container: String,

@@ -1,5 +1,6 @@
 //! Faults that isolate the active node without stopping it: pause (SIGSTOP via the freezer)
-//! with probe writes queued at it, and a network partition.
+//! with probe writes queued at it, a network partition, and the active node cut off from its
+//! peers while clients still reach it.
 
 use crate::checks::PAUSE_PROBES;
 use crate::details::PauseRecord;
@@ -80,6 +81,41 @@ pub(super) async fn partition_active(run: &mut Run<'_>) -> Result<(), ScenarioEr
         .reconnect(id(old))
         .await
         .map_err(testbed("reconnecting the partitioned node"))?;
+    run.wait_role(old, Observed::Standby).await?;
+    run.settle().await
+}
+
+/// Acknowledged writes to wait for while the old leader is cut off from its peers (clients
+/// keep sending it requests meanwhile).
+const ACKS_WHILE_ISOLATED: u64 = 100;
+
+/// The fault the Consul analysis found: the active node is cut off from its peers while the
+/// clients still reach it. Once a new leader exists, the old one must not acknowledge a write
+/// or serve a stale read: the history check judges every answer it gave.
+pub(super) async fn isolate_active(run: &mut Run<'_>) -> Result<(), ScenarioError> {
+    let old = run.begin().await?;
+    run.fault(format!(
+        "cut {} (active) off from its peers; clients still reach it",
+        node_name(old)
+    ));
+    run.tb
+        .isolate_from_peers(id(old))
+        .await
+        .map_err(testbed("cutting the active node off from its peers"))?;
+    let held = async {
+        run.wait_new_active().await?;
+        run.wait_acks(ACKS_WHILE_ISOLATED, "while the old leader is cut off")
+            .await
+    }
+    .await;
+    run.recovery(format!("heal {}'s links to its peers", node_name(old)));
+    let healed = run
+        .tb
+        .heal_peers(id(old))
+        .await
+        .map_err(testbed("healing the isolated node"));
+    held?;
+    healed?;
     run.wait_role(old, Observed::Standby).await?;
     run.settle().await
 }

@@ -35,6 +35,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::QuorumLoss => kill::quorum_loss(run).await,
         Scenario::PauseActive => isolation::pause_active(run).await,
         Scenario::PartitionActive => isolation::partition_active(run).await,
+        Scenario::IsolateActive => isolation::isolate_active(run).await,
         Scenario::SealActive => seal::seal_active(run).await,
         Scenario::RollingRestart => restarts::rolling_restart(run).await,
         Scenario::RestartAll => restarts::restart_all(run).await,

@@ -1,6 +1,7 @@
 //! Node operations for scenarios: start, stop (SIGTERM with a timeout), kill (SIGKILL),
-//! pause/unpause, restart, disconnect from / reconnect to the testbed network (a partition),
-//! logs, and copying the audit logs out.
+//! pause/unpause, restart, disconnect from / reconnect to the testbed network (a partition
+//! from everyone, the host included), cutting a node off from its peers only (the host still
+//! reaches it), logs, and copying the audit logs out.
 //!
 //! Each operation is idempotent where Docker allows it: starting a running node, stopping a
 //! stopped one or disconnecting a disconnected one succeeds. None of them waits for the
@@ -144,6 +145,77 @@ impl Testbed {
             .connect_network(&self.name.network(), req)
             .await
             .map_err(|e| TestbedError::docker("reconnecting container", n.container, e))
+    }
+
+    /// Cuts node `id` off from the other server nodes in both directions while the host (the
+    /// test client, through the published port) still reaches it: DROP rules for every peer
+    /// address in the node's own network namespace (`nsenter --net=/proc/<pid>/ns/net
+    /// iptables`; needs root and the host's iptables). The rules live in the container's
+    /// namespace: a restart of the node clears them. Undo with [`Testbed::heal_peers`].
+    pub async fn isolate_from_peers(&self, id: NodeId) -> Result<(), TestbedError> {
+        self.peer_rules(id, "-I").await
+    }
+
+    /// Removes the rules [`Testbed::isolate_from_peers`] added.
+    pub async fn heal_peers(&self, id: NodeId) -> Result<(), TestbedError> {
+        self.peer_rules(id, "-D").await
+    }
+
+    async fn peer_rules(&self, id: NodeId, action: &str) -> Result<(), TestbedError> {
+        let c = self.container(id)?;
+        let info = self
+            .docker
+            .inspect_container(&c, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| TestbedError::docker("inspecting container", &c, e))?;
+        let pid = info
+            .state
+            .and_then(|s| s.pid)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| TestbedError::PeerFirewall {
+                node: id.to_string(),
+                command: "docker inspect".into(),
+                outcome: "found no running process".into(),
+            })?;
+        let netns = format!("--net=/proc/{pid}/ns/net");
+        for peer in self.nodes().iter().filter(|n| n.id != id) {
+            let ip = peer.ip.to_string();
+            for (chain, dir) in [("INPUT", "-s"), ("OUTPUT", "-d")] {
+                let args = [
+                    netns.as_str(),
+                    "iptables",
+                    "-w",
+                    action,
+                    chain,
+                    dir,
+                    &ip,
+                    "-j",
+                    "DROP",
+                ];
+                let command = format!("nsenter {}", args.join(" "));
+                let out = tokio::process::Command::new("nsenter")
+                    .args(args)
+                    .output()
+                    .await
+                    .map_err(|e| TestbedError::PeerFirewall {
+                        node: id.to_string(),
+                        command: command.clone(),
+                        outcome: format!("could not run: {e}"),
+                    })?;
+                if !out.status.success() {
+                    return Err(TestbedError::PeerFirewall {
+                        node: id.to_string(),
+                        command,
+                        outcome: format!(
+                            "failed ({}): {}",
+                            out.status,
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether node `id`'s container is attached to the testbed network.
