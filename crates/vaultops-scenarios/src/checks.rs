@@ -383,6 +383,7 @@ mod tests {
             },
             history: None,
             linearizable: None,
+            convergence: None,
         }
     }
 

@@ -161,6 +161,7 @@ mod tests {
             counter: check_counter(log, 0, 1),
             history: None,
             linearizable: None,
+            convergence: None,
         }
     }
 

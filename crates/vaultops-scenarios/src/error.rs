@@ -41,6 +41,8 @@ pub enum ScenarioError {
         #[source]
         source: Box<BootstrapError>,
     },
+    #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
+    NoRaftIndex,
     #[error("creating a client for {node}")]
     Client {
         node: String,

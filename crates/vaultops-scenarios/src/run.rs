@@ -378,6 +378,26 @@ impl<'o> Run<'o> {
                     }
                 ),
             );
+            if let Some(c) = &v.convergence {
+                self.check(
+                    "every node applied every acknowledged write",
+                    c.converged,
+                    format!(
+                        "commit index {} on the active node; applied per node: {}",
+                        c.target_index,
+                        c.applied
+                            .iter()
+                            .enumerate()
+                            .map(|(n, i)| format!(
+                                "{} {}",
+                                node_name(n),
+                                i.map_or("no answer".to_owned(), |i| i.to_string())
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
             let c = &v.counter;
             self.check(
                 "counter accounts for every acknowledged increment",
@@ -492,11 +512,13 @@ impl<'o> Run<'o> {
             history: &self.history,
             clock: self.clock,
         };
-        let v = verify::verify(&self.root(i), log, obs).await?;
+        let mut v = verify::verify(&self.root(i), log, obs).await?;
         self.say(&format!(
             "verified {} of {} acknowledged key writes; counter {} (acknowledged increments {})",
             v.verified, v.acked_writes, v.counter.final_value, v.counter.acked_increments
         ));
+        let nodes: Vec<NodeClient> = (0..self.nodes()).map(|n| self.root(n)).collect();
+        v.convergence = Some(verify::converge(&self.root(i), &nodes).await?);
         Ok(v)
     }
 

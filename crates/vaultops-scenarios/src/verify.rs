@@ -59,6 +59,9 @@ pub struct Verification {
     /// The checker's verdict on that history (details in the report's `linearizability`).
     #[serde(default)]
     pub linearizable: Option<bool>,
+    /// Every node applied every acknowledged write (see [`Convergence`]).
+    #[serde(default)]
+    pub convergence: Option<Convergence>,
 }
 
 impl Verification {
@@ -250,6 +253,7 @@ pub(crate) async fn verify(
         counter: check_counter(log, 0, 0),
         history: None,
         linearizable: None,
+        convergence: None,
     };
     for (w, seq, key, was_acked, r) in results {
         let data = r?;
@@ -296,6 +300,65 @@ pub(crate) async fn verify(
     ensure_active(active).await?;
     v.lost_keys.sort();
     Ok(v)
+}
+
+/// How long every node gets to apply the log up to the active node's commit index.
+const CONVERGE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Convergence after verification: every node, the old leader included, applies the raft log
+/// up to the index the active node had committed once every acknowledged write was verified
+/// on it (`sys/leader`'s `raft_applied_index`, each node about itself). A node that got there
+/// holds every acknowledged write in its own state machine; with `disable_standby_reads` a
+/// read through it is forwarded, so the index is what can be observed of its own copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Convergence {
+    /// The active node's commit index after verification.
+    pub target_index: u64,
+    /// Each node's applied index when it got there, or the last one seen (`None`: no answer).
+    pub applied: Vec<Option<u64>>,
+    /// Every node reached the target within the deadline.
+    pub converged: bool,
+}
+
+/// Waits until every node in `nodes` has applied the active node's commit index.
+pub(crate) async fn converge(
+    active: &NodeClient,
+    nodes: &[NodeClient],
+) -> Result<Convergence, ScenarioError> {
+    let leader = active
+        .leader()
+        .await
+        .map_err(crate::error::api("reading the active node's commit index"))?;
+    let target = leader
+        .raft_committed_index
+        .ok_or(ScenarioError::NoRaftIndex)?;
+    let reads = nodes.iter().map(|n| async move {
+        let mut last = None;
+        let got = vaultops_bootstrap::wait_until(
+            &format!("{} to apply index {target}", n.addr()),
+            CONVERGE_DEADLINE,
+            Duration::from_millis(100),
+            || async {
+                match n.leader().await {
+                    Ok(l) => Ok(l.raft_applied_index.filter(|i| *i >= target)),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await;
+        if let Ok(i) = got {
+            last = Some(i);
+        } else if let Ok(l) = n.leader().await {
+            last = l.raft_applied_index;
+        }
+        (got.is_ok(), last)
+    });
+    let results = futures_util::future::join_all(reads).await;
+    Ok(Convergence {
+        target_index: target,
+        converged: results.iter().all(|(ok, _)| *ok),
+        applied: results.into_iter().map(|(_, i)| i).collect(),
+    })
 }
 
 async fn ensure_active(node: &NodeClient) -> Result<(), ScenarioError> {
