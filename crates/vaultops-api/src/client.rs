@@ -31,6 +31,9 @@ pub struct ClientConfig {
     pub token: Option<Token>,
     /// Enterprise/OpenBao namespace sent as `X-Vault-Namespace`.
     pub namespace: Option<String>,
+    /// Accept `http://` addresses. Off by default: over plain HTTP every token, unseal share
+    /// and secret crosses the network in clear. Dev servers and tests on loopback set it.
+    pub allow_plain_http: bool,
 }
 
 impl Default for ClientConfig {
@@ -42,6 +45,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             token: None,
             namespace: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -51,6 +55,8 @@ impl Default for ClientConfig {
 pub enum BuildClientError {
     #[error("invalid node address {addr:?}: {reason}; expected e.g. https://vault-1:8200")]
     Address { addr: String, reason: String },
+    #[error("refusing the plain-HTTP address {addr:?}: tokens, unseal shares and secrets would cross the network in clear; use https://, or pass --allow-plain-http for a dev server")]
+    PlainHttp { addr: String },
     #[error("the CA certificate is not usable PEM; pass the CA's PEM file (e.g. ca.pem)")]
     CaCert(#[source] Cause),
     #[error("the client certificate/key is not usable PEM")]
@@ -102,6 +108,11 @@ impl NodeClient {
         let mut url = Url::parse(addr.trim()).map_err(|e| bad(&e.to_string()))?;
         if !matches!(url.scheme(), "https" | "http") {
             return Err(bad("the scheme must be https (or http for a dev server)"));
+        }
+        if url.scheme() == "http" && !config.allow_plain_http {
+            return Err(BuildClientError::PlainHttp {
+                addr: addr.trim().to_owned(),
+            });
         }
         if url.host_str().is_none() {
             return Err(bad("no host"));
@@ -376,6 +387,18 @@ mod tests {
         for a in ["ftp://x:1", "not a url", "https://h:8200/?a=b"] {
             assert!(NodeClient::new(a, &c).is_err(), "{a}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_allowed() {
+        let e = NodeClient::new("http://10.0.0.1:8200", &ClientConfig::default()).unwrap_err();
+        assert!(matches!(e, BuildClientError::PlainHttp { .. }), "{e:?}");
+        assert!(e.to_string().contains("--allow-plain-http"), "{e}");
+        let dev = ClientConfig {
+            allow_plain_http: true,
+            ..Default::default()
+        };
+        assert!(NodeClient::new("http://127.0.0.1:8200", &dev).is_ok());
     }
 
     #[test]

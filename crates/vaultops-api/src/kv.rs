@@ -419,7 +419,7 @@ mod tests {
     use crate::client::ClientConfig;
 
     fn client() -> NodeClient {
-        NodeClient::new("http://127.0.0.1:1", &ClientConfig::default()).unwrap()
+        NodeClient::new("https://127.0.0.1:1", &ClientConfig::default()).unwrap()
     }
 
     #[test]

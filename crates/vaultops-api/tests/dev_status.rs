@@ -64,7 +64,10 @@ async fn permission_denied_and_unreachable_are_distinct() {
     let port = vaultops_testkit::free_port();
     let dead = NodeClient::new(
         &format!("http://127.0.0.1:{port}"),
-        &ClientConfig::default(),
+        &ClientConfig {
+            allow_plain_http: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let err = dead.health().await.unwrap_err();

@@ -11,6 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn client(addr: &str) -> NodeClient {
     let cfg = ClientConfig {
         token: Some(Token::new("s.test")),
+        allow_plain_http: true,
         ..Default::default()
     };
     NodeClient::new(addr, &cfg).unwrap()

@@ -31,6 +31,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Accept `http://` node addresses (a dev server). Without it they are refused: over
+    /// plain HTTP tokens, unseal shares and secrets cross the network in clear.
+    #[arg(long, global = true)]
+    pub allow_plain_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -549,6 +553,7 @@ impl Global {
         Ok(vaultops_api::ClientConfig {
             ca_pem,
             token: self.token(),
+            allow_plain_http: self.allow_plain_http,
             ..Default::default()
         })
     }

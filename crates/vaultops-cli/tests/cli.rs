@@ -194,9 +194,18 @@ async fn status_of_a_real_cluster_and_its_failures() {
         "{err}"
     );
 
-    // http:// against the TLS listener: named as such.
+    // http:// is refused before anything is sent, naming the way out.
     let plain = addrs[0].replacen("https://", "http://", 1);
     let out = vaultops(&["status", "--addr", &plain]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out).1.contains("refusing the plain-HTTP address")
+            && text(&out).1.contains("--allow-plain-http"),
+        "{:?}",
+        text(&out)
+    );
+    // Allowed, against the TLS listener: named as such.
+    let out = vaultops(&["status", "--addr", &plain, "--allow-plain-http"]);
     assert!(
         text(&out).1.contains("use an https:// address"),
         "{:?}",

@@ -72,6 +72,7 @@ impl DevServer {
     pub fn client(&self) -> NodeClient {
         let cfg = ClientConfig {
             token: Some(self.root_token.clone()),
+            allow_plain_http: true,
             ..Default::default()
         };
         NodeClient::new(&self.addr, &cfg).expect("dev server address is valid")
