@@ -194,6 +194,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                 ca_cert: global.ca_cert.clone(),
                 token: None,
                 format: global.format,
+                allow_plain_http: global.allow_plain_http,
             };
             if g.addr.is_empty()
                 && std::env::var_os("VAULT_ADDR").is_none()
