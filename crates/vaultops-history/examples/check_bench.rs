@@ -107,6 +107,7 @@ fn simulate(seed: u64) -> Vec<Event> {
                     key: key.clone(),
                     value: value.clone(),
                     time: t,
+                    node: None,
                 });
                 pending[c] = Some(Pending {
                     process: process[c],
@@ -174,6 +175,7 @@ fn simulate(seed: u64) -> Vec<Event> {
                     key: p.key,
                     value,
                     time: t,
+                    node: None,
                 });
                 if kind == EventType::Info {
                     process[c] = next_process;

@@ -71,6 +71,9 @@ pub struct Event {
     pub value: Value,
     /// Seconds since the run's start.
     pub time: f64,
+    /// The server node the request was sent to, when the recorder knows it (optional
+    /// `"node"` field; the checker ignores it, a scenario's own rules may use it).
+    pub node: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -83,6 +86,8 @@ struct Line {
     key: String,
     value: serde_json::Value,
     time: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<u32>,
 }
 
 /// A history that cannot be read: the first bad line (1-based) and why.
@@ -111,6 +116,7 @@ pub fn to_jsonl(events: &[Event]) -> String {
             key: e.key.clone(),
             value: e.value.to_json(),
             time: e.time,
+            node: e.node,
         };
         out.push_str(&serde_json::to_string(&line).expect("an event serializes"));
         out.push('\n');
@@ -181,6 +187,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<Event>, HistoryError> {
             key: l.key,
             value,
             time: l.time,
+            node: l.node,
         });
     }
     operations(&events).map_err(|e| {
@@ -225,6 +232,8 @@ pub struct Operation {
     pub invoked: f64,
     /// `None` for an operation that never completed (`info` by rule).
     pub completed: Option<f64>,
+    /// The node the invocation names, if any.
+    pub node: Option<u32>,
 }
 
 /// Pairs invocations with completions. Errors (with the 1-based event index as `line`): a
@@ -263,6 +272,7 @@ pub fn operations(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
                     outcome: Outcome::Info,
                     invoked: e.time,
                     completed: None,
+                    node: e.node,
                 });
             }
             kind => {

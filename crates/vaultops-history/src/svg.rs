@@ -191,6 +191,7 @@ mod tests {
             outcome,
             invoked,
             completed,
+            node: None,
         };
         let ops = vec![
             op(

@@ -35,6 +35,7 @@ pub struct Pending {
     f: Func,
     key: String,
     value: Value,
+    node: Option<u32>,
 }
 
 /// How a failed request ends in the history.
@@ -56,8 +57,17 @@ impl Recorder {
         self.events.lock().expect("history lock").push(e);
     }
 
-    /// Records the invocation of `f` on `key` at `time`.
-    pub fn invoke(&self, p: &Process, f: Func, key: &str, value: Value, time: Duration) -> Pending {
+    /// Records the invocation of `f` on `key` at `time`, sent to `node` (its index) when known.
+    pub fn invoke(
+        &self,
+        p: &Process,
+        node: Option<usize>,
+        f: Func,
+        key: &str,
+        value: Value,
+        time: Duration,
+    ) -> Pending {
+        let node = node.and_then(|n| u32::try_from(n).ok());
         self.push(Event {
             process: p.0,
             kind: EventType::Invoke,
@@ -65,11 +75,13 @@ impl Recorder {
             key: key.to_owned(),
             value: value.clone(),
             time: time.as_secs_f64(),
+            node,
         });
         Pending {
             f,
             key: key.to_owned(),
             value,
+            node,
         }
     }
 
@@ -95,6 +107,7 @@ impl Recorder {
             key: op.key,
             value,
             time: time.as_secs_f64(),
+            node: op.node,
         });
         if kind == EventType::Info {
             *p = self.process();
@@ -119,9 +132,16 @@ mod tests {
         let r = Recorder::default();
         let mut p = r.process();
         let t = Duration::from_millis;
-        let op = r.invoke(&p, Func::Write, "r1", Value::One("w0-0".into()), t(1));
+        let op = r.invoke(
+            &p,
+            Some(0),
+            Func::Write,
+            "r1",
+            Value::One("w0-0".into()),
+            t(1),
+        );
         r.complete(&mut p, op, EventType::Info, None, t(5));
-        let op = r.invoke(&p, Func::Read, "r1", Value::None, t(6));
+        let op = r.invoke(&p, None, Func::Read, "r1", Value::None, t(6));
         r.complete(
             &mut p,
             op,

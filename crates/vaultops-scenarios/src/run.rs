@@ -482,7 +482,18 @@ impl<'o> Run<'o> {
         if events.is_empty() {
             return (None, Vec::new());
         }
-        match linearizability::judge(events) {
+        let stale_leader = match (self.scenario, &self.details.pause) {
+            (Scenario::PauseActive, Some(p)) => match (p.new_active_seen_at, p.resumed_at) {
+                (Some(elected), Some(resumed)) => Some(linearizability::StaleLeaderWindow {
+                    node: p.paused_node as u32,
+                    new_leader_at: elected.as_secs_f64(),
+                    resumed_at: resumed.as_secs_f64(),
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        match linearizability::judge(events, stale_leader) {
             Ok((v, svgs)) => {
                 let c = linearizability::history_check(self.scenario, &v);
                 self.say(&format!(

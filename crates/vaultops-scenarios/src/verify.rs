@@ -181,7 +181,7 @@ impl Observer<'_> {
         let mut p = self.history.process();
         let op = self
             .history
-            .invoke(&p, Func::Read, name, Value::None, self.clock.now());
+            .invoke(&p, None, Func::Read, name, Value::None, self.clock.now());
         let r = read.await;
         let (kind, value) = match &r {
             Ok(t) => (EventType::Ok, Some(seen(t).map_or(Value::None, Value::One))),

@@ -236,6 +236,7 @@ impl Workload {
         let mut setup = history.process();
         let op = history.invoke(
             &setup,
+            None,
             Func::Cas,
             "counter",
             Value::Cas {
@@ -414,7 +415,7 @@ impl WriterCtx {
             } else if self.cfg.registers > 0 && rng.below(2) == 0 {
                 let register = rng.below(usize::from(self.cfg.registers)) as u16;
                 let kind = rng.below(3);
-                self.register_op(client, register, kind).await
+                self.register_op(client, node, register, kind).await
             } else {
                 seq += 1;
                 let w = UniqueWrite {
@@ -445,7 +446,14 @@ impl WriterCtx {
     async fn increment(&mut self, client: &NodeClient, node: usize) -> Option<ErrorClass> {
         let history = self.shared.history.clone();
         let start = self.clock.now();
-        let pending = history.invoke(&self.process, Func::Read, "counter", Value::None, start);
+        let pending = history.invoke(
+            &self.process,
+            Some(node),
+            Func::Read,
+            "counter",
+            Value::None,
+            start,
+        );
         let read = client.kv_read(&self.keys.mount, &self.keys.counter()).await;
         let end = self.clock.now();
         let (base_version, value, tag) = match &read {
@@ -531,6 +539,7 @@ impl WriterCtx {
         let start = self.clock.now();
         let pending = history.invoke(
             &self.process,
+            Some(node),
             Func::Cas,
             "counter",
             Value::Cas {
@@ -591,6 +600,7 @@ impl WriterCtx {
     async fn register_op(
         &mut self,
         client: &NodeClient,
+        node: usize,
         register: u16,
         kind: usize,
     ) -> Option<ErrorClass> {
@@ -599,11 +609,14 @@ impl WriterCtx {
         if kind == 0 {
             self.tags += 1;
             let tag = format!("v{}-{}", self.id, self.tags);
-            return self.register_write(client, &key, &name, tag, None).await;
+            return self
+                .register_write(client, node, &key, &name, tag, None)
+                .await;
         }
         let history = self.shared.history.clone();
         let pending = history.invoke(
             &self.process,
+            Some(node),
             Func::Read,
             &name,
             Value::None,
@@ -633,7 +646,7 @@ impl WriterCtx {
         }
         self.tags += 1;
         let tag = format!("v{}-{}", self.id, self.tags);
-        self.register_write(client, &key, &name, tag, Some((version, seen)))
+        self.register_write(client, node, &key, &name, tag, Some((version, seen)))
             .await
     }
 
@@ -642,6 +655,7 @@ impl WriterCtx {
     async fn register_write(
         &mut self,
         client: &NodeClient,
+        node: usize,
         key: &str,
         name: &str,
         tag: String,
@@ -659,7 +673,7 @@ impl WriterCtx {
                 Some(version),
             ),
         };
-        let pending = history.invoke(&self.process, f, name, value, self.clock.now());
+        let pending = history.invoke(&self.process, Some(node), f, name, value, self.clock.now());
         let r = client
             .kv_write(&self.keys.mount, key, &json!({ "v": tag }), version)
             .await;
@@ -690,10 +704,14 @@ async fn write_unique(
     let key = keys.key(w.writer, w.seq);
     let name = keys.history_key(&key).to_owned();
     let start = clock.now();
-    let pending =
-        shared
-            .history
-            .invoke(process, Func::Write, &name, Value::One(name.clone()), start);
+    let pending = shared.history.invoke(
+        process,
+        Some(w.node),
+        Func::Write,
+        &name,
+        Value::One(name.clone()),
+        start,
+    );
     let r = client
         .kv_write(&keys.mount, &key, &keys.value(w.writer, w.seq), None)
         .await;

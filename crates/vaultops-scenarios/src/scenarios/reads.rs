@@ -42,6 +42,7 @@ pub(super) async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<()
     for n in 0..iterations {
         let op = history.invoke(
             &write_process,
+            Some(active),
             Func::Write,
             HISTORY_KEY,
             Value::One(format!("n{n}")),
@@ -61,7 +62,14 @@ pub(super) async fn stale_reads(run: &mut Run<'_>, forwarded: bool) -> Result<()
             let (mount, key, history) = (&mount, &key, &history);
             async move {
                 let mut p = history.process();
-                let op = history.invoke(&p, Func::Read, HISTORY_KEY, Value::None, clock.now());
+                let op = history.invoke(
+                    &p,
+                    Some(*i),
+                    Func::Read,
+                    HISTORY_KEY,
+                    Value::None,
+                    clock.now(),
+                );
                 let r = c.kv_read(mount, key).await;
                 let (kind, seen) = match &r {
                     Ok(s) => (
