@@ -2,8 +2,8 @@
 //! shared testbed (`backup-restore` last, on its own fresh target), with the budgets asserted:
 //! 0 acknowledged writes lost and a linearizable history in every scenario but the positive
 //! controls, which must be caught (history not linearizable; the rollback's lost writes
-//! counted), the per-scenario budgets of `budgets.rs` (kill -9 of the active node: at most
-//! 3 s without an acknowledged write), and every scenario's own checks. The measured figures are printed (run with
+//! counted), the per-scenario budgets of `budgets.rs` (unavailability and wall time), and
+//! every scenario's own checks. The measured figures are printed (run with
 //! `--nocapture` to see them as they come) and the reports are written under
 //! `target/scenario-reports/`.
 //!
