@@ -42,6 +42,7 @@ mod model;
 mod monitor;
 mod options;
 mod report;
+mod rng;
 mod run;
 mod scenarios;
 mod suite;
