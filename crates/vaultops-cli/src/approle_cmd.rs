@@ -193,6 +193,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                 addr: global.addr.clone(),
                 ca_cert: global.ca_cert.clone(),
                 token: None,
+                token_file: None,
                 format: global.format,
                 allow_plain_http: global.allow_plain_http,
             };

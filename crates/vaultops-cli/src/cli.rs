@@ -24,10 +24,18 @@ pub struct Global {
     /// Default: $VAULT_CACERT, then $BAO_CACERT.
     #[arg(long = "ca-cert", global = true, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Token. Default: $VAULT_TOKEN, then $BAO_TOKEN. Prefer the environment: a token on the
-    /// command line shows in the process list.
+    /// Token. Default: $VAULT_TOKEN, then $BAO_TOKEN. Prefer --token-file or the
+    /// environment: a token on the command line shows in the process list (a warning says so).
     #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the token from FILE (`-`: standard input); surrounding whitespace is ignored.
+    #[arg(
+        long = "token-file",
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "token"
+    )]
+    pub token_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -528,16 +536,23 @@ impl Global {
         })
     }
 
-    /// The token: --token, else $VAULT_TOKEN, else $BAO_TOKEN.
-    pub fn token(&self) -> Option<vaultops_api::Token> {
-        self.token
-            .clone()
-            .or_else(|| {
-                ["VAULT_TOKEN", "BAO_TOKEN"]
-                    .iter()
-                    .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-            })
-            .map(vaultops_api::Token::new)
+    /// The token: --token-file, else --token (with a warning: it shows in the process
+    /// list), else $VAULT_TOKEN, else $BAO_TOKEN.
+    pub fn token(&self) -> anyhow::Result<Option<vaultops_api::Token>> {
+        if let Some(path) = &self.token_file {
+            return read_token_file(path).map(Some);
+        }
+        if let Some(t) = &self.token {
+            eprintln!(
+                "warning: --token puts the token in the process list (ps, /proc/*/cmdline); \
+                 use --token-file FILE (or - for standard input) or VAULT_TOKEN"
+            );
+            return Ok(Some(vaultops_api::Token::new(t.clone())));
+        }
+        Ok(["VAULT_TOKEN", "BAO_TOKEN"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .map(vaultops_api::Token::new))
     }
 
     /// Client configuration from the global options.
@@ -552,7 +567,7 @@ impl Global {
         };
         Ok(vaultops_api::ClientConfig {
             ca_pem,
-            token: self.token(),
+            token: self.token()?,
             allow_plain_http: self.allow_plain_http,
             ..Default::default()
         })
@@ -565,5 +580,62 @@ impl Global {
             .iter()
             .map(|a| vaultops_api::NodeClient::new(a, &cfg).map_err(anyhow::Error::from))
             .collect()
+    }
+}
+
+/// Reads a token from `path` (`-`: standard input), trimmed; an empty one is an error.
+fn read_token_file(path: &std::path::Path) -> anyhow::Result<vaultops_api::Token> {
+    use anyhow::Context;
+    use std::io::Read;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    if path == std::path::Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the token from standard input")?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .with_context(|| format!("reading the token file {}", path.display()))?;
+    }
+    let token = text.trim();
+    if token.is_empty() {
+        anyhow::bail!(
+            "the token file {} is empty: write the token into it (one line)",
+            path.display()
+        );
+    }
+    Ok(vaultops_api::Token::new(token.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_file_is_read_trimmed_and_an_empty_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("token");
+        std::fs::write(&f, "  s.from-file\n").unwrap();
+        let t = read_token_file(&f).unwrap();
+        assert_eq!(t.expose(), "s.from-file");
+        std::fs::write(&f, "\n").unwrap();
+        let e = read_token_file(&f).unwrap_err().to_string();
+        assert!(e.contains("is empty"), "{e}");
+        let e = read_token_file(&dir.path().join("missing")).unwrap_err();
+        assert!(format!("{e:#}").contains("reading the token file"), "{e:#}");
+    }
+
+    #[test]
+    fn token_and_token_file_conflict() {
+        use clap::Parser;
+        let r = crate::cli::Cli::try_parse_from([
+            "vaultops",
+            "status",
+            "--token",
+            "s.x",
+            "--token-file",
+            "/tmp/t",
+        ]);
+        assert!(r.is_err());
     }
 }
