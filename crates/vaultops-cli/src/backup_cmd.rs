@@ -126,10 +126,19 @@ async fn verify_restore(
         wait: args.wait,
     };
     let (_, keys) = gather_shares(&unseal)?;
-    let server_bin = match &args.server_bin {
-        Some(p) => p.clone(),
-        None => default_server_bin().context(
-            "no server binary for the throwaway node: pass --server-bin PATH (OpenBao bao or Vault vault), or set VAULTOPS_BAO_BIN",
+    let server_bin = match server_bin_choice(
+        args.server_bin.clone(),
+        std::env::var_os(vaultops_install::BAO_BIN_ENV),
+    ) {
+        ServerBin::Explicit(p) => p,
+        ServerBin::Pinned => tokio::task::spawn_blocking(|| {
+            vaultops_install::install_pinned(&vaultops_install::default_cache_dir()?)
+        })
+        .await
+        .context("the task installing the pinned OpenBao stopped")?
+        .context(
+            "installing the pinned, checksum-verified OpenBao for the throwaway node (or pass \
+             --server-bin PATH, or set VAULTOPS_BAO_BIN)",
         )?,
     };
     let mut opts = backup::ScratchOptions::new(server_bin);
@@ -184,15 +193,37 @@ async fn verify_restore(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `$VAULTOPS_BAO_BIN`, else `bao`, else `vault` on PATH.
-fn default_server_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("VAULTOPS_BAO_BIN") {
-        return Some(PathBuf::from(p));
+/// Which server binary the throwaway node runs. It receives the old cluster's unseal shares,
+/// so it is never whatever `bao` or `vault` comes first on PATH: the one the operator names
+/// (`--server-bin`, else `$VAULTOPS_BAO_BIN`), else the pinned, checksum-verified OpenBao.
+#[derive(Debug, PartialEq, Eq)]
+enum ServerBin {
+    Explicit(PathBuf),
+    Pinned,
+}
+
+fn server_bin_choice(flag: Option<PathBuf>, env: Option<std::ffi::OsString>) -> ServerBin {
+    match flag.or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from)) {
+        Some(p) => ServerBin::Explicit(p),
+        None => ServerBin::Pinned,
     }
-    let path = std::env::var_os("PATH")?;
-    ["bao", "vault"].iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_binary_is_named_or_pinned_never_taken_from_path() {
+        assert_eq!(server_bin_choice(None, None), ServerBin::Pinned);
+        assert_eq!(server_bin_choice(None, Some("".into())), ServerBin::Pinned);
+        assert_eq!(
+            server_bin_choice(None, Some("/opt/bao".into())),
+            ServerBin::Explicit("/opt/bao".into())
+        );
+        assert_eq!(
+            server_bin_choice(Some("/usr/bin/vault".into()), Some("/opt/bao".into())),
+            ServerBin::Explicit("/usr/bin/vault".into())
+        );
+    }
 }

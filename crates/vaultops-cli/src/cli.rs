@@ -179,8 +179,9 @@ pub struct VerifyRestoreArgs {
     /// Type the old cluster's shares at a prompt (no echo), one per line, empty line to finish.
     #[arg(long, requires = "restore")]
     pub prompt: bool,
-    /// Server binary for the throwaway node (OpenBao `bao` or Vault `vault`). Default:
-    /// $VAULTOPS_BAO_BIN, else `bao`, else `vault`, found on PATH.
+    /// Server binary for the throwaway node (OpenBao `bao` or Vault `vault`); it receives the
+    /// old cluster's unseal shares. Default: $VAULTOPS_BAO_BIN, else the pinned,
+    /// checksum-verified OpenBao (installed on first use), never a binary found on PATH.
     #[arg(long, value_name = "PATH", requires = "restore")]
     pub server_bin: Option<std::path::PathBuf>,
     /// Deadline for each wait of the throwaway node (seconds).
