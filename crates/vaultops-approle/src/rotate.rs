@@ -117,8 +117,10 @@ pub enum DestroyScope {
 }
 
 /// A command run after the sinks are written and verified, once per sink, before the
-/// grace period: `{path}` in any argument is replaced by the sink's path. A non-zero exit
-/// or the timeout stops the rotation before anything is destroyed.
+/// grace period: `{path}` in any argument is replaced by the sink's path (an argument of its
+/// own; never splice it into shell text: pass it as `$1` of `sh -c`). The command runs without
+/// the token variables of vaultops' environment. A non-zero exit or the timeout stops the
+/// rotation before anything is destroyed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishCommand {
     /// Program and arguments (no shell: use `["sh", "-c", "…"]` for one).
@@ -576,6 +578,8 @@ async fn run_publish(cmd: &PublishCommand, sink: &Sink) -> Result<(), String> {
     };
     let child = tokio::process::Command::new(program)
         .args(args)
+        .env_clear()
+        .envs(vaultops_types::without_tokens(std::env::vars_os()))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -648,6 +652,27 @@ mod tests {
         };
         let e = run_publish(&fails, &sink("a.env")).await.unwrap_err();
         assert!(e.contains("exit status: 3") && e.contains("denied"), "{e}");
+
+        // A path with shell syntax in it stays one argument: nothing runs but the script.
+        let weird = tmp.path().join("a b; touch pwned $(id).env");
+        let quoted = PublishCommand {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("printf '%s' \"$1\" > {}", marker.display()),
+                "publish".into(),
+                "{path}".into(),
+            ],
+            timeout: Duration::from_secs(10),
+        };
+        run_publish(&quoted, &sink(weird.to_str().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap(),
+            weird.to_str().unwrap()
+        );
+        assert!(!std::path::Path::new("pwned").exists());
 
         let slow = PublishCommand {
             argv: vec!["sleep".into(), "30".into()],

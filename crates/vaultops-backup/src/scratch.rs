@@ -230,6 +230,8 @@ async fn detect_engine(bin: &Path) -> Result<(Engine, String), BackupError> {
     };
     let out = tokio::process::Command::new(bin)
         .arg("version")
+        .env_clear()
+        .envs(vaultops_types::without_tokens(std::env::vars_os()))
         .stdin(Stdio::null())
         .output()
         .await
@@ -399,6 +401,8 @@ impl ScratchNode {
         let err_log = log.try_clone().map_err(|e| start_err(e.to_string()))?;
         let child = tokio::process::Command::new(&self.bin)
             .arg("server")
+            .env_clear()
+            .envs(vaultops_types::without_tokens(std::env::vars_os()))
             .arg(format!("-config={}", self.config.display()))
             .current_dir(self.dir.path())
             .stdin(Stdio::null())

@@ -135,7 +135,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                 issue: issue_options(issue, None)?,
                 publish: match publish_cmd {
                     Some(c) => Some(ar::PublishCommand {
-                        argv: vec!["sh".into(), "-c".into(), c.clone()],
+                        argv: publish_argv(c),
                         timeout: duration("--publish-timeout", publish_timeout)?,
                     }),
                     None => None,
@@ -260,5 +260,34 @@ pub async fn migrate_env(global: &Global, a: &MigrateEnvArgs) -> anyhow::Result<
             Ok(ExitCode::from(4))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `--publish-cmd CMD` as argv: `sh -c` with every `{path}` in CMD turned into `"$1"` and the
+/// path passed as `$1`, so a path with spaces or shell syntax is never parsed as shell text.
+fn publish_argv(cmd: &str) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        cmd.replace("{path}", "\"$1\""),
+        "vaultops-publish".into(),
+        "{path}".into(),
+    ]
+}
+
+#[cfg(test)]
+mod publish_tests {
+    #[test]
+    fn the_path_is_an_argument_not_shell_text() {
+        assert_eq!(
+            super::publish_argv("kubectl apply -f {path} && echo {path}"),
+            [
+                "sh",
+                "-c",
+                "kubectl apply -f \"$1\" && echo \"$1\"",
+                "vaultops-publish",
+                "{path}"
+            ]
+        );
     }
 }

@@ -128,6 +128,8 @@ pub fn decrypt_with_gpg(ciphertext_b64: &str) -> Result<String, PgpKeyError> {
         })?;
     let mut child = Command::new("gpg")
         .args(["--batch", "--quiet", "--decrypt"])
+        .env_clear()
+        .envs(vaultops_types::without_tokens(std::env::vars_os()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

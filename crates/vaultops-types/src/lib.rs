@@ -10,15 +10,18 @@
 //!   server configuration, the servers' `ParseDurationSecond`, whole-second TTLs, Prometheus
 //!   durations), each dialect a predicate over the same parse;
 //! - [`split_host_port`] / [`is_host_port`]: the one `host:port` check;
+//! - [`without_tokens`]: a child process's environment without the token variables;
 //! - [`error_report`]: how an error and its causes are shown to a person (both binaries).
 
 mod cause;
+mod child_env;
 mod duration;
 mod engine;
 mod host_port;
 mod report;
 
 pub use cause::Cause;
+pub use child_env::{without_tokens, TOKEN_ENV_VARS};
 pub use duration::{
     format_secs, is_go_duration, is_prometheus_duration, is_server_duration, whole_secs,
 };
