@@ -6,10 +6,12 @@
 //! - pure, no I/O: [`dotenv`] (parse and edit dotenv text, with line numbers),
 //!   [`manifest`] (the Kubernetes Secret manifest), [`merge`] (dotenv entries into KV
 //!   data), [`pair`] (the credential types), [`rotator_policy_hcl`];
-//! - files: [`sink`] (env file and Secret manifest sinks: preflight, atomic 0600 writes,
-//!   read-back);
+//! - files: [`sink`] (env file and Secret manifest sinks: preflight, atomic writes that
+//!   keep the file's owner, group and mode, read-back), [`lock`] (one writer per sink at a
+//!   time), [`publish`] (the rotation's publish command);
 //! - node URLs through `vaultops-api` only: [`credentials`] (issue, deliver to sinks, unwrap), [`login`]
-//!   (login as the app, login check), [`rotate`] (rotation without downtime), [`migrate`]
+//!   (login as the app, login check), [`rotate`] (rotation without downtime, and the
+//!   replacement of a sink's credentials that retires the pair it held), [`migrate`]
 //!   (dotenv into KV v2 with check-and-set).
 //!
 //! Invariant: secret-ids, tokens and secret values stay in redacting types
@@ -24,11 +26,13 @@
 
 mod credentials;
 mod dotenv;
+mod lock;
 mod login;
 mod manifest;
 mod merge;
 mod migrate;
 mod pair;
+mod publish;
 mod rotate;
 mod sink;
 
@@ -37,6 +41,7 @@ pub use credentials::{
     IssueOptions, IssuedSecret, UnwrapError,
 };
 pub use dotenv::{parse as parse_dotenv, DotenvError, EnvEntry};
+pub use lock::LockError;
 pub use login::{
     login, login_check, CheckKind, CheckLine, Expectations, LoginCheckError, LoginCheckReport,
     LoginError, LoginFailure,
@@ -47,11 +52,12 @@ pub use migrate::{
     MigrateOptions, MigrateReport,
 };
 pub use pair::{CredentialPair, StoredCredentials};
+pub use publish::PublishCommand;
 pub use rotate::{
-    rotate, DestroyScope, PreviousOutcome, PreviousSecretId, PublishCommand, RotateError,
-    RotateOptions, RotateReport, RotateStep,
+    default_grace, replace_credentials, rotate, DestroyScope, PreviousOutcome, PreviousSecretId,
+    RotateError, RotateOptions, RotateReport, RotateStep, ENV_FILE_GRACE, KUBERNETES_GRACE,
 };
-pub use sink::{EnvFileSink, K8sSecretSink, Sink, SinkError};
+pub use sink::{EnvFileSink, EnvValue, K8sSecretSink, Sink, SinkError};
 
 /// The least-privilege policy for whoever runs `vaultops approle rotate` for `role` (a
 /// cron job, a Kubernetes CronJob, a Celery beat task): read the role and its role-id,

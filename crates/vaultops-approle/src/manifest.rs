@@ -6,7 +6,9 @@
 //! the guide's `stringData`) is what `kubectl get secret -o yaml` prints, so a manifest
 //! written here and one exported from a cluster read back the same way. Reading accepts
 //! both `data` and `stringData` (`stringData` wins for a key in both, as in Kubernetes) and
-//! ignores every other field (`resourceVersion`, `managedFields`, …).
+//! ignores every other field (`resourceVersion`, `managedFields`, …). Writing into an
+//! existing manifest ([`update`]) changes only the two keys, the name, the namespace and
+//! the managed-by label: other keys, labels, annotations and fields are someone else's.
 
 use crate::pair::CredentialPair;
 use base64::Engine as _;
@@ -78,6 +80,14 @@ pub enum ManifestError {
     BadData {
         /// The key.
         key: String,
+    },
+    /// A field of an existing manifest that must be a mapping is something else.
+    #[error(
+        "the manifest's {field} is not a mapping; fix the manifest or move it away, and retry"
+    )]
+    Shape {
+        /// `"the document"`, `"metadata"`, `"metadata.labels"`, `"data"` or `"stringData"`.
+        field: &'static str,
     },
     /// Serialization failed (should not happen for these plain types).
     #[error("cannot render the Secret manifest: {reason}")]
@@ -182,15 +192,101 @@ pub fn render(
         })
 }
 
+/// A YAML document as a tree whose strings are zeroized when it is dropped (other keys of
+/// a Secret are secrets too).
+struct ScrubbedTree(serde_json::Value);
+
+impl Drop for ScrubbedTree {
+    fn drop(&mut self) {
+        fn scrub(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => s.zeroize(),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(scrub),
+                serde_json::Value::Object(o) => o.values_mut().for_each(scrub),
+                _ => {}
+            }
+        }
+        scrub(&mut self.0);
+    }
+}
+
+/// The mapping at `key` of `obj`, created when absent or null.
+fn mapping<'a>(
+    obj: &'a mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<&'a mut serde_json::Map<String, serde_json::Value>, ManifestError> {
+    let v = obj
+        .entry(key)
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if v.is_null() {
+        *v = serde_json::Value::Object(Default::default());
+    }
+    v.as_object_mut().ok_or(ManifestError::Shape { field })
+}
+
+/// Writes `pair`, `target`'s name and namespace and the managed-by label into the
+/// existing manifest `existing`, keeping everything else it holds (other keys under `data`
+/// and `stringData`, labels, annotations, any other field); a copy of the two keys under
+/// `stringData` is removed, since it would win over `data`. Without an existing manifest,
+/// the same as [`render`].
+pub fn update(
+    existing: Option<&str>,
+    target: &SecretTarget,
+    pair: &CredentialPair,
+) -> Result<Zeroizing<String>, ManifestError> {
+    let Some(text) = existing else {
+        return render(target, pair);
+    };
+    validate_name("namespace", &target.namespace)?;
+    validate_name("Secret name", &target.name)?;
+    // The same checks as reading: a v1 Secret whose keys (if any) decode.
+    parse(text)?;
+    let mut tree = ScrubbedTree(serde_saphyr::from_str(text).map_err(yaml_error)?);
+    let doc = tree.0.as_object_mut().ok_or(ManifestError::Shape {
+        field: "the document",
+    })?;
+    let metadata = mapping(doc, "metadata", "metadata")?;
+    metadata.insert("name".into(), target.name.clone().into());
+    metadata.insert("namespace".into(), target.namespace.clone().into());
+    mapping(metadata, "labels", "metadata.labels")?
+        .insert(MANAGED_BY_LABEL.0.into(), MANAGED_BY_LABEL.1.into());
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let data = mapping(doc, "data", "data")?;
+    data.insert(ROLE_ID_KEY.into(), b64.encode(&pair.role_id).into());
+    data.insert(
+        SECRET_ID_KEY.into(),
+        b64.encode(pair.secret_id.expose()).into(),
+    );
+    if doc.contains_key("stringData") {
+        let string_data = mapping(doc, "stringData", "stringData")?;
+        for key in [ROLE_ID_KEY, SECRET_ID_KEY] {
+            if let Some(serde_json::Value::String(mut old)) = string_data.remove(key) {
+                old.zeroize();
+            }
+        }
+        if string_data.is_empty() {
+            doc.remove("stringData");
+        }
+    }
+    serde_saphyr::to_string(&tree.0)
+        .map(Zeroizing::new)
+        .map_err(|e| ManifestError::Render {
+            reason: e.to_string(),
+        })
+}
+
+fn yaml_error(e: serde_saphyr::Error) -> ManifestError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    ManifestError::Yaml { line, column }
+}
+
 /// Reads a Secret manifest: its namespace, name and (when both keys are there) the pair.
 pub fn parse(text: &str) -> Result<ParsedManifest, ManifestError> {
-    let doc: SecretDoc = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        ManifestError::Yaml { line, column }
-    })?;
+    let doc: SecretDoc = serde_saphyr::from_str(text).map_err(yaml_error)?;
     if doc.api_version != "v1" || doc.kind != "Secret" {
         return Err(ManifestError::NotASecret {
             found: format!("{}/{}", doc.api_version, doc.kind),
@@ -303,6 +399,30 @@ mod tests {
         let e = parse("data: [SECRETVALUE\n").unwrap_err();
         assert!(matches!(e, ManifestError::Yaml { .. }), "{e:?}");
         assert!(!e.to_string().contains("SECRETVALUE"));
+    }
+
+    #[test]
+    fn update_keeps_what_others_added() {
+        let theirs = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: vault-credentials\n  namespace: atmr\n  labels:\n    team: payments\n  annotations:\n    reloader.stakater.com/match: \"true\"\ntype: Opaque\ndata:\n  vault-role-id: b2xk\n  sentry-dsn: aHR0cHM6Ly9zZW50cnk=\nstringData:\n  vault-secret-id: old-secret\n  extra: kept\n";
+        let text = update(Some(theirs), &target(), &pair()).unwrap();
+        let back = parse(&text).unwrap();
+        assert_eq!(back.pair, Some(pair()), "{}", *text);
+        for kept in [
+            "team: payments",
+            "reloader.stakater.com/match",
+            "sentry-dsn: aHR0cHM6Ly9zZW50cnk=",
+            "extra: kept",
+            "app.kubernetes.io/managed-by: vaultops",
+        ] {
+            assert!(text.contains(kept), "{kept} lost:\n{}", *text);
+        }
+        assert!(!text.contains("old-secret"), "{}", *text);
+        // Positive control: a fresh render has none of their fields.
+        let fresh = update(None, &target(), &pair()).unwrap();
+        assert!(!fresh.contains("team: payments") && !fresh.contains("sentry-dsn"));
+        // A manifest whose data is not a mapping is refused, not rewritten.
+        let odd = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata: [1, 2]\n";
+        assert!(parse(odd).is_err() || update(Some(odd), &target(), &pair()).is_err());
     }
 
     #[test]

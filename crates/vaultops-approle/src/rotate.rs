@@ -2,7 +2,9 @@
 //!
 //! # Order of steps (the invariant: a sink never holds a pair that does not log in)
 //!
-//! 0. Preflight: every sink passes [`Sink::check`], holds a pair, and that pair's role-id
+//! 0. Preflight: every sink passes [`Sink::check`] and is locked against other writers on
+//!    this host ([`crate::lock`]: rotations and deliveries of one sink run one at a time),
+//!    holds a pair (or, for [`replace_credentials`], may hold none), and that pair's role-id
 //!    is the role's; the secret-id each sink holds is looked up **by value**
 //!    (`secret-id/lookup`) to learn its accessor. Nothing is stored next to the pair:
 //!    the server is the one source of truth, and a secret-id that no longer exists
@@ -18,11 +20,14 @@
 //!    `kubectl apply -f {path}`), so the live copy is updated while the old pair still
 //!    works.
 //! 6. [`RotateStep::GraceElapsed`]: the grace period passes. This is a plain sleep, and
-//!    the only one in this crate: it is the delay the operator asked for (default 0), so
-//!    that consumers re-read the sink (a mounted Kubernetes Secret refreshes within about a
-//!    minute) before the old secret-id stops working. It synchronises nothing.
-//! 7. [`RotateStep::PreviousDestroyed`]: the secret-ids the sinks held are destroyed by
-//!    accessor and looked up again to prove they are gone.
+//!    the only one in this crate: it is the delay the operator asked for ([`default_grace`]:
+//!    150 s with a Kubernetes Secret, 30 s with env files), so that consumers re-read the
+//!    sink (a mounted Kubernetes Secret refreshes within about a minute) before the old
+//!    secret-id stops working. It synchronises nothing, and is skipped when nothing is to
+//!    be destroyed.
+//! 7. [`RotateStep::PreviousDestroyed`]: the sinks are read back once more (a writer on
+//!    another host may have replaced them: then nothing is destroyed), and the secret-ids
+//!    they held are destroyed by accessor and looked up again to prove they are gone.
 //!
 //! A kill between any two steps leaves every sink holding a working pair; at worst an
 //! unused new secret-id (killed after 1 or 2) or a still-valid old one (killed after 3–6)
@@ -33,20 +38,52 @@
 //!
 //! By default ([`DestroyScope::SinkHeld`]) only the secret-ids these sinks held: with one
 //! secret-id per instance, other instances' secret-ids must survive this sink's rotation.
-//! [`DestroyScope::AllOthers`] destroys every secret-id of the role except the new one
-//! (for a role used by this one consumer only: it also sweeps up leftovers of killed
-//! rotations). Tokens already issued from a destroyed secret-id live on until their TTL.
+//! [`DestroyScope::AllOthers`] destroys every secret-id of the role created before the new
+//! one (for a role used by this one consumer only: it also sweeps up leftovers of killed
+//! rotations); one created after it belongs to a concurrent delivery and is spared. Tokens already issued from a destroyed secret-id live on until their TTL.
 
-use crate::credentials::{issue, IssueError, IssueOptions, IssuedSecret};
+use crate::credentials::{issue, Credentials, IssueError, IssueOptions, IssuedSecret};
+use crate::lock::{lock_sinks, LockError};
 use crate::login::{login, revoke_login_token, LoginError};
 use crate::pair::CredentialPair;
+use crate::publish::{run_publish, PublishCommand};
 use crate::sink::{Sink, SinkError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use vaultops_api::{ApiError, NodeClient};
+
+/// The default grace with env files only: the file is replaced by rename on the
+/// consumer's own host, so a consumer that reads it at each login sees the new pair at
+/// once; the grace covers a login already under way with the old pair, and the retries of
+/// a client that re-reads on a refused login.
+pub const ENV_FILE_GRACE: Duration = Duration::from_secs(30);
+
+/// The default grace with a Kubernetes Secret sink: the kubelet refreshes a Secret mounted
+/// as a volume on its sync period plus its cache TTL (about a minute by default), so pods
+/// see the new files up to that long after `kubectl apply`.
+pub const KUBERNETES_GRACE: Duration = Duration::from_secs(150);
+
+/// The grace that lets every consumer of `sinks` see the new pair before the old one is
+/// destroyed: [`KUBERNETES_GRACE`] when a Secret manifest is among them, else
+/// [`ENV_FILE_GRACE`].
+///
+/// It is NOT the role's token TTL: tokens issued from the old secret-id keep working
+/// until their own TTL whatever happens to it; what the old secret-id serves is the next
+/// *login*, and a consumer that reads its credentials at each login needs them valid only
+/// until the new ones have reached it. A consumer that read them once at start needs a
+/// restart instead (within the grace, e.g. through the publish command): no grace helps it.
+pub fn default_grace(sinks: &[Sink]) -> Duration {
+    if sinks.iter().any(|s| matches!(s, Sink::K8sSecret(_))) {
+        KUBERNETES_GRACE
+    } else {
+        ENV_FILE_GRACE
+    }
+}
 
 /// The points between rotation steps, in order (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -116,24 +153,16 @@ pub enum DestroyScope {
     AllOthers,
 }
 
-/// A command run after the sinks are written and verified, once per sink, before the
-/// grace period: `{path}` in any argument is replaced by the sink's path (an argument of its
-/// own; never splice it into shell text: pass it as `$1` of `sh -c`). The command runs without
-/// the token variables of vaultops' environment. A non-zero exit or the timeout stops the
-/// rotation before anything is destroyed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishCommand {
-    /// Program and arguments (no shell: use `["sh", "-c", "…"]` for one).
-    pub argv: Vec<String>,
-    /// Deadline for each run; the command is killed when it passes.
-    pub timeout: Duration,
-}
-
 /// How to rotate.
 #[derive(Debug, Clone, Default)]
 pub struct RotateOptions {
-    /// Wait between publishing and destroying the previous secret-ids (default 0).
+    /// Wait between publishing and destroying the previous secret-ids (callers usually
+    /// take [`default_grace`]; skipped when nothing is to be destroyed).
     pub grace: Duration,
+    /// How long to wait for another process writing the same sinks (see [`crate::lock`]).
+    pub lock_wait: Duration,
+    /// Called when a sink's lock is held by another process (progress output).
+    pub on_lock_wait: Option<fn(&Path)>,
     /// What to destroy at the end.
     pub destroy: DestroyScope,
     /// What the new secret-id carries (`wrap_ttl` must be `None`: sinks need the plain
@@ -151,7 +180,8 @@ pub struct RotateOptions {
 pub enum PreviousOutcome {
     /// Destroyed, and a lookup by accessor confirms it is gone.
     Destroyed,
-    /// It no longer existed when the rotation started (expired or destroyed before).
+    /// It no longer existed (expired, destroyed before, or destroyed by another writer of a
+    /// sink that shared it).
     AlreadyGone,
 }
 
@@ -185,6 +215,9 @@ pub struct RotateReport {
     pub previous: Vec<PreviousSecretId>,
     /// With [`DestroyScope::AllOthers`]: the other accessors destroyed.
     pub others_destroyed: Vec<String>,
+    /// With [`DestroyScope::AllOthers`]: accessors created after the new secret-id, left
+    /// alone (a concurrent delivery or rotation owns them).
+    pub others_spared: Vec<String>,
     /// The grace period waited, seconds.
     pub grace_secs: u64,
     /// Warnings from issuing (the role's settings).
@@ -204,6 +237,9 @@ pub enum RotateError {
     /// A sink failed its preflight or holds no pair; nothing was changed.
     #[error("a sink is not ready; nothing was changed")]
     Sink(#[source] SinkError),
+    /// Another process is writing the same sinks; nothing was changed.
+    #[error("the sinks are busy; nothing was changed")]
+    Lock(#[source] LockError),
     /// A sink holds credentials of another role.
     #[error("{sink} holds role-id {found}, but role {role:?} at auth/{mount}/ has role-id {expected}: the sink belongs to another role (or the role was re-created). Check --role; to replace its credentials deliberately, use `vaultops approle credentials`. Nothing was changed")]
     ForeignRoleId {
@@ -287,6 +323,13 @@ pub enum RotateError {
         #[source]
         source: ApiError,
     },
+    /// Just before destroying, a sink no longer held the new pair: another writer replaced
+    /// it. Nothing was destroyed.
+    #[error("{sink} no longer holds the pair this rotation wrote (another delivery or rotation replaced it); nothing was destroyed: check who writes it, then rotate again")]
+    Superseded {
+        /// The sink.
+        sink: String,
+    },
     /// A destroyed secret-id still looks up.
     #[error("the previous secret-id with accessor {accessor} still exists after it was destroyed; check for a concurrent writer and destroy it by accessor")]
     StillExists {
@@ -302,6 +345,7 @@ impl RotateError {
         matches!(
             self,
             RotateError::ReadBack { .. }
+                | RotateError::Superseded { .. }
                 | RotateError::Publish { .. }
                 | RotateError::Destroy { .. }
                 | RotateError::StillExists { .. }
@@ -310,7 +354,8 @@ impl RotateError {
 }
 
 /// Rotates the secret-id held by `sinks` (all of them receive the same new pair). See the
-/// module docs for the order of steps and what is destroyed.
+/// module docs for the order of steps and what is destroyed. Every sink must already hold
+/// a pair of `role`.
 pub async fn rotate(
     client: &NodeClient,
     mount: &str,
@@ -318,6 +363,42 @@ pub async fn rotate(
     sinks: &[Sink],
     opts: &RotateOptions,
 ) -> Result<RotateReport, RotateError> {
+    run(client, mount, role, sinks, opts, Held::Required)
+        .await
+        .map(|(report, _)| report)
+}
+
+/// Delivers new credentials to `sinks` that may hold nothing yet (`vaultops approle
+/// credentials`): the same steps as [`rotate`], so that a pair of `role` a sink held before
+/// is retired after the grace instead of staying valid forever. A sink that holds another
+/// role's pair is overwritten with a warning, and that pair is left alone. Returns the
+/// report and the new credentials.
+pub async fn replace_credentials(
+    client: &NodeClient,
+    mount: &str,
+    role: &str,
+    sinks: &[Sink],
+    opts: &RotateOptions,
+) -> Result<(RotateReport, Credentials), RotateError> {
+    run(client, mount, role, sinks, opts, Held::Optional).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Every sink must hold a pair of the role (rotation).
+    Required,
+    /// A sink may hold nothing or another role's pair (first delivery, replacement).
+    Optional,
+}
+
+async fn run(
+    client: &NodeClient,
+    mount: &str,
+    role: &str,
+    sinks: &[Sink],
+    opts: &RotateOptions,
+    mode: Held,
+) -> Result<(RotateReport, Credentials), RotateError> {
     if sinks.is_empty() {
         return Err(RotateError::NoSinks);
     }
@@ -331,13 +412,27 @@ pub async fn rotate(
         }
     };
 
-    // 0. Preflight: nothing changes before every sink is usable and its pair understood.
+    // 0. Preflight: nothing changes before every sink is usable, locked against other
+    // writers on this host, and its pair understood.
     for s in sinks {
         s.check().map_err(RotateError::Sink)?;
     }
+    let on_wait = |p: &Path| {
+        tracing::warn!(lock = %p.display(), "another vaultops process writes this sink; waiting");
+        if let Some(f) = opts.on_lock_wait {
+            f(p);
+        }
+    };
+    let _locks = lock_sinks(sinks, opts.lock_wait, &on_wait)
+        .await
+        .map_err(RotateError::Lock)?;
     let mut held = Vec::with_capacity(sinks.len());
     for s in sinks {
-        held.push(s.read_pair().map_err(RotateError::Sink)?.pair);
+        match s.read_pair() {
+            Ok(stored) => held.push(Some(stored.pair)),
+            Err(SinkError::NoCredentials { .. }) if mode == Held::Optional => held.push(None),
+            Err(e) => return Err(RotateError::Sink(e)),
+        }
     }
     let role_id = match client.approle_role_id(mount, role).await {
         Ok(Some(id)) => id,
@@ -357,16 +452,26 @@ pub async fn rotate(
             }))
         }
     };
-    for (s, pair) in sinks.iter().zip(&held) {
-        if pair.role_id != role_id {
+    let mut warnings = Vec::new();
+    for (s, pair) in sinks.iter().zip(held.iter_mut()) {
+        let Some(p) = pair.as_ref() else { continue };
+        if p.role_id == role_id {
+            continue;
+        }
+        if mode == Held::Required {
             return Err(RotateError::ForeignRoleId {
                 sink: s.to_string(),
                 role: role.to_owned(),
                 mount: mount.to_owned(),
                 expected: role_id,
-                found: pair.role_id.clone(),
+                found: p.role_id.clone(),
             });
         }
+        warnings.push(format!(
+            "{s} held a pair of another role (role-id {}); it is replaced and left valid: destroy it from its own role if it is no longer used",
+            p.role_id
+        ));
+        *pair = None;
     }
     let previous = previous_secret_ids(client, mount, role, sinks, &held).await?;
 
@@ -417,17 +522,11 @@ pub async fn rotate(
 
     // 4. What the sinks hold now is what a consumer will read: it must log in.
     for s in sinks {
-        let back = s.read_pair().map_err(|e| RotateError::ReadBack {
+        let back = still_holds(s, &new_pair).map_err(|what| RotateError::ReadBack {
             sink: s.to_string(),
-            what: format!("cannot be read back: {e}"),
+            what,
         })?;
-        if back.pair != new_pair {
-            return Err(RotateError::ReadBack {
-                sink: s.to_string(),
-                what: "reads back a different pair (was it changed concurrently?)".into(),
-            });
-        }
-        let auth = login(client, mount, &back.pair)
+        let auth = login(client, mount, &back)
             .await
             .map_err(|e| RotateError::ReadBack {
                 sink: s.to_string(),
@@ -453,42 +552,36 @@ pub async fn rotate(
     }
     step(RotateStep::Published);
 
-    // 6. The operator's grace period (see the module docs: a deliberate delay, not a wait
-    // for a condition).
-    if !opts.grace.is_zero() {
-        tokio::time::sleep(opts.grace).await;
+    // 6. The grace period: consumers re-read the sinks (see [`default_grace`]). A
+    // deliberate delay, not a wait for a condition; pointless when nothing is destroyed.
+    let destroys = !previous_accessors.is_empty() || opts.destroy == DestroyScope::AllOthers;
+    let grace = if destroys { opts.grace } else { Duration::ZERO };
+    if !grace.is_zero() {
+        tokio::time::sleep(grace).await;
     }
     step(RotateStep::GraceElapsed);
 
-    // 7. Destroy what the sinks held (or every other secret-id of the role).
+    // 7. Destroy what the sinks held (or every other secret-id of the role), unless a
+    // writer on another host replaced a sink meanwhile.
+    for s in sinks {
+        still_holds(s, &new_pair).map_err(|_| RotateError::Superseded {
+            sink: s.to_string(),
+        })?;
+    }
     let mut previous = previous;
     for p in &mut previous {
         let Some(acc) = &p.accessor else { continue };
-        destroy_and_confirm(client, mount, role, acc).await?;
-        p.outcome = PreviousOutcome::Destroyed;
+        p.outcome = destroy_and_confirm(client, mount, role, acc).await?;
     }
-    let mut others_destroyed = Vec::new();
-    if opts.destroy == DestroyScope::AllOthers {
-        let all = client
-            .approle_list_secret_id_accessors(mount, role)
-            .await
-            .map_err(|source| RotateError::Destroy {
-                mount: mount.to_owned(),
-                role: role.to_owned(),
-                accessor: "(listing the role's accessors)".into(),
-                source,
-            })?;
-        for acc in all {
-            if acc == new_accessor || previous_accessors.contains(&acc) {
-                continue;
-            }
-            destroy_and_confirm(client, mount, role, &acc).await?;
-            others_destroyed.push(acc);
-        }
-    }
+    let (others_destroyed, others_spared) = if opts.destroy == DestroyScope::AllOthers {
+        destroy_all_older(client, mount, role, &new_accessor, &previous_accessors).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     step(RotateStep::PreviousDestroyed);
 
-    Ok(RotateReport {
+    warnings.extend(creds.warnings.iter().cloned());
+    let report = RotateReport {
         node: client.addr().to_owned(),
         mount: mount.to_owned(),
         role: role.to_owned(),
@@ -497,9 +590,72 @@ pub async fn rotate(
         sinks: written,
         previous,
         others_destroyed,
-        grace_secs: opts.grace.as_secs(),
-        warnings: creds.warnings,
-    })
+        others_spared,
+        grace_secs: grace.as_secs(),
+        warnings,
+    };
+    Ok((report, creds))
+}
+
+/// Reads `sink` back: it must hold `expected`. `Err` says what went wrong.
+fn still_holds(sink: &Sink, expected: &CredentialPair) -> Result<CredentialPair, String> {
+    let back = sink
+        .read_pair()
+        .map_err(|e| format!("cannot be read back: {e}"))?;
+    if back.pair != *expected {
+        return Err("reads back a different pair (was it changed concurrently?)".into());
+    }
+    Ok(back.pair)
+}
+
+/// [`DestroyScope::AllOthers`]: destroys every secret-id of the role created before the
+/// new one (except the ones already handled); spares the ones created after it, which
+/// belong to a concurrent delivery. Returns (destroyed, spared).
+async fn destroy_all_older(
+    client: &NodeClient,
+    mount: &str,
+    role: &str,
+    new_accessor: &str,
+    handled: &[String],
+) -> Result<(Vec<String>, Vec<String>), RotateError> {
+    let fail = |accessor: &str, source| RotateError::Destroy {
+        mount: mount.to_owned(),
+        role: role.to_owned(),
+        accessor: accessor.to_owned(),
+        source,
+    };
+    let created = |info: Option<vaultops_api::SecretIdInfo>| {
+        info.and_then(|i| OffsetDateTime::parse(&i.creation_time, &Rfc3339).ok())
+    };
+    let ours = created(
+        client
+            .approle_lookup_secret_id_accessor(mount, role, new_accessor)
+            .await
+            .map_err(|e| fail(new_accessor, e))?,
+    );
+    let all = client
+        .approle_list_secret_id_accessors(mount, role)
+        .await
+        .map_err(|e| fail("(listing the role's accessors)", e))?;
+    let (mut destroyed, mut spared) = (Vec::new(), Vec::new());
+    for acc in all {
+        if acc == new_accessor || handled.contains(&acc) {
+            continue;
+        }
+        let info = client
+            .approle_lookup_secret_id_accessor(mount, role, &acc)
+            .await
+            .map_err(|e| fail(&acc, e))?;
+        let Some(when) = created(info) else { continue }; // gone meanwhile
+        if ours.is_some_and(|ours| when > ours) {
+            spared.push(acc);
+            continue;
+        }
+        if destroy_and_confirm(client, mount, role, &acc).await? == PreviousOutcome::Destroyed {
+            destroyed.push(acc);
+        }
+    }
+    Ok((destroyed, spared))
 }
 
 /// The distinct secret-ids the sinks hold, with their accessors (looked up by value).
@@ -508,20 +664,22 @@ async fn previous_secret_ids(
     mount: &str,
     role: &str,
     sinks: &[Sink],
-    held: &[CredentialPair],
+    held: &[Option<CredentialPair>],
 ) -> Result<Vec<PreviousSecretId>, RotateError> {
-    let mut by_secret: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_secret: BTreeMap<&str, (&CredentialPair, Vec<usize>)> = BTreeMap::new();
     for (i, pair) in held.iter().enumerate() {
+        let Some(pair) = pair else { continue };
         by_secret
             .entry(pair.secret_id.expose())
-            .or_default()
+            .or_insert((pair, Vec::new()))
+            .1
             .push(i);
     }
     let mut out = Vec::new();
-    for idx in by_secret.values() {
+    for (pair, idx) in by_secret.values() {
         let first = idx[0];
         let info = client
-            .approle_lookup_secret_id(mount, role, &held[first].secret_id)
+            .approle_lookup_secret_id(mount, role, &pair.secret_id)
             .await
             .map_err(|source| RotateError::Lookup {
                 sink: sinks[first].to_string(),
@@ -536,22 +694,35 @@ async fn previous_secret_ids(
     Ok(out)
 }
 
+/// Destroys a secret-id by accessor and proves it is gone. One that another writer
+/// destroyed first (two sinks sharing a secret-id, rotated separately; the server answers
+/// 500 "failed to find accessor entry") is [`PreviousOutcome::AlreadyGone`], not an error.
 async fn destroy_and_confirm(
     client: &NodeClient,
     mount: &str,
     role: &str,
     accessor: &str,
-) -> Result<(), RotateError> {
+) -> Result<PreviousOutcome, RotateError> {
     let fail = |source| RotateError::Destroy {
         mount: mount.to_owned(),
         role: role.to_owned(),
         accessor: accessor.to_owned(),
         source,
     };
-    client
+    if let Err(e) = client
         .approle_destroy_secret_id_accessor(mount, role, accessor)
         .await
-        .map_err(fail)?;
+    {
+        let gone = client
+            .approle_lookup_secret_id_accessor(mount, role, accessor)
+            .await
+            .is_ok_and(|info| info.is_none());
+        return if gone {
+            Ok(PreviousOutcome::AlreadyGone)
+        } else {
+            Err(fail(e))
+        };
+    }
     let still = client
         .approle_lookup_secret_id_accessor(mount, role, accessor)
         .await
@@ -561,59 +732,13 @@ async fn destroy_and_confirm(
             accessor: accessor.to_owned(),
         });
     }
-    Ok(())
-}
-
-/// Runs the publish command for one sink, with its deadline. `Err` carries the exit
-/// status or timeout and the end of stderr.
-async fn run_publish(cmd: &PublishCommand, sink: &Sink) -> Result<(), String> {
-    let path = sink.path().to_string_lossy();
-    let argv: Vec<String> = cmd
-        .argv
-        .iter()
-        .map(|a| a.replace("{path}", &path))
-        .collect();
-    let Some((program, args)) = argv.split_first() else {
-        return Err("the publish command is empty".into());
-    };
-    let child = tokio::process::Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(vaultops_types::without_tokens(std::env::vars_os()))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
-    let out = match tokio::time::timeout(cmd.timeout, child.wait_with_output()).await {
-        Ok(r) => r.map_err(|e| format!("waiting for {program:?}: {e}"))?,
-        Err(_) => {
-            return Err(format!(
-                "{program:?} did not finish within {} s and was killed",
-                cmd.timeout.as_secs()
-            ))
-        }
-    };
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: String = {
-        let t = stderr.trim();
-        let start = t.len().saturating_sub(2000);
-        let start = (start..=t.len())
-            .find(|i| t.is_char_boundary(*i))
-            .unwrap_or(t.len());
-        t[start..].to_owned()
-    };
-    Err(format!("{program:?} exited with {}: {tail}", out.status))
+    Ok(PreviousOutcome::Destroyed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::EnvFileSink;
+    use crate::sink::{EnvFileSink, K8sSecretSink};
 
     #[test]
     fn steps_are_numbered_in_order() {
@@ -623,62 +748,16 @@ mod tests {
         assert!(RotateStep::SinksWritten.sinks_updated());
     }
 
-    fn sink(path: &str) -> Sink {
-        Sink::EnvFile(EnvFileSink {
-            path: path.into(),
-            vault_addr: None,
-            ca_cert: None,
-        })
-    }
-
-    #[tokio::test]
-    async fn publish_substitutes_the_path_and_reports_failures() {
-        let tmp = tempfile::tempdir().unwrap();
-        let marker = tmp.path().join("published");
-        let ok = PublishCommand {
-            argv: vec![
-                "sh".into(),
-                "-c".into(),
-                format!("echo {{path}} > {}", marker.display()),
-            ],
-            timeout: Duration::from_secs(10),
-        };
-        run_publish(&ok, &sink("/x/a.env")).await.unwrap();
-        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "/x/a.env\n");
-
-        let fails = PublishCommand {
-            argv: vec!["sh".into(), "-c".into(), "echo denied >&2; exit 3".into()],
-            timeout: Duration::from_secs(10),
-        };
-        let e = run_publish(&fails, &sink("a.env")).await.unwrap_err();
-        assert!(e.contains("exit status: 3") && e.contains("denied"), "{e}");
-
-        // A path with shell syntax in it stays one argument: nothing runs but the script.
-        let weird = tmp.path().join("a b; touch pwned $(id).env");
-        let quoted = PublishCommand {
-            argv: vec![
-                "sh".into(),
-                "-c".into(),
-                format!("printf '%s' \"$1\" > {}", marker.display()),
-                "publish".into(),
-                "{path}".into(),
-            ],
-            timeout: Duration::from_secs(10),
-        };
-        run_publish(&quoted, &sink(weird.to_str().unwrap()))
-            .await
-            .unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&marker).unwrap(),
-            weird.to_str().unwrap()
-        );
-        assert!(!std::path::Path::new("pwned").exists());
-
-        let slow = PublishCommand {
-            argv: vec!["sleep".into(), "30".into()],
-            timeout: Duration::from_millis(200),
-        };
-        let e = run_publish(&slow, &sink("a.env")).await.unwrap_err();
-        assert!(e.contains("did not finish"), "{e}");
+    #[test]
+    fn the_default_grace_covers_how_the_sinks_reach_consumers() {
+        let env = Sink::EnvFile(EnvFileSink::new("a.env"));
+        let k8s = Sink::K8sSecret(K8sSecretSink {
+            path: "s.yaml".into(),
+            namespace: None,
+            name: None,
+        });
+        assert_eq!(default_grace(std::slice::from_ref(&env)), ENV_FILE_GRACE);
+        assert_eq!(default_grace(&[env, k8s]), KUBERNETES_GRACE);
+        assert!(KUBERNETES_GRACE > ENV_FILE_GRACE && !ENV_FILE_GRACE.is_zero());
     }
 }

@@ -4,16 +4,21 @@
 //! - [`EnvFileSink`]: a dotenv file with `VAULT_ADDR`, `VAULT_ROLE_ID`, `VAULT_SECRET_ID`
 //!   and (when given) `VAULT_CACERT`. Only those keys are touched: an existing file keeps
 //!   every other line byte for byte (other settings, comments, blank lines), and a managed
-//!   key that exists is replaced where it stands ([`crate::dotenv::set_keys`]). An address
-//!   or CA path that is not given keeps the file's current value.
+//!   key that exists is replaced where it stands ([`crate::dotenv::set_keys`]). The
+//!   address and CA path are the application's settings, not the pair: [`EnvValue`] says
+//!   whether the operator set them explicitly, gives a value only for a file that has none,
+//!   or keeps the file's (what rotation does).
 //! - [`K8sSecretSink`]: a Kubernetes Secret manifest ([`crate::manifest`]) that this tool
-//!   owns whole; applying it to the cluster is the caller's business (`kubectl apply`, or
-//!   the rotation's publish command).
+//!   edits: the two credential keys under `data` (and no copy of them under `stringData`,
+//!   which would win), its name and namespace and the managed-by label; every other key,
+//!   label, annotation and field is kept. Applying it to the cluster is the caller's
+//!   business (`kubectl apply`, or the rotation's publish command).
 //!
-//! Every write is atomic and private ([`vaultops_fs`]): a temporary file in the same
-//! directory, created 0600, given the previous file's owner when one existed (so an
-//! application running as that user can still read it), fsynced, renamed over the target, and
-//! the directory fsynced. A crash leaves the old file or the new one, never a mix. [`Sink::check`] is the
+//! Every write is atomic ([`vaultops_fs`]): a temporary file in the same directory, given
+//! the previous file's owner and group and its owner and group permission bits when one
+//! existed (a `root:app 0640` file stays `root:app 0640`, so the application's group can
+//! still read it; bits for others are always dropped), 0600 for a new file, fsynced,
+//! renamed over the target, and the directory fsynced. A crash leaves the old file or the new one, never a mix. [`Sink::check`] is the
 //! preflight: it proves the directory exists and is writable and that an existing file can
 //! be read and edited, so callers run it before a secret-id is issued.
 
@@ -39,15 +44,50 @@ pub const ENV_CACERT: &str = "VAULT_CACERT";
 
 const FILE_MODE: u32 = 0o600;
 
+/// What an env-file write does with a setting that is not the credential pair (the
+/// application's `VAULT_ADDR` and `VAULT_CACERT`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EnvValue<T> {
+    /// Keep what the file says (or nothing, when it says nothing).
+    #[default]
+    Keep,
+    /// Write this only when the file has no value yet (a first delivery: the operator's
+    /// own address is a guess at the application's).
+    IfAbsent(T),
+    /// Write this (the operator asked for it explicitly).
+    Set(T),
+}
+
+impl<T> EnvValue<T> {
+    fn resolve(&self, present: bool) -> Option<&T> {
+        match self {
+            EnvValue::Keep => None,
+            EnvValue::IfAbsent(v) => (!present).then_some(v),
+            EnvValue::Set(v) => Some(v),
+        }
+    }
+}
+
 /// A dotenv file holding the credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvFileSink {
     /// The file.
     pub path: PathBuf,
-    /// `VAULT_ADDR` to write; `None` keeps the file's value.
-    pub vault_addr: Option<String>,
-    /// `VAULT_CACERT` to write; `None` keeps the file's value.
-    pub ca_cert: Option<PathBuf>,
+    /// `VAULT_ADDR`.
+    pub vault_addr: EnvValue<String>,
+    /// `VAULT_CACERT`.
+    pub ca_cert: EnvValue<PathBuf>,
+}
+
+impl EnvFileSink {
+    /// A sink at `path` that keeps the file's address and CA path.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            vault_addr: EnvValue::Keep,
+            ca_cert: EnvValue::Keep,
+        }
+    }
 }
 
 /// A Kubernetes Secret manifest holding the credentials.
@@ -248,14 +288,23 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes `pair` (atomically, 0600). See the module docs for what is kept.
+    /// Writes `pair` atomically. See the module docs for the mode, owner and what is kept.
     pub fn write(&self, pair: &CredentialPair) -> Result<(), SinkError> {
         let existing = self.read_existing()?;
         let text = match self {
             Sink::EnvFile(s) => {
-                let ca = s.ca_cert.as_ref().map(|p| p.to_string_lossy().into_owned());
+                let old = existing.as_deref().map_or("", |t| t.as_str());
+                let entries = dotenv::parse(old).map_err(|source| SinkError::Dotenv {
+                    sink: self.to_string(),
+                    source,
+                })?;
+                let present = |k: &str| entries.iter().any(|e| e.key == k);
+                let ca = s
+                    .ca_cert
+                    .resolve(present(ENV_CACERT))
+                    .map(|p| p.to_string_lossy().into_owned());
                 let mut updates: Vec<(&str, &str)> = Vec::with_capacity(4);
-                if let Some(addr) = &s.vault_addr {
+                if let Some(addr) = s.vault_addr.resolve(present(ENV_ADDR)) {
                     updates.push((ENV_ADDR, addr));
                 }
                 updates.push((ENV_ROLE_ID, &pair.role_id));
@@ -263,22 +312,21 @@ impl Sink {
                 if let Some(ca) = &ca {
                     updates.push((ENV_CACERT, ca));
                 }
-                dotenv::set_keys(existing.as_deref().map_or("", |t| t.as_str()), &updates).map_err(
-                    |source| SinkError::Dotenv {
-                        sink: self.to_string(),
-                        source,
-                    },
-                )?
+                dotenv::set_keys(old, &updates).map_err(|source| SinkError::Dotenv {
+                    sink: self.to_string(),
+                    source,
+                })?
             }
             Sink::K8sSecret(s) => {
-                let target = self.k8s_target(s, existing.as_ref().map(|t| t.as_str()))?;
-                manifest::render(&target, pair).map_err(|source| SinkError::Manifest {
+                let old = existing.as_ref().map(|t| t.as_str());
+                let target = self.k8s_target(s, old)?;
+                manifest::update(old, &target, pair).map_err(|source| SinkError::Manifest {
                     sink: self.to_string(),
                     source,
                 })?
             }
         };
-        let options = WriteOptions::new(FILE_MODE).keep_owner();
+        let options = WriteOptions::new(self.mode_to_write()).keep_owner();
         write_atomic(self.path(), text.as_bytes(), options).map_err(|e| match e {
             AtomicWriteError::SetOwner {
                 uid, gid, source, ..
@@ -293,6 +341,16 @@ impl Sink {
                 source,
             },
         })
+    }
+
+    /// The mode of the file to write: the existing file's owner and group bits (owner
+    /// read-write at least), never any bit for others; 0600 for a new file.
+    fn mode_to_write(&self) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        match fs::metadata(self.path()) {
+            Ok(m) => (m.permissions().mode() & 0o770) | FILE_MODE,
+            Err(_) => FILE_MODE,
+        }
     }
 
     /// Reads the credentials the sink holds now.
@@ -451,8 +509,8 @@ mod tests {
     fn env_sink(path: PathBuf) -> Sink {
         Sink::EnvFile(EnvFileSink {
             path,
-            vault_addr: Some("https://vault.example.com:8200".into()),
-            ca_cert: Some("/etc/atmr/vault ca.pem".into()),
+            vault_addr: EnvValue::Set("https://vault.example.com:8200".into()),
+            ca_cert: EnvValue::Set("/etc/atmr/vault ca.pem".into()),
         })
     }
 
@@ -478,7 +536,8 @@ mod tests {
         let sink = env_sink(path.clone());
         sink.check().unwrap();
         sink.write(&pair("s-1")).unwrap();
-        assert_eq!(mode(&path), 0o600);
+        // The group keeps reading it; others lose their bits.
+        assert_eq!(mode(&path), 0o640);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "# atmr\nFLASK_ENV=production\nVAULT_SECRET_ID=s-1\nUSE_VAULT=true\nVAULT_ADDR=https://vault.example.com:8200\nVAULT_ROLE_ID=role-1\nVAULT_CACERT='/etc/atmr/vault ca.pem'\n"
@@ -491,11 +550,7 @@ mod tests {
         );
         assert_eq!(back.ca_cert, Some(PathBuf::from("/etc/atmr/vault ca.pem")));
         // A sink without address or CA keeps the file's values (what rotation does).
-        let rotate_sink = Sink::EnvFile(EnvFileSink {
-            path: path.clone(),
-            vault_addr: None,
-            ca_cert: None,
-        });
+        let rotate_sink = Sink::EnvFile(EnvFileSink::new(path.clone()));
         rotate_sink.write(&pair("s-2")).unwrap();
         let back = rotate_sink.read_pair().unwrap();
         assert_eq!(back.pair, pair("s-2"));
@@ -508,6 +563,62 @@ mod tests {
             ["vault-secrets.env"],
             "no temp files left"
         );
+    }
+
+    #[test]
+    fn address_and_ca_are_the_applications_settings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("app.env");
+        fs::write(
+            &path,
+            "VAULT_ADDR=https://vault.internal:8200\nVAULT_CACERT=/etc/atmr/ca.pem\n",
+        )
+        .unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
+        // The operator's own address and CA are only a default for a file that has none.
+        let guess = Sink::EnvFile(EnvFileSink {
+            path: path.clone(),
+            vault_addr: EnvValue::IfAbsent("https://127.0.0.1:8200".into()),
+            ca_cert: EnvValue::IfAbsent("/home/op/ca.pem".into()),
+        });
+        guess.write(&pair("s-1")).unwrap();
+        let back = guess.read_pair().unwrap();
+        assert_eq!(
+            back.vault_addr.as_deref(),
+            Some("https://vault.internal:8200")
+        );
+        assert_eq!(back.ca_cert, Some(PathBuf::from("/etc/atmr/ca.pem")));
+        assert_eq!(
+            mode(&path),
+            0o640,
+            "the application's group keeps reading it"
+        );
+        // A new file gets the default, 0600.
+        let fresh_path = tmp.path().join("new.env");
+        let fresh = Sink::EnvFile(EnvFileSink {
+            path: fresh_path.clone(),
+            ..match guess {
+                Sink::EnvFile(s) => s,
+                Sink::K8sSecret(_) => unreachable!(),
+            }
+        });
+        fresh.write(&pair("s-2")).unwrap();
+        let back = fresh.read_pair().unwrap();
+        assert_eq!(back.vault_addr.as_deref(), Some("https://127.0.0.1:8200"));
+        assert_eq!(mode(&fresh_path), 0o600);
+        // An explicit value wins (positive control: the default above was really kept back).
+        let set = Sink::EnvFile(EnvFileSink {
+            path: path.clone(),
+            vault_addr: EnvValue::Set("https://vault-2.internal:8200".into()),
+            ca_cert: EnvValue::Keep,
+        });
+        set.write(&pair("s-3")).unwrap();
+        let back = set.read_pair().unwrap();
+        assert_eq!(
+            back.vault_addr.as_deref(),
+            Some("https://vault-2.internal:8200")
+        );
+        assert_eq!(back.ca_cert, Some(PathBuf::from("/etc/atmr/ca.pem")));
     }
 
     #[test]

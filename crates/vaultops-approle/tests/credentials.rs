@@ -13,15 +13,15 @@ use std::time::Duration;
 use vaultops_api::{SecretIdRequest, WrappingToken};
 use vaultops_approle::{
     deliver, issue, login, login_check, unwrap_secret_id, write_verified, CheckKind,
-    CredentialPair, DeliverError, EnvFileSink, Expectations, IssueError, IssueOptions,
+    CredentialPair, DeliverError, EnvFileSink, EnvValue, Expectations, IssueError, IssueOptions,
     IssuedSecret, K8sSecretSink, LoginCheckError, LoginFailure, Sink, SinkError, UnwrapError,
 };
 
 fn env_sink(path: &Path, addr: &str, ca: &Path) -> Sink {
     Sink::EnvFile(EnvFileSink {
         path: path.to_owned(),
-        vault_addr: Some(addr.to_owned()),
-        ca_cert: Some(ca.to_owned()),
+        vault_addr: EnvValue::Set(addr.to_owned()),
+        ca_cert: EnvValue::Set(ca.to_owned()),
     })
 }
 

@@ -20,11 +20,7 @@ use vaultops_approle::{
 };
 
 fn env_sink(path: &Path) -> Sink {
-    Sink::EnvFile(EnvFileSink {
-        path: path.to_owned(),
-        vault_addr: None,
-        ca_cert: None,
-    })
+    Sink::EnvFile(EnvFileSink::new(path))
 }
 
 /// Logs in from the sink's current content in a loop until stopped; counts outcomes.

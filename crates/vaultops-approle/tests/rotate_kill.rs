@@ -35,11 +35,7 @@ fn abort_after(step: RotateStep) {
 }
 
 fn sink(path: &Path) -> Sink {
-    Sink::EnvFile(EnvFileSink {
-        path: path.to_owned(),
-        vault_addr: None,
-        ca_cert: None,
-    })
+    Sink::EnvFile(EnvFileSink::new(path))
 }
 
 fn runtime() -> tokio::runtime::Runtime {

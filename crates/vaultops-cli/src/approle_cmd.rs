@@ -1,6 +1,6 @@
 //! `vaultops approle credentials|rotate|login-check` and `vaultops migrate-env`.
 
-use crate::cli::{ApproleCommand, Format, Global, IssueArgs, MigrateEnvArgs, SinkArgs};
+use crate::cli::{ApproleCommand, Format, Global, IssueArgs, MigrateEnvArgs, RetireArgs, SinkArgs};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,17 +38,32 @@ fn issue_options(a: &IssueArgs, wrap_ttl: Option<&str>) -> anyhow::Result<ar::Is
     })
 }
 
-fn sinks(global: &Global, a: &SinkArgs) -> anyhow::Result<Vec<ar::Sink>> {
+/// Which command builds the sinks: a first delivery may fill in the operator's address and
+/// CA where the env file has none; a rotation never touches them unless told.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SinkUse {
+    Deliver,
+    Rotate,
+}
+
+/// The value written for an application setting: the explicit flag, else (first delivery
+/// only) the operator's own value for a file that has none, else the file's.
+fn app_setting<T>(explicit: Option<T>, operator: Option<T>, usage: SinkUse) -> ar::EnvValue<T> {
+    match (explicit, operator) {
+        (Some(v), _) => ar::EnvValue::Set(v),
+        (None, Some(v)) if usage == SinkUse::Deliver => ar::EnvValue::IfAbsent(v),
+        _ => ar::EnvValue::Keep,
+    }
+}
+
+fn sinks(global: &Global, a: &SinkArgs, usage: SinkUse) -> anyhow::Result<Vec<ar::Sink>> {
     let mut out = Vec::new();
     if let Some(path) = &a.env_file {
-        let vault_addr = a
-            .vault_addr
-            .clone()
-            .or_else(|| global.addrs().ok().and_then(|v| v.into_iter().next()));
+        let operator_addr = global.addrs().ok().and_then(|v| v.into_iter().next());
         out.push(ar::Sink::EnvFile(ar::EnvFileSink {
             path: path.clone(),
-            vault_addr,
-            ca_cert: a.vault_cacert.clone().or_else(|| global.ca_cert()),
+            vault_addr: app_setting(a.vault_addr.clone(), operator_addr, usage),
+            ca_cert: app_setting(a.vault_cacert.clone(), global.ca_cert(), usage),
         }));
     }
     if let Some(path) = &a.k8s_secret {
@@ -69,18 +84,33 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
             sinks: sink_args,
             stdout,
             wrap_ttl,
+            retire,
             issue,
         } => {
             let client = one_client(global)?;
             let opts = issue_options(issue, wrap_ttl.as_deref())?;
-            let sinks = sinks(global, sink_args)?;
-            let creds = match ar::deliver(&client, mount, role, &sinks, &opts).await {
-                Ok(c) => c,
-                Err(e @ (ar::DeliverError::Write { .. } | ar::DeliverError::Verify { .. })) => {
-                    eprintln!("error: {}", vaultops_types::error_report(&e));
-                    return Ok(ExitCode::from(3));
+            let sinks = sinks(global, sink_args, SinkUse::Deliver)?;
+            let creds = if sinks.is_empty() {
+                match ar::deliver(&client, mount, role, &sinks, &opts).await {
+                    Ok(c) => c,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
+            } else {
+                let ropts = ar::RotateOptions {
+                    issue: opts,
+                    ..retire_options(retire, &sinks, None)?
+                };
+                match ar::replace_credentials(&client, mount, role, &sinks, &ropts).await {
+                    Ok((report, c)) => {
+                        for p in &report.previous {
+                            if let Some(acc) = &p.accessor {
+                                eprintln!("the secret-id the sinks held before (accessor {acc}) was destroyed");
+                            }
+                        }
+                        c
+                    }
+                    Err(e) => return Ok(rotation_failed(&e)),
+                }
             };
             for w in &creds.warnings {
                 eprintln!("warning: {w}");
@@ -114,19 +144,18 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
             role,
             mount,
             sinks: sink_args,
-            grace,
+            retire,
             destroy_all_others,
             publish_cmd,
             publish_timeout,
             issue,
         } => {
             let client = one_client(global)?;
-            let sinks = sinks(global, sink_args)?;
+            let sinks = sinks(global, sink_args, SinkUse::Rotate)?;
             if sinks.is_empty() {
                 bail!("rotate needs the sink that holds the current pair: --env-file PATH and/or --k8s-secret PATH");
             }
             let opts = ar::RotateOptions {
-                grace: duration("--grace", grace)?,
                 destroy: if *destroy_all_others {
                     ar::DestroyScope::AllOthers
                 } else {
@@ -140,7 +169,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                     }),
                     None => None,
                 },
-                after_step: Some(|s| eprintln!("rotate: {}/7 {s}", s.number())),
+                ..retire_options(retire, &sinks, publish_cmd.as_deref())?
             };
             match ar::rotate(&client, mount, role, &sinks, &opts).await {
                 Ok(report) => {
@@ -151,19 +180,12 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                             report.new_accessor
                         ),
                     }
+                    for w in &report.warnings {
+                        eprintln!("warning: {w}");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(e) if e.sinks_updated() => {
-                    eprintln!("error: {}\nthe sinks hold the NEW working pair; the old secret-id may still be valid: re-run to finish", vaultops_types::error_report(&e));
-                    Ok(ExitCode::from(3))
-                }
-                Err(e) => {
-                    eprintln!(
-                        "error: {}\nnothing changed: the sinks still hold the old, working pair",
-                        vaultops_types::error_report(&e)
-                    );
-                    Ok(ExitCode::from(1))
-                }
+                Err(e) => Ok(rotation_failed(&e)),
             }
         }
         ApproleCommand::LoginCheck {
@@ -175,11 +197,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
             expect_deny,
         } => {
             let sink = match (env_file, k8s_secret) {
-                (Some(p), None) => ar::Sink::EnvFile(ar::EnvFileSink {
-                    path: p.clone(),
-                    vault_addr: None,
-                    ca_cert: None,
-                }),
+                (Some(p), None) => ar::Sink::EnvFile(ar::EnvFileSink::new(p.clone())),
                 (None, Some(p)) => ar::Sink::K8sSecret(ar::K8sSecretSink {
                     path: p.clone(),
                     namespace: None,
@@ -265,6 +283,62 @@ pub async fn migrate_env(global: &Global, a: &MigrateEnvArgs) -> anyhow::Result<
 
 /// `--publish-cmd CMD` as argv: `sh -c` with every `{path}` in CMD turned into `"$1"` and the
 /// path passed as `$1`, so a path with spaces or shell syntax is never parsed as shell text.
+/// Grace, lock wait and progress output shared by `credentials` and `rotate`; prints the
+/// warning for env files that a consumer may read only once at start.
+fn retire_options(
+    a: &RetireArgs,
+    sinks: &[ar::Sink],
+    publish_cmd: Option<&str>,
+) -> anyhow::Result<ar::RotateOptions> {
+    let grace = if a.grace == "auto" {
+        ar::default_grace(sinks)
+    } else {
+        duration("--grace", &a.grace)?
+    };
+    eprintln!(
+        "a secret-id the sinks held before is destroyed after a {} s grace (--grace)",
+        grace.as_secs()
+    );
+    if publish_cmd.is_none() {
+        for s in sinks {
+            if let ar::Sink::EnvFile(e) = s {
+                eprintln!(
+                    "note: {} is replaced in place; a consumer that reads it at each login (docs/app-integration.md) picks up the new pair at once. One that read it only at start (python-dotenv at import, `env_file:` in Compose, systemd EnvironmentFile=) keeps the old pair and fails its next login after the {} s grace: restart it within the grace (--publish-cmd), or switch to the documented client",
+                    e.path.display(),
+                    grace.as_secs()
+                );
+            }
+        }
+    }
+    Ok(ar::RotateOptions {
+        grace,
+        lock_wait: duration("--lock-wait", &a.lock_wait)?,
+        on_lock_wait: Some(|p| {
+            eprintln!(
+                "waiting for another vaultops process that writes this sink (lock {})",
+                p.display()
+            )
+        }),
+        after_step: Some(|s| eprintln!("rotate: {}/7 {s}", s.number())),
+        ..Default::default()
+    })
+}
+
+/// The exit code and message of a failed rotation or replacement: 3 when the sinks hold
+/// the new pair already, 1 when nothing changed.
+fn rotation_failed(e: &ar::RotateError) -> ExitCode {
+    if e.sinks_updated() {
+        eprintln!("error: {}\nthe sinks hold the NEW working pair; the old secret-id may still be valid: re-run to finish", vaultops_types::error_report(e));
+        ExitCode::from(3)
+    } else {
+        eprintln!(
+            "error: {}\nnothing changed: the sinks still hold their previous pair",
+            vaultops_types::error_report(e)
+        );
+        ExitCode::from(1)
+    }
+}
+
 fn publish_argv(cmd: &str) -> Vec<String> {
     vec![
         "sh".into(),

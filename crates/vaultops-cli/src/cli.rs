@@ -218,12 +218,29 @@ pub struct SinkArgs {
     /// Name of the Secret (default: the manifest's, when it exists).
     #[arg(long)]
     pub name: Option<String>,
-    /// VAULT_ADDR written into the env file (default: the global --addr).
+    /// VAULT_ADDR written into the env file. Default: the file's own value; a file without
+    /// one gets the global --addr from `credentials` (never from `rotate`).
     #[arg(long, value_name = "URL")]
     pub vault_addr: Option<String>,
-    /// VAULT_CACERT written into the env file (default: the global --ca-cert).
+    /// VAULT_CACERT written into the env file. Default: the file's own value; a file without
+    /// one gets the global --ca-cert from `credentials` (never from `rotate`).
     #[arg(long, value_name = "PATH")]
     pub vault_cacert: Option<std::path::PathBuf>,
+}
+
+/// When the secret-id a sink held is destroyed, and how long to wait for another writer.
+#[derive(Debug, Args, Clone)]
+pub struct RetireArgs {
+    /// Wait this long before destroying the secret-id the sinks held, so that consumers
+    /// see the new pair first, e.g. 2m. `auto`: 150s when a Kubernetes Secret manifest is
+    /// among the sinks (the kubelet refreshes mounted Secrets within about a minute), 30s
+    /// for env files.
+    #[arg(long, value_name = "DUR", default_value = "auto")]
+    pub grace: String,
+    /// How long to wait for another vaultops process writing the same sinks (deliveries
+    /// and rotations of one sink run one at a time).
+    #[arg(long, value_name = "DUR", default_value = "15m")]
+    pub lock_wait: String,
 }
 
 /// How the secret-id is issued.
@@ -246,6 +263,7 @@ pub enum ApproleCommand {
     /// Kubernetes Secret manifest, or stdout (JSON).
     ///
     /// Sinks are checked before anything is issued; each is read back and must log in.
+    /// A pair of ROLE that a sink held before is destroyed after --grace (as `rotate` does).
     /// ONE SECRET-ID PER INSTANCE, OR UNLIMITED USES: clients logging in concurrently with
     /// one secret-id whose role sets secret_id_num_uses > 0 fail with HTTP 500 "transaction
     /// commit failed" (measured on OpenBao 2.7.2: 173 of 200 logins). Keep
@@ -267,6 +285,8 @@ pub enum ApproleCommand {
         #[arg(long, value_name = "DUR", conflicts_with_all = ["env_file", "k8s_secret"])]
         wrap_ttl: Option<String>,
         #[command(flatten)]
+        retire: RetireArgs,
+        #[command(flatten)]
         issue: IssueArgs,
     },
     /// Rotate: issue a new secret-id, prove it logs in, write the sinks atomically, prove
@@ -279,10 +299,8 @@ pub enum ApproleCommand {
         mount: String,
         #[command(flatten)]
         sinks: SinkArgs,
-        /// Wait this long before destroying the old secret-id (instances still using it
-        /// re-read their credentials), e.g. 2m. Default 0.
-        #[arg(long, value_name = "DUR", default_value = "0s")]
-        grace: String,
+        #[command(flatten)]
+        retire: RetireArgs,
         /// Destroy every other secret-id of the role too, not only the ones the sinks held.
         #[arg(long)]
         destroy_all_others: bool,

@@ -1,6 +1,7 @@
 //! `vaultops approle credentials|rotate|login-check` and `vaultops migrate-env` on a real
 //! cluster with the bootstrap baseline (KV v2, atmr-api-rotate, atmr-api).
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Output};
 use std::time::Duration;
 use vaultops_api::SecretId;
@@ -141,31 +142,60 @@ async fn deliver_check_rotate_and_migrate() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // Rotate twice: the old secret-ids stop working, the file always logs in.
+    // The application's own settings in the file: its address, its CA path, mode 0640 and
+    // group 4242 (`root:app 0640`). Rotation must keep all four.
+    let app_text = first
+        .lines()
+        .map(|l| {
+            if l.starts_with("VAULT_ADDR=") {
+                "VAULT_ADDR=https://vault.internal:8200".to_owned()
+            } else if l.starts_with("VAULT_CACERT=") {
+                "VAULT_CACERT=/etc/atmr/vault-ca.pem".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert!(app_text.contains("vault.internal") && app_text.contains("/etc/atmr/vault-ca.pem"));
+    std::fs::write(&env_file, &app_text).unwrap();
+    std::fs::set_permissions(&env_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::chown(&env_file, None, Some(4242)).expect("the tests run as root (CI does)");
+
+    // Rotate twice (the default grace, then --grace 1s): the old secret-ids stop working,
+    // the file always logs in and keeps the application's settings.
     let role_id = env_value(&first, "VAULT_ROLE_ID");
     let mut old = vec![first_sid];
-    for _ in 0..2 {
-        let out = cmd(
-            true,
-            &[
-                "approle",
-                "rotate",
-                "--role",
-                "atmr-api",
-                "--env-file",
-                &env,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for grace in [None, Some("1s")] {
+        let mut args = vec![
+            "approle",
+            "rotate",
+            "--role",
+            "atmr-api",
+            "--env-file",
+            &env,
+        ];
+        if let Some(g) = grace {
+            args.extend(["--grace", g]);
+        }
+        let out = cmd(true, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let waited = if grace.is_some() {
+            "1 s grace"
+        } else {
+            "30 s grace"
+        };
+        assert!(stderr.contains(waited), "the grace is announced: {stderr}");
         assert!(check().status.success());
-        old.push(env_value(
-            &std::fs::read_to_string(&env_file).unwrap(),
-            "VAULT_SECRET_ID",
-        ));
+        let now = std::fs::read_to_string(&env_file).unwrap();
+        assert_eq!(env_value(&now, "VAULT_ADDR"), "https://vault.internal:8200");
+        assert_eq!(env_value(&now, "VAULT_CACERT"), "/etc/atmr/vault-ca.pem");
+        let meta = std::fs::metadata(&env_file).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640, "mode kept");
+        assert_eq!(meta.gid(), 4242, "group kept");
+        old.push(env_value(&now, "VAULT_SECRET_ID"));
     }
     for sid in &old[..2] {
         let e = c
