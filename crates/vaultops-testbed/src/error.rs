@@ -64,6 +64,10 @@ pub enum TestbedError {
     ImageUnavailable { image: String, reason: String },
     #[error("the Vault engine needs the image {image}, which is not present locally and cannot be pulled ({reason}); no Vault binary can be built here: `docker load` the image from a machine with registry access, or use --engine openbao")]
     VaultImageUnavailable { image: String, reason: String },
+    #[error("no static busybox at {}: the local testbed image needs it for its audit sink (the socket and syslog audit devices) and `docker exec … sh`; install it (Debian: `apt-get install busybox-static`) and run again", .path.display())]
+    BusyboxMissing { path: std::path::PathBuf },
+    #[error("image {image} has no busybox (label vaultops.busybox=false): the testbed needs it for its audit sink; use an image with /bin/busybox (the official images have it) or let the testbed build its local image")]
+    ImageWithoutBusybox { image: String },
     #[error("building image {image} failed: {reason}{}", fmt_output(.output))]
     ImageBuild {
         image: String,

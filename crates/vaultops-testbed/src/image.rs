@@ -182,16 +182,19 @@ fn add_reader(
     tar.append_data(&mut h, path, data)
 }
 
-/// sha256 of the host's busybox, or `None` when there is none (the image then has no audit
-/// sink support).
-pub fn host_busybox() -> Option<(PathBuf, String)> {
-    let p = Path::new(HOST_BUSYBOX);
+/// The host's static busybox at [`HOST_BUSYBOX`] and its sha256. Its absence is an error
+/// that says what to install: the testbed is never built without its audit sink.
+pub fn host_busybox() -> Result<(PathBuf, String), TestbedError> {
+    busybox_at(Path::new(HOST_BUSYBOX))
+}
+
+fn busybox_at(p: &Path) -> Result<(PathBuf, String), TestbedError> {
     if !p.is_file() {
-        return None;
+        return Err(TestbedError::BusyboxMissing { path: p.to_owned() });
     }
     vaultops_install::sha256_file(p)
-        .ok()
         .map(|h| (p.to_owned(), h))
+        .map_err(|_| TestbedError::BusyboxMissing { path: p.to_owned() })
 }
 
 /// Picks (and if needed pulls or builds) the image for `engine`; see the module docs for the
@@ -218,6 +221,11 @@ pub(crate) async fn ensure_image(
             .await?
             .get(LABEL_BUSYBOX)
             .is_none_or(|v| v == "true");
+        if !has_busybox {
+            return Err(TestbedError::ImageWithoutBusybox {
+                image: reference.to_owned(),
+            });
+        }
         return Ok(ServerImage {
             reference: reference.to_owned(),
             origin: ImageOrigin::Explicit,
@@ -249,9 +257,11 @@ pub(crate) async fn ensure_image(
     }
 
     // The local image: its tag and labels follow from the binary's checksum and the context.
-    let busybox = tokio::task::spawn_blocking(host_busybox)
-        .await
-        .map_err(|e| TestbedError::blocking("looking for the host's busybox", e))?;
+    let busybox = Some(
+        tokio::task::spawn_blocking(host_busybox)
+            .await
+            .map_err(|e| TestbedError::blocking("looking for the host's busybox", e))??,
+    );
     let busybox_sha = busybox.as_ref().map(|(_, h)| h.as_str());
     let bao_sha256 = binary_checksum().await?;
     let tag = local_tag(&bao_sha256);
@@ -512,5 +522,22 @@ mod tests {
         assert_eq!(without[LABEL_BUSYBOX], "false");
         assert_ne!(with[LABEL_CONTEXT], without[LABEL_CONTEXT]);
         assert_ne!(context_hash(Some("11")), context_hash(Some("12")));
+    }
+
+    #[test]
+    fn a_missing_busybox_is_an_error_naming_the_package() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = busybox_at(&tmp.path().join("busybox")).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, TestbedError::BusyboxMissing { .. })
+                && msg.contains("apt-get install busybox-static"),
+            "{msg}"
+        );
+        // Positive control: a present file is accepted, with its checksum.
+        let present = fake(tmp.path(), "busybox", b"fake busybox");
+        let (path, sha) = busybox_at(&present).unwrap();
+        assert_eq!(path, present);
+        assert_eq!(sha.len(), 64);
     }
 }

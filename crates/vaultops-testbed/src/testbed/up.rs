@@ -154,14 +154,13 @@ impl Testbed {
         // The sink must listen before the nodes log anything (a socket device that cannot
         // write fails requests when it is the only device); node1 starts only after both.
         let sink = async {
-            if image.has_busybox {
-                start_sink(docker, &plan, &image).await.map(Some)
-            } else {
-                tracing::warn!(
-                    "the image has no busybox: no audit sink and no socket audit device"
-                );
-                Ok(None)
+            if !image.has_busybox {
+                // ensure_image refuses such an image; never run with less than documented.
+                return Err(TestbedError::ImageWithoutBusybox {
+                    image: image.reference.clone(),
+                });
             }
+            start_sink(docker, &plan, &image).await.map(Some)
         };
         // Node containers need the transit token in their environment, which exists only
         // once the unsealer is prepared: with transit they are created after it.
