@@ -23,8 +23,14 @@ pub struct ClientConfig {
     /// PEM holding a client certificate and its private key, for listeners that require
     /// client certificates.
     pub client_identity_pem: Option<secrecy::SecretSlice<u8>>,
-    /// Whole-request timeout (snapshot streaming uses its own, longer one).
+    /// Whole-request timeout (snapshot streaming and `sys/init` use their own).
     pub timeout: Duration,
+    /// Whole-request timeout of `PUT sys/init`; `None` (the default): none, the client waits
+    /// as long as the server needs. The keys and the root token exist only in that answer: a
+    /// client that gives up while the server finishes loses them, and the cluster with them.
+    /// The connect timeout still applies (nothing was sent yet), and TCP keepalive ends the
+    /// wait when the peer's host is gone.
+    pub init_timeout: Option<Duration>,
     /// TCP connect timeout.
     pub connect_timeout: Duration,
     /// Token sent as `X-Vault-Token`.
@@ -42,6 +48,7 @@ impl Default for ClientConfig {
             ca_pem: None,
             client_identity_pem: None,
             timeout: Duration::from_secs(30),
+            init_timeout: None,
             connect_timeout: Duration::from_secs(5),
             token: None,
             namespace: None,
@@ -73,6 +80,7 @@ pub struct NodeClient {
     token: Option<Token>,
     namespace: Option<String>,
     snapshot_timeout: Duration,
+    init_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for NodeClient {
@@ -131,6 +139,7 @@ impl NodeClient {
             token: config.token.clone(),
             namespace: config.namespace.clone(),
             snapshot_timeout: Duration::from_secs(600),
+            init_timeout: config.init_timeout,
         })
     }
 
@@ -201,6 +210,13 @@ impl NodeClient {
 
     pub(crate) fn snapshot_timeout(&self) -> Duration {
         self.snapshot_timeout
+    }
+
+    /// The per-request timeout of `PUT sys/init`. reqwest cannot lift the client's timeout for
+    /// one request, only replace it: "none" is a timeout no server reaches (about 136 years).
+    pub(crate) fn init_timeout(&self) -> Duration {
+        self.init_timeout
+            .unwrap_or(Duration::from_secs(u64::from(u32::MAX)))
     }
 
     /// Sends a request and returns the raw response, whatever its status.
@@ -351,6 +367,9 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client, BuildClientError
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)
+        // A request without a timeout (sys/init) must still end when the peer's host is
+        // gone: keepalive probes notice a dead connection.
+        .tcp_keepalive(Duration::from_secs(30))
         .min_tls_version(reqwest::tls::Version::TLS_1_2)
         // Keep the peer certificate on each response: `peer_certificate` reads it.
         .tls_info(true)

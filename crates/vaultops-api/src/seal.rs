@@ -188,7 +188,9 @@ impl NodeClient {
         Ok(s.initialized)
     }
 
-    /// `PUT sys/init`. Refuses a request with neither split before sending it.
+    /// `PUT sys/init`. Refuses a request with neither split before sending it. Waits for the
+    /// answer as long as [`ClientConfig::init_timeout`](crate::ClientConfig::init_timeout)
+    /// says (by default as long as the server needs), not the ordinary request timeout.
     pub async fn init(&self, req: &InitRequest) -> Result<InitResponse, ApiError> {
         const OP: &str = "init";
         if req.secret.is_none() && req.recovery.is_none() {
@@ -216,7 +218,13 @@ impl NodeClient {
                 }
             }
         }
-        self.call(OP, Method::PUT, "sys/init", Some(req)).await
+        // Without the client's ordinary timeout (see `ClientConfig::init_timeout`).
+        let rb = self
+            .request(Method::PUT, "sys/init")
+            .json(req)
+            .timeout(self.init_timeout());
+        let resp = self.send(OP, rb).await?;
+        self.decode(OP, resp).await
     }
 
     /// `PUT sys/unseal` with one key share. Returns the seal status after it: `progress`

@@ -8,10 +8,34 @@ use crate::wait;
 use std::time::Duration;
 use vaultops_api::{InitRequest, InitResponse, NodeClient, NodeRole, UnsealKey};
 
-/// Initializes the cluster through `node`. Refuses an initialized cluster.
+/// Initializes the cluster through `node`. Refuses an initialized cluster. Waits for the
+/// answer of `sys/init` as long as the client's `init_timeout` allows (by default as long as
+/// the server needs: the keys exist only in that answer).
 pub async fn init_cluster(
     node: &NodeClient,
     req: &InitRequest,
+) -> Result<InitResponse, BootstrapError> {
+    init_cluster_reporting(node, req, Duration::from_secs(10), |_| {}).await
+}
+
+/// Where [`init_cluster_reporting`] is, for the caller's display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitProgress {
+    /// The node is not initialized; `PUT sys/init` goes out now. From here on its answer is
+    /// the only copy of the keys.
+    Sending,
+    /// No answer yet, this long after sending.
+    StillWaiting(Duration),
+}
+
+/// [`init_cluster`], telling `progress` when `sys/init` is sent and then every `every` while
+/// it has not answered, so that the caller can show that the wait goes on (and why it must
+/// not be cut short).
+pub async fn init_cluster_reporting(
+    node: &NodeClient,
+    req: &InitRequest,
+    every: Duration,
+    mut progress: impl FnMut(InitProgress),
 ) -> Result<InitResponse, BootstrapError> {
     let fail = |source| BootstrapError::Init {
         node: node.addr().to_owned(),
@@ -22,7 +46,18 @@ pub async fn init_cluster(
             node: node.addr().to_owned(),
         });
     }
-    node.init(req).await.map_err(fail)
+    let every = every.max(Duration::from_millis(100));
+    progress(InitProgress::Sending);
+    let started = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval_at(started + every, every);
+    let init = node.init(req);
+    tokio::pin!(init);
+    loop {
+        tokio::select! {
+            answer = &mut init => return answer.map_err(fail),
+            _ = ticks.tick() => progress(InitProgress::StillWaiting(started.elapsed())),
+        }
+    }
 }
 
 /// Unseals every node of `nodes` with `keys`, in order: node `first` (normally the one that

@@ -38,7 +38,9 @@ pub use check::{
     grade_audit, grade_cert, grade_ha, grade_seal, grade_snapshot, run_checks, CheckItem,
     CheckOptions, CheckReport, Verdict,
 };
-pub use cluster::{init_cluster, unseal_cluster, unseal_when_joined};
+pub use cluster::{
+    init_cluster, init_cluster_reporting, unseal_cluster, unseal_when_joined, InitProgress,
+};
 pub use error::BootstrapError;
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};

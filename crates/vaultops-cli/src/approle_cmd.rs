@@ -213,6 +213,7 @@ pub async fn run(global: &Global, cmd: &ApproleCommand) -> anyhow::Result<ExitCo
                 token: None,
                 token_file: None,
                 format: global.format,
+                timeout: global.timeout,
                 allow_plain_http: global.allow_plain_http,
             };
             if g.addr.is_empty()

@@ -39,6 +39,17 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Seconds an ordinary request may take before it is given up. `init` waits for the
+    /// answer of `sys/init` without this limit (it holds the only copy of the keys) and says
+    /// every so often that it is still waiting.
+    #[arg(
+        long = "timeout",
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub timeout: u64,
     /// Accept `http://` node addresses (a dev server). Without it they are refused: over
     /// plain HTTP tokens, unseal shares and secrets cross the network in clear.
     #[arg(long, global = true)]
@@ -588,6 +599,7 @@ impl Global {
             ca_pem,
             token: self.token()?,
             allow_plain_http: self.allow_plain_http,
+            timeout: std::time::Duration::from_secs(self.timeout),
             ..Default::default()
         })
     }

@@ -19,7 +19,15 @@ pub async fn generate(global: &Global, args: &RootGenerateArgs) -> anyhow::Resul
             bail!("{} already exists: choose another --out", out.display());
         }
     }
-    let (_, keys) = gather_shares(&args.shares)?;
+    let (bundle, keys) = gather_shares(&args.shares)?;
+    if let Some(b) = &bundle {
+        // The node is unsealed (generate-root needs it): it shows its cluster id.
+        if let Err(e) =
+            vaultops_custody::check_cluster_identity(b, std::slice::from_ref(&node)).await
+        {
+            bail!("refusing to generate a root token with this bundle: {e}; no share was sent");
+        }
+    }
     let endpoint = if args.unauthenticated_endpoint {
         GenerateRootEndpoint::Unauthenticated
     } else {

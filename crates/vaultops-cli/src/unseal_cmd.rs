@@ -1,13 +1,22 @@
 //! `vaultops unseal`: open every sealed node with shares from the bundle or a prompt.
+//!
+//! Whose cluster: before any share is sent, a bundle is refused when a node shows another
+//! cluster (`vaultops_custody::check_cluster_identity`). A sealed Shamir node shows no
+//! cluster id, so when every node is sealed and the splits match, a bundle of another cluster
+//! is only refused by the server at the threshold: the unseal then stops at that node. The
+//! first node that the bundle's shares open has its cluster id recorded in the bundle.
 
 use crate::cli::{Global, UnsealArgs};
 use anyhow::{bail, Context};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_api::UnsealKey;
 use vaultops_bootstrap::{submit_shares, unseal_when_joined, ShareProgress, UnsealOutcome};
 use vaultops_custody::ShareCustody;
-use vaultops_custody::{decrypt_with_gpg, read_bundle, Identities, InitBundle};
+use vaultops_custody::{
+    decrypt_with_gpg, read_bundle, record_cluster_id, ClusterIdRecord, Identities, InitBundle,
+};
 
 pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode> {
     let nodes = global.clients()?;
@@ -28,7 +37,17 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
         }
     }
     if let Some(b) = &bundle {
-        vaultops_custody::check_cluster_identity(b, &nodes).await?;
+        // Before any share leaves: a share sent to another cluster's node is a share given
+        // away.
+        if let Err(e) = vaultops_custody::check_cluster_identity(b, &nodes).await {
+            bail!(
+                "refusing to unseal with {}: {e}; no share was sent",
+                args.bundle
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+        }
     }
 
     let deadline = Duration::from_secs(args.wait);
@@ -59,7 +78,12 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
             Ok(ShareProgress::AlreadyUnsealed) => {
                 eprintln!("{}: already unsealed, skipped", node.addr())
             }
-            Ok(ShareProgress::Unsealed) => eprintln!("{}: unsealed", node.addr()),
+            Ok(ShareProgress::Unsealed) => {
+                eprintln!("{}: unsealed", node.addr());
+                if let (Some(path), Some(b)) = (&args.bundle, &bundle) {
+                    remember_cluster(node, path, b).await;
+                }
+            }
             Ok(ShareProgress::Pending {
                 progress,
                 threshold,
@@ -67,6 +91,20 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
                 pending += 1;
                 eprintln!(
                     "{}: still sealed, {progress}/{threshold} shares given; the next holder runs vaultops unseal with theirs",
+                    node.addr()
+                );
+            }
+            Err(e @ vaultops_bootstrap::BootstrapError::UnsealWrongKeys { .. }) => {
+                // A sealed Shamir node shows nothing of its cluster: the shares of a bundle of
+                // another cluster are only refused at the threshold. Stop here, so that they
+                // reach no other node.
+                eprintln!("error: {}", vaultops_types::error_report(&e));
+                let whose = match &bundle {
+                    Some(b) => format!("the bundle's shares (of {})", b.cluster_label()),
+                    None => "the shares given".to_owned(),
+                };
+                bail!(
+                    "{} refused {whose} at the threshold: they belong to another cluster, or one is wrong; stopped there, no share was sent to the nodes after it",
                     node.addr()
                 );
             }
@@ -85,6 +123,42 @@ pub async fn run(global: &Global, args: &UnsealArgs) -> anyhow::Result<ExitCode>
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Records in the bundle the id of the cluster that its shares just opened (a Shamir cluster
+/// has none before its first unseal, so init could not), so that later unseals can refuse the
+/// bundle on a node of another cluster before any share is sent. A failure only warns: the
+/// node is unsealed either way.
+async fn remember_cluster(node: &vaultops_api::NodeClient, path: &Path, bundle: &InitBundle) {
+    if bundle.cluster_id.is_some() {
+        return;
+    }
+    let status = match node.seal_status().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "warning: the cluster id was not recorded in {}: {}",
+                path.display(),
+                vaultops_types::error_report(&e)
+            );
+            return;
+        }
+    };
+    let Some(id) = status.cluster_id.as_deref() else {
+        return;
+    };
+    match record_cluster_id(path, id, status.cluster_name.as_deref()) {
+        Ok(ClusterIdRecord::Recorded) => eprintln!(
+            "cluster id {id} recorded in {} (later unseals refuse a node of another cluster before sending a share)",
+            path.display()
+        ),
+        Ok(ClusterIdRecord::AlreadyKnown) => {}
+        Err(e) => eprintln!(
+            "warning: the cluster id {id} was not recorded in {}: {}",
+            path.display(),
+            vaultops_types::error_report(&e)
+        ),
+    }
 }
 
 /// The shares `args` give: those of the bundle (if any) that the identities or the gpg keyring

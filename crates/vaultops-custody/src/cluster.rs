@@ -1,20 +1,43 @@
-//! Whose keys these are: a bundle records the id of the cluster it was made for, and a node
-//! that reports another id cannot be opened with its shares. Checked before any share is
-//! submitted, so a wrong bundle is named as such instead of as a wrong share.
+//! Whose keys these are, checked before any share is submitted, so that a bundle of another
+//! cluster is named as such instead of as a wrong share, and its shares stay home.
+//!
+//! What a node shows of its cluster: its cluster id, but ONLY while it is unsealed (OpenBao
+//! fills `cluster_id` in `sys/seal-status` and `sys/health` only when unsealed, and creates
+//! the id at the first unseal); and, sealed or not, its key split (`n`, `t`). A sealed node
+//! shows nothing else that tells clusters apart: `nonce` is drawn anew for every unseal
+//! attempt, `version` and `build_date`/`commit_date` are the binary's. So a bundle is refused
+//! before any share is sent when some node of the given set is unsealed and in another cluster,
+//! or when any initialized node uses another split. When every node is sealed and the splits
+//! match, nothing can tell; the unseal then stops at the first node that refuses the shares
+//! (see `vaultops unseal`).
 
 use crate::bundle::InitBundle;
-use vaultops_api::NodeClient;
+use vaultops_api::{NodeClient, SealStatus};
 
 /// The bundle belongs to another cluster than the node's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the bundle belongs to cluster {bundle_cluster}, but {node} is in cluster {node_cluster}: these shares cannot open it")]
-pub struct ForeignClusterError {
-    /// The cluster id the bundle records.
-    pub bundle_cluster: String,
-    /// The node's address.
-    pub node: String,
-    /// The cluster id the node reports.
-    pub node_cluster: String,
+pub enum ForeignClusterError {
+    /// The node is unsealed and reports another cluster id than the bundle records.
+    #[error("the bundle belongs to cluster {bundle_cluster}, but {node} is in cluster {node_cluster}: these shares cannot open it")]
+    ClusterId {
+        /// The cluster id the bundle records.
+        bundle_cluster: String,
+        /// The node's address.
+        node: String,
+        /// The cluster id the node reports.
+        node_cluster: String,
+    },
+    /// The node's cluster uses another key split than the bundle's.
+    #[error("the bundle belongs to {bundle_cluster}, split into {bundle_shares} shares with threshold {bundle_threshold}, but {node} is in a cluster split into {node_shares} shares with threshold {node_threshold}: it belongs to another cluster (or the cluster was rekeyed since, and these shares are void)")]
+    Split {
+        /// [`InitBundle::cluster_label`] of the bundle.
+        bundle_cluster: String,
+        node: String,
+        bundle_shares: u8,
+        bundle_threshold: u8,
+        node_shares: u8,
+        node_threshold: u8,
+    },
 }
 
 impl InitBundle {
@@ -26,7 +49,7 @@ impl InitBundle {
         node_cluster: Option<&str>,
     ) -> Result<(), ForeignClusterError> {
         match (self.cluster_id.as_deref(), node_cluster) {
-            (Some(want), Some(got)) if want != got => Err(ForeignClusterError {
+            (Some(want), Some(got)) if want != got => Err(ForeignClusterError::ClusterId {
                 bundle_cluster: want.to_owned(),
                 node: node.to_owned(),
                 node_cluster: got.to_owned(),
@@ -34,20 +57,52 @@ impl InitBundle {
             _ => Ok(()),
         }
     }
+
+    /// Refuses `node`, whose seal status is `status`, when it shows another cluster: another
+    /// cluster id (only an unsealed node shows one), or another key split (an initialized
+    /// node shows its split even sealed; a raft follower that has not joined yet shows 0/0,
+    /// which proves nothing).
+    pub fn check_node(&self, node: &str, status: &SealStatus) -> Result<(), ForeignClusterError> {
+        self.check_cluster(node, status.cluster_id.as_deref())?;
+        if status.initialized
+            && status.n > 0
+            && (status.n, status.t) != (self.shares, self.threshold)
+        {
+            return Err(ForeignClusterError::Split {
+                bundle_cluster: self.cluster_label(),
+                node: node.to_owned(),
+                bundle_shares: self.shares,
+                bundle_threshold: self.threshold,
+                node_shares: status.n,
+                node_threshold: status.t,
+            });
+        }
+        Ok(())
+    }
+
+    /// How to name the bundle's cluster: its id when recorded, else where and when it was
+    /// initialized.
+    pub fn cluster_label(&self) -> String {
+        match &self.cluster_id {
+            Some(id) => format!("cluster {id}"),
+            None => format!(
+                "the cluster initialized via {} at {} (its id is recorded at its first unseal with this bundle)",
+                self.initialized_via, self.created_at
+            ),
+        }
+    }
 }
 
-/// Refuses `bundle` when a node that can tell (it answers and reports a cluster id) is in
-/// another cluster. Nodes that do not answer are skipped: unsealing them reports that.
+/// Refuses `bundle` when a node that answers shows another cluster (see
+/// [`InitBundle::check_node`]). Nodes that do not answer are skipped: unsealing them reports
+/// that. Call it before any share is sent.
 pub async fn check_cluster_identity(
     bundle: &InitBundle,
     nodes: &[NodeClient],
 ) -> Result<(), ForeignClusterError> {
-    if bundle.cluster_id.is_none() {
-        return Ok(());
-    }
     for n in nodes {
         if let Ok(s) = n.seal_status().await {
-            bundle.check_cluster(n.addr(), s.cluster_id.as_deref())?;
+            bundle.check_node(n.addr(), &s)?;
         }
     }
     Ok(())
@@ -55,6 +110,7 @@ pub async fn check_cluster_identity(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_node_of_another_cluster_is_refused_and_unknown_ids_prove_nothing() {
@@ -69,5 +125,59 @@ mod tests {
         assert_eq!(b.check_cluster("https://n1:8200", None), Ok(()));
         b.cluster_id = None;
         assert_eq!(b.check_cluster("https://n1:8200", Some("c-2")), Ok(()));
+    }
+
+    fn status(initialized: bool, sealed: bool, n: u8, t: u8, id: Option<&str>) -> SealStatus {
+        SealStatus {
+            seal_type: "shamir".into(),
+            initialized,
+            sealed,
+            t,
+            n,
+            progress: 0,
+            nonce: String::new(),
+            version: None,
+            migration: false,
+            recovery_seal: false,
+            storage_type: Some("raft".into()),
+            cluster_name: None,
+            cluster_id: id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_node_with_another_split_or_id_is_refused_sealed_or_not() {
+        let mut b = crate::bundle::sample();
+        b.shares = 5;
+        b.threshold = 3;
+        b.cluster_id = Some("c-1".into());
+        let n = "https://n1:8200";
+        // Positive controls: the same cluster, sealed (no id shown) or unsealed.
+        assert_eq!(b.check_node(n, &status(true, true, 5, 3, None)), Ok(()));
+        assert_eq!(
+            b.check_node(n, &status(true, false, 5, 3, Some("c-1"))),
+            Ok(())
+        );
+        // A follower that has not joined yet (0/0) and an uninitialized node prove nothing.
+        assert_eq!(b.check_node(n, &status(true, true, 0, 0, None)), Ok(()));
+        assert_eq!(b.check_node(n, &status(false, true, 0, 0, None)), Ok(()));
+        // Another id (unsealed node).
+        let e = b
+            .check_node(n, &status(true, false, 5, 3, Some("c-2")))
+            .unwrap_err();
+        assert!(matches!(e, ForeignClusterError::ClusterId { .. }), "{e:?}");
+        // Another split, even sealed and with no id recorded in the bundle.
+        b.cluster_id = None;
+        let e = b
+            .check_node(n, &status(true, true, 3, 2, None))
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, ForeignClusterError::Split { .. }), "{e:?}");
+        assert!(
+            text.contains("initialized via https://n1:8200")
+                && text.contains("5 shares with threshold 3")
+                && text.contains("3 shares with threshold 2"),
+            "{text}"
+        );
     }
 }

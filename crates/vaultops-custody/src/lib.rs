@@ -6,9 +6,12 @@
 //! - `agekeys`: age keys (recipients, identity files; parsed only here), encryption of shares
 //!   and root token before anything touches disk, and of backup streams.
 //! - `pgp`: reading PGP public keys into the base64 form the server's `pgp_keys` expects.
-//! - [`check_cluster_identity`]: refuses a bundle made for another cluster than the nodes'.
+//! - [`check_cluster_identity`]: refuses a bundle made for another cluster than the nodes'
+//!   (cluster id of an unsealed node, key split of any initialized one), before any share
+//!   is sent.
 //! - `store`: the only I/O — the bundle written 0600 through a temp file and a rename,
-//!   never over an existing bundle.
+//!   never over an existing bundle; [`record_cluster_id`] fills in the cluster id once a
+//!   first unseal shows it.
 
 mod agekeys;
 mod bundle;
@@ -25,4 +28,6 @@ pub use bundle::{
 };
 pub use cluster::{check_cluster_identity, ForeignClusterError};
 pub use pgp::{decrypt_with_gpg, public_key_base64, PgpKeyError};
-pub use store::{check_writable, read_bundle, write_bundle, StoreError};
+pub use store::{
+    check_writable, read_bundle, record_cluster_id, write_bundle, ClusterIdRecord, StoreError,
+};

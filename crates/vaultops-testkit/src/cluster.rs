@@ -350,6 +350,25 @@ impl Cluster {
         }
     }
 
+    /// Freezes node `i` (SIGSTOP): its listener still accepts connections and requests, but
+    /// nothing answers until [`Cluster::resume_node`].
+    pub fn pause_node(&self, i: usize) {
+        self.signal_node(i, "STOP");
+    }
+
+    /// Resumes node `i` after [`Cluster::pause_node`] (SIGCONT).
+    pub fn resume_node(&self, i: usize) {
+        self.signal_node(i, "CONT");
+    }
+
+    fn signal_node(&self, i: usize, signal: &str) {
+        let p = self.procs[i]
+            .as_ref()
+            .unwrap_or_else(|| panic!("node {} is not running", self.nodes[i].name));
+        p.signal(signal)
+            .unwrap_or_else(|e| panic!("SIG{signal} to {}: {e}", self.nodes[i].name));
+    }
+
     /// Unseals node `i` with the init keys (threshold of them).
     pub async fn unseal(&self, i: usize) {
         let keys = self.unseal_keys();

@@ -90,6 +90,25 @@ impl BaoProcess {
         &self.log
     }
 
+    /// Sends `signal` (a name `kill` knows: `STOP`, `CONT`, …) to the process, through
+    /// `kill(1)`. SIGSTOP freezes the server while its sockets stay open: the kernel still
+    /// accepts connections and data, nothing answers.
+    pub fn signal(&self, signal: &str) -> std::io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| std::io::Error::other("the process was already killed"))?;
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "kill -{signal} {pid} failed: {status}"
+            )))
+        }
+    }
+
     /// SIGKILL and reap.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
