@@ -57,7 +57,7 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
          # \"Host hardening\"): host processes and other containers can still swap.\n\
          #\n\
          # Metrics: Prometheus scrapes port {METRICS_PORT} on the Compose network (no token;\n\
-         # OpenBao serves nothing else there); it is not published on the host. Port {API_PORT}\n\
+         # {metrics_only}); it is not published on the host. Port {API_PORT}\n\
          # requires a token for metrics. Images: {pin}\n\
          services:\n",
         n = opts.replicas,
@@ -68,6 +68,10 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
             .map(|c| format!("#   {c}\n"))
             .collect::<String>(),
         file = compose_path(p),
+        metrics_only = match p.engine {
+            vaultops_types::Engine::OpenBao => "OpenBao serves nothing else there",
+            vaultops_types::Engine::Vault => "other paths there still need a token",
+        },
         pin = if p.image(opts).contains('@') {
             "pinned by digest."
         } else {
