@@ -27,7 +27,19 @@ listener "tcp" {
   tls_cert_file   = "/openbao/tls/node.pem"
   tls_key_file    = "/openbao/tls/node-key.pem"
   tls_min_version = "tls12"
+}
+
+# Prometheus only: /v1/sys/metrics without a token, and every other path answers 404
+# here (metrics_only). The API listener above requires a token for metrics. Every tcp
+# listener also opens a cluster port: this one's is on loopback, reachable from nowhere.
+listener "tcp" {
+  address         = "0.0.0.0:8202"
+  cluster_address = "127.0.0.1:8203"
+  tls_cert_file   = "/openbao/tls/node.pem"
+  tls_key_file    = "/openbao/tls/node-key.pem"
+  tls_min_version = "tls12"
   telemetry {
+    metrics_only                   = true
     unauthenticated_metrics_access = true
   }
 }

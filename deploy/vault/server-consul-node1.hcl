@@ -20,6 +20,17 @@ listener "tcp" {
   tls_cert_file   = "/vault/tls/node.pem"
   tls_key_file    = "/vault/tls/node-key.pem"
   tls_min_version = "tls12"
+}
+
+# Prometheus only: /v1/sys/metrics without a token (every other path still needs a
+# token here). The API listener above requires a token for metrics. Every tcp
+# listener also opens a cluster port: this one's is on loopback, reachable from nowhere.
+listener "tcp" {
+  address         = "0.0.0.0:8202"
+  cluster_address = "127.0.0.1:8203"
+  tls_cert_file   = "/vault/tls/node.pem"
+  tls_key_file    = "/vault/tls/node-key.pem"
+  tls_min_version = "tls12"
   telemetry {
     unauthenticated_metrics_access = true
   }

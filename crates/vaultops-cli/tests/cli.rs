@@ -230,3 +230,31 @@ async fn status_of_a_real_cluster_and_its_failures() {
     );
     assert!(stdout.contains("sealed"), "{stdout}");
 }
+
+#[test]
+fn config_lint_fails_on_log_raw_and_passes_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = |log_raw: &str| {
+        format!(
+            "api_addr     = \"https://127.0.0.1:8200\"\ncluster_addr = \"https://127.0.0.1:8201\"\n\
+             storage \"raft\" {{\n  path    = \"/openbao/data\"\n  node_id = \"node1\"\n}}\n\
+             listener \"tcp\" {{\n  address       = \"127.0.0.1:8200\"\n  tls_cert_file = \"/t/n.pem\"\n  tls_key_file  = \"/t/n.key\"\n}}\n\
+             audit \"file\" \"file\" {{\n  options {{\n    file_path = \"/openbao/logs/audit.log\"\n    log_raw   = {log_raw}\n  }}\n}}\n"
+        )
+    };
+    let file = dir.path().join("server.hcl");
+    std::fs::write(&file, config("true")).unwrap();
+    let out = vaultops(&["config", "lint", p(&file), "--engine", "openbao"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("audit.file.file.options.log_raw") && stdout.contains("raw secrets"),
+        "{stdout}"
+    );
+    // Positive control: the same file with log_raw false lints clean.
+    std::fs::write(&file, config("false")).unwrap();
+    let out = vaultops(&["config", "lint", p(&file), "--engine", "openbao"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("0 error(s), 0 warning(s)"), "{stdout}");
+}

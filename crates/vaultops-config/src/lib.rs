@@ -46,8 +46,8 @@ pub use error::RenderError;
 pub use lint::{lint, supported_fields, Finding, HostFacts, LintReport, Severity};
 pub use model::{
     AuditDevice, AuditKind, AwsKmsSeal, AzureKeyVaultSeal, ConsulScheme, ConsulStorage,
-    GcpCkmsSeal, Listener, ListenerTls, LogLevel, NodeConfig, RaftStorage, Rendered, RetryJoin,
-    Seal, ServiceRegistration, SocketType, StaticSeal, Storage, Telemetry, TlsFiles, TlsVersion,
-    TransitSeal,
+    GcpCkmsSeal, Listener, ListenerTls, LogLevel, MetricsListener, NodeConfig, RaftStorage,
+    Rendered, RetryJoin, Seal, ServiceRegistration, SocketType, StaticSeal, Storage, Telemetry,
+    TlsFiles, TlsVersion, TransitSeal,
 };
 pub use render::render;

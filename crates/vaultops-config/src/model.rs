@@ -28,6 +28,10 @@ pub struct NodeConfig {
     /// port speaks TLS even when the API listener does not).
     pub cluster_addr: String,
     pub listener: Listener,
+    /// A second listener for Prometheus only (`None`: no second listener). With it the API
+    /// listener can leave [`Telemetry::unauthenticated_metrics_access`] off, so metrics need a
+    /// token there.
+    pub metrics_listener: Option<MetricsListener>,
     pub storage: Storage,
     /// [`Seal::Shamir`] (the default) renders no `seal` stanza.
     pub seal: Seal,
@@ -85,6 +89,7 @@ impl NodeConfig {
             api_addr: api_addr.into(),
             cluster_addr: cluster_addr.into(),
             listener,
+            metrics_listener: None,
             storage,
             seal: Seal::Shamir,
             audit: Vec::new(),
@@ -180,6 +185,33 @@ impl Listener {
             cluster_address: cluster_address.into(),
             tls: ListenerTls::DisabledForTests,
             unauthenticated_generate_root: false,
+        }
+    }
+}
+
+/// A dedicated `listener "tcp"` that serves `/v1/sys/metrics` without a token, with the API
+/// listener's TLS settings. For OpenBao it is rendered with `metrics_only = true`: every other
+/// path answers 404 there (measured with 2.7.2), so the port exposes metrics and nothing else.
+/// Vault documents no such setting; its metrics listener serves the whole API, which still
+/// needs a token for everything but the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsListener {
+    /// `host:port` Prometheus scrapes, e.g. `0.0.0.0:8202`.
+    pub address: String,
+    /// Every `tcp` listener also opens a cluster port once the node is unsealed: without
+    /// `cluster_address` it is the listener's port + 1 on the same address (measured with
+    /// OpenBao 2.7.2), and reusing the API listener's cluster address fails to bind (an
+    /// `[ERROR] … address already in use` line, measured). Give an otherwise unused loopback
+    /// address, e.g. `127.0.0.1:8203`, so that port is reachable from nowhere.
+    pub cluster_address: String,
+}
+
+impl MetricsListener {
+    /// A metrics listener on `address` whose implicit cluster port is `cluster_address`.
+    pub fn new(address: impl Into<String>, cluster_address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            cluster_address: cluster_address.into(),
         }
     }
 }
@@ -578,12 +610,23 @@ pub struct Telemetry {
     pub prometheus_retention_time: Option<String>,
     /// Leave the host name out of metric names (wanted for Prometheus).
     pub disable_hostname: bool,
-    /// Allow `/v1/sys/metrics` without a token; rendered as `telemetry { … }` inside the
-    /// listener, where both servers expect it.
+    /// Allow `/v1/sys/metrics` without a token on the API listener; rendered as
+    /// `telemetry { … }` inside the listener, where both servers expect it. Production
+    /// configs leave it off and serve metrics on a [`MetricsListener`] instead.
     pub unauthenticated_metrics_access: bool,
 }
 
 impl Telemetry {
+    /// Prometheus format kept 24 h, no host name in metric names; the API listener requires a
+    /// token for metrics (pair it with a [`MetricsListener`] for token-less scraping).
+    pub fn prometheus() -> Self {
+        Self {
+            prometheus_retention_time: Some("24h".to_owned()),
+            disable_hostname: true,
+            unauthenticated_metrics_access: false,
+        }
+    }
+
     /// What the measured cluster used: Prometheus format kept 24 h, no host name in metric names,
     /// scraping without a token.
     pub fn prometheus_unauthenticated() -> Self {

@@ -229,6 +229,52 @@ fn audit_rules() {
 }
 
 #[test]
+fn log_raw_true_is_an_error_and_false_is_clean() {
+    // Every spelling the servers read as true (Go's ParseBool), quoted or not.
+    for value in ["true", "\"true\"", "\"1\"", "\"TRUE\""] {
+        let text = openbao(&format!(
+            "audit \"file\" \"f\" {{\n  options {{\n    file_path = \"/a\"\n    log_raw = {value}\n  }}\n}}\n"
+        ));
+        let r = lint(&text, Engine::OpenBao, &NO_SYSLOG);
+        let f = error_at(&r, "audit.file.f.options.log_raw");
+        assert_eq!(f.line, line_of(&text, "log_raw"), "{value}: {f}");
+        assert!(f.message.contains("raw secrets"), "{value}: {f}");
+        assert!(f.hint.contains("remove log_raw"), "{value}: {f}");
+        assert_eq!(r.errors().count(), 1, "{value}: {r}");
+    }
+    // Positive control: the same device with log_raw false (as the probe used) or absent.
+    for value in ["false", "\"false\""] {
+        let text = openbao(&format!(
+            "audit \"socket\" \"s\" {{\n  options {{\n    address = \"127.0.0.1:9090\"\n    log_raw = {value}\n  }}\n}}\n"
+        ));
+        let r = lint(&text, Engine::OpenBao, &NO_SYSLOG);
+        assert!(r.is_clean(), "{value}: {r}");
+    }
+    // The seed's `audit_device` form: reported too, and the suggested block leaves it out.
+    let text = openbao(
+        "audit_device \"file\" {\n  path = \"file\"\n  options = {\n    file_path = \"/a\"\n    log_raw = \"true\"\n  }\n}\n",
+    );
+    let r = lint(&text, Engine::OpenBao, &NO_SYSLOG);
+    let f = error_at(&r, "audit_device.options.log_raw");
+    assert_eq!(f.line, line_of(&text, "log_raw"), "{f}");
+    let f = error_at(&r, "audit_device");
+    assert!(f.hint.contains("file_path = \"/a\""), "{f}");
+    assert!(!f.hint.contains("log_raw"), "{f}");
+}
+
+#[test]
+fn metrics_only_listener_is_openbao_only() {
+    let text = openbao(
+        "listener \"tcp\" {\n  address = \"127.0.0.1:8202\"\n  tls_disable = true\n  telemetry {\n    metrics_only = true\n    unauthenticated_metrics_access = true\n  }\n}\n",
+    );
+    let r = lint(&text, Engine::OpenBao, &NO_SYSLOG);
+    assert!(r.is_clean(), "{r}");
+    let r = lint(&text, Engine::Vault, &NO_SYSLOG);
+    let f = error_at(&r, "listener.tcp.telemetry.metrics_only");
+    assert_eq!(f.line, line_of(&text, "metrics_only"), "{f}");
+}
+
+#[test]
 fn syslog_audit_needs_a_syslog_socket() {
     let text = openbao("audit \"syslog\" \"sys\" {\n  options { tag = \"openbao\" }\n}\n");
     let r = lint(&text, Engine::OpenBao, &NO_SYSLOG);

@@ -363,6 +363,8 @@ fn sample(section: &str, field: &str, dir: &Path) -> String {
             | "tls_acme_email",
         ) => "\"\"",
         ("listener.tcp.telemetry", "unauthenticated_metrics_access") => "true",
+        // false: the probe's listener must keep serving the whole API.
+        ("listener.tcp.telemetry", "metrics_only") => "false",
         ("telemetry", "prometheus_retention_time") => "\"24h\"",
         ("telemetry", "usage_gauge_period") => "\"10m\"",
         ("telemetry", "lease_metrics_epsilon") => "\"1h\"",

@@ -6,7 +6,7 @@
 //! `vaultops tls`, never generated or committed).
 
 use crate::options::{DeployOptions, Profile};
-use crate::servers::{host_name, API_PORT, COMPOSE_SINK_HOST, SINK_PORT};
+use crate::servers::{host_name, API_PORT, COMPOSE_SINK_HOST, METRICS_PORT, SINK_PORT};
 use crate::yaml::{flow_list, q};
 use crate::HEADER_NOTE;
 
@@ -51,6 +51,14 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
          # restart: always, as in the seed: an auto-unseal node exits when its unsealer is\n\
          # unreachable at start (measured: exit 1 after ~15 s) and must come back by itself.\n\
          # {mlock}\n\
+         # So the server's memory (unseal key material, tokens) must not reach a disk: core\n\
+         # dumps are off (ulimits core 0, soft and hard) and the container gets no swap\n\
+         # (memswap_limit = the memory limit). Turn swap off on the host too (docs/deploy.md,\n\
+         # \"Host hardening\"): host processes and other containers can still swap.\n\
+         #\n\
+         # Metrics: Prometheus scrapes port {METRICS_PORT} on the Compose network (no token;\n\
+         # {metrics_only}); it is not published on the host. Port {API_PORT}\n\
+         # requires a token for metrics. Images: {pin}\n\
          services:\n",
         n = opts.replicas,
         engine = p.engine,
@@ -60,6 +68,15 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
             .map(|c| format!("#   {c}\n"))
             .collect::<String>(),
         file = compose_path(p),
+        metrics_only = match p.engine {
+            vaultops_types::Engine::OpenBao => "OpenBao serves nothing else there",
+            vaultops_types::Engine::Vault => "other paths there still need a token",
+        },
+        pin = if p.image(opts).contains('@') {
+            "pinned by digest."
+        } else {
+            "pinned by tag, which the registry can move;\n# append @sha256:… (DeployOptions) to pin the bytes."
+        },
         mlock = match p.engine {
             vaultops_types::Engine::OpenBao =>
                 "No cap_add IPC_LOCK (the seed's): OpenBao has no mlock, so the capability buys nothing.",
@@ -67,7 +84,7 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
                 "No cap_add IPC_LOCK (the seed's): the configs set disable_mlock, as HashiCorp recommends with raft.",
         },
     );
-    let hardening = "    read_only: true\n    tmpfs: [\"/tmp\"]\n    cap_drop: [\"ALL\"]\n    security_opt: [\"no-new-privileges:true\"]\n";
+    let hardening = "    read_only: true\n    tmpfs: [\"/tmp\"]\n    cap_drop: [\"ALL\"]\n    security_opt: [\"no-new-privileges:true\"]\n    ulimits:\n      core:\n        soft: 0\n        hard: 0\n";
     for i in 0..opts.replicas {
         let host = host_name(p, i);
         let volumes = [
@@ -103,7 +120,8 @@ pub(crate) fn compose_file(opts: &DeployOptions, profile: Profile) -> String {
              \x20   healthcheck:\n      test: [\"CMD\", {binary}, \"status\"]\n      interval: 10s\n      timeout: 5s\n      retries: 3\n      start_period: 30s\n\
              \x20   depends_on: [\"{COMPOSE_SINK_HOST}\"]\n\
              \x20   networks: [{net}]\n\
-             \x20   # The seed's limits and reservations.\n\
+             \x20   # The seed's limits and reservations; memory + swap = memory: no swap.\n\
+             \x20   memswap_limit: 1G\n\
              \x20   deploy:\n      resources:\n        limits:\n          cpus: \"1.0\"\n          memory: 1G\n        reservations:\n          cpus: \"0.5\"\n          memory: 512M\n",
             image = q(p.image(opts)),
             uid = Profile::UID,
@@ -181,5 +199,18 @@ mod tests {
         assert!(!file.contains(":latest"), "{file}");
         assert!(file.contains("\"../openbao/server-node3.hcl:/openbao/config/server.hcl:ro\""));
         assert!(file.contains("\"8213:8200\""), "{file}");
+        // Core dumps off and no swap on every server, core dumps off on the sink; the
+        // metrics port is not published.
+        assert_eq!(
+            file.matches("    ulimits:\n      core:\n        soft: 0\n        hard: 0\n")
+                .count(),
+            opts.replicas + 1,
+            "{file}"
+        );
+        assert_eq!(
+            file.matches("    memswap_limit: 1G\n").count(),
+            opts.replicas
+        );
+        assert!(!file.contains(":8202\""), "{file}");
     }
 }

@@ -10,7 +10,8 @@ use vaultops_config::RenderError;
 
 use crate::options::{DeployOptions, Profile};
 use crate::servers::{
-    headless_service, kubernetes_hcl, pod_dns, pod_name, API_PORT, CLUSTER_PORT, SINK_PORT,
+    headless_service, kubernetes_hcl, pod_dns, pod_name, API_PORT, CLUSTER_PORT, METRICS_PORT,
+    SINK_PORT,
 };
 use crate::yaml::{label_map, literal_block, q};
 use crate::{GeneratedFile, HEADER_NOTE};
@@ -224,13 +225,18 @@ impl K<'_> {
         ))
     }
 
-    fn ports(&self, with_cluster: bool) -> String {
+    fn ports(&self, with_cluster: bool, with_metrics: bool) -> String {
         let mut s = format!(
             "  ports:\n    - name: https\n      port: {API_PORT}\n      targetPort: {API_PORT}\n      protocol: TCP\n"
         );
         if with_cluster {
             s.push_str(&format!(
                 "    - name: https-internal\n      port: {CLUSTER_PORT}\n      targetPort: {CLUSTER_PORT}\n      protocol: TCP\n"
+            ));
+        }
+        if with_metrics {
+            s.push_str(&format!(
+                "    - name: metrics\n      port: {METRICS_PORT}\n      targetPort: {METRICS_PORT}\n      protocol: TCP\n"
             ));
         }
         s
@@ -240,12 +246,13 @@ impl K<'_> {
         format!(
             "{HEADER_NOTE}\
              # Gives every pod a stable DNS name (<pod>.{svc}.{ns}.svc) for api_addr,\n\
-             # cluster_addr and retry_join. publishNotReadyAddresses: sealed and uninitialised\n\
-             # pods are not ready, yet they must find each other to join and to be unsealed.\n\
+             # cluster_addr, retry_join and Prometheus (port metrics). publishNotReadyAddresses:\n\
+             # sealed and uninitialised pods are not ready, yet they must find each other to join\n\
+             # and to be unsealed, and their metrics show that they are sealed.\n\
              apiVersion: v1\nkind: Service\n{}spec:\n  clusterIP: None\n  publishNotReadyAddresses: true\n\
              {}  selector:\n{}",
             self.metadata(&headless_service(self.profile)),
-            self.ports(true),
+            self.ports(true, true),
             label_map(&self.selector(), 4),
             svc = headless_service(self.profile),
             ns = self.ns(),
@@ -260,7 +267,7 @@ impl K<'_> {
              apiVersion: v1\nkind: Service\n{}spec:\n  type: ClusterIP\n  publishNotReadyAddresses: false\n\
              {}  selector:\n{}",
             self.metadata(self.name()),
-            self.ports(false),
+            self.ports(false, false),
             label_map(&self.selector(), 4),
         )
     }
@@ -275,7 +282,7 @@ impl K<'_> {
              apiVersion: v1\nkind: Service\n{}spec:\n  type: ClusterIP\n  publishNotReadyAddresses: false\n\
              {}  selector:\n{}",
             self.metadata(&format!("{}-active", self.name())),
-            self.ports(true),
+            self.ports(true, false),
             label_map(&selector, 4),
             label = self.profile.active_label(),
         )
@@ -299,8 +306,14 @@ impl K<'_> {
         format!(
             "{HEADER_NOTE}\
              # {replicas} {engine} raft voters, one per Kubernetes node (required anti-affinity: a\n\
-             # node failure takes at most one voter). Image pinned: never `latest`.\n\
+             # node failure takes at most one voter). Image pinned: never `latest`; {pin}\n\
              # No IPC_LOCK and no privileges: {mlock}\n\
+             # So the server's memory (unseal key material, tokens) must never reach a disk:\n\
+             # - core dumps: no Pod or container field turns them off (the Pod API has no\n\
+             #   RLIMIT_CORE), so disable them on every node that may run these pods\n\
+             #   (docs/deploy.md, \"Host hardening\"); nothing here pretends to;\n\
+             # - swap: keep it off on those nodes; memory request = limit below, so even a node\n\
+             #   with swapBehavior LimitedSwap gives this container no swap.\n\
              apiVersion: apps/v1\nkind: StatefulSet\n{meta}spec:\n\
              \x20 serviceName: {headless}\n\
              \x20 replicas: {replicas}\n\
@@ -331,15 +344,18 @@ impl K<'_> {
              \x20           # For `kubectl exec … {binary_plain} …` inside the pod (the certificate has 127.0.0.1).\n\
              \x20           - name: {env}_ADDR\n              value: \"https://127.0.0.1:{API_PORT}\"\n\
              \x20           - name: {env}_CACERT\n              value: {ca_file}\n\
-             \x20         ports:\n            - name: https\n              containerPort: {API_PORT}\n            - name: https-internal\n              containerPort: {CLUSTER_PORT}\n\
+             \x20         # https: API (token required, metrics too); https-internal: raft and forwarding;\n\
+             \x20         # metrics: /v1/sys/metrics without a token, for Prometheus only (NetworkPolicy).\n\
+             \x20         ports:\n            - name: https\n              containerPort: {API_PORT}\n            - name: https-internal\n              containerPort: {CLUSTER_PORT}\n            - name: metrics\n              containerPort: {METRICS_PORT}\n\
              \x20         # Ready = unsealed (active or standby): sealed (503) and uninitialised (501)\n\
              \x20         # pods leave the client Service.\n\
              \x20         readinessProbe:\n            httpGet:\n              path: \"/v1/sys/health?standbyok=true&perfstandbyok=true\"\n              port: {API_PORT}\n              scheme: HTTPS\n            periodSeconds: 5\n            timeoutSeconds: 3\n            failureThreshold: 2\n\
              \x20         # Alive = the process answers. A sealed or uninitialised server is alive and\n\
              \x20         # waits for its keys: restarting it would only seal it again.\n\
              \x20         livenessProbe:\n            httpGet:\n              path: \"/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=204&uninitcode=204\"\n              port: {API_PORT}\n              scheme: HTTPS\n            initialDelaySeconds: 60\n            periodSeconds: 10\n            timeoutSeconds: 3\n            failureThreshold: 3\n\
-             \x20         # The seed's limits (1 CPU / 1 GiB, reserving 0.5 / 512 MiB).\n\
-             \x20         resources:\n            requests:\n              cpu: \"500m\"\n              memory: \"512Mi\"\n            limits:\n              cpu: \"1\"\n              memory: \"1Gi\"\n\
+             \x20         # The seed's limits (1 CPU / 1 GiB, reserving 0.5 CPU). Memory request = limit:\n\
+             \x20         # under LimitedSwap a container with equal memory request and limit gets no swap.\n\
+             \x20         resources:\n            requests:\n              cpu: \"500m\"\n              memory: \"1Gi\"\n            limits:\n              cpu: \"1\"\n              memory: \"1Gi\"\n\
              {container_security}\
              \x20         volumeMounts:\n\
              \x20           - name: config\n              mountPath: {config_dir}\n              readOnly: true\n\
@@ -355,7 +371,8 @@ impl K<'_> {
              \x20         image: {sink_image}\n\
              \x20         imagePullPolicy: IfNotPresent\n\
              \x20         command: [\"nc\", \"-ll\", \"-p\", \"{SINK_PORT}\", \"-e\", \"/bin/sh\", \"-c\", \"exec cat >&2\"]\n\
-             \x20         resources:\n            requests:\n              cpu: \"10m\"\n              memory: \"16Mi\"\n            limits:\n              cpu: \"100m\"\n              memory: \"64Mi\"\n\
+             \x20         # It carries the audit stream (HMAC'd, yet sensitive): no swap either.\n\
+             \x20         resources:\n            requests:\n              cpu: \"10m\"\n              memory: \"64Mi\"\n            limits:\n              cpu: \"100m\"\n              memory: \"64Mi\"\n\
              {container_security}\
              \x20     volumes:\n\
              \x20       - name: config\n          configMap:\n            name: {name}-config\n\
@@ -366,6 +383,7 @@ impl K<'_> {
             headless = q(&headless_service(p)),
             replicas = self.opts.replicas,
             engine = p.engine,
+            pin = pin_note(p.image(self.opts)),
             mlock = match p.engine {
                 vaultops_types::Engine::OpenBao => "OpenBao has no mlock (disable_mlock is an unknown field to it).",
                 vaultops_types::Engine::Vault => "disable_mlock = true, as HashiCorp recommends with raft.",
@@ -405,19 +423,53 @@ impl K<'_> {
     }
 
     fn network_policy(&self) -> String {
+        let o = self.opts;
+        let app = [("app.kubernetes.io/name", o.app.name.as_str())];
+        let ns = |name: &str| label_map(&[("kubernetes.io/metadata.name", name)], 14);
         format!(
             "{HEADER_NOTE}\
-             # The API port is open to clients and Prometheus; the cluster port only to the other\n\
-             # servers; nothing else (the audit sink listens for the pod's own loopback only).\n\
-             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n{}spec:\n  podSelector:\n    matchLabels:\n{}\
+             # Who reaches the servers (enforced only by a network plugin that implements\n\
+             # NetworkPolicy):\n\
+             # - {API_PORT} (API, a token for everything): the application's pods ({app_name} in\n\
+             #   namespace {app_ns}) and the other servers (retry_join and forwarding use it);\n\
+             # - {CLUSTER_PORT} (raft, request forwarding): the other servers only;\n\
+             # - {METRICS_PORT} (metrics without a token): pods in namespace {prom_ns} (Prometheus and\n\
+             #   the blackbox exporter) only.\n\
+             # Nothing else: not the audit sink's {SINK_PORT}, not other namespaces. The kubelet's\n\
+             # probes come from the node, which a NetworkPolicy always lets through, and\n\
+             # `kubectl port-forward` (init, unseal, apply: docs/deploy.md) connects from inside\n\
+             # the pod's network namespace, which it never filters. Other clients of the API need\n\
+             # a rule of their own here.\n\
+             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n{meta}spec:\n  podSelector:\n    matchLabels:\n{selector6}\
              \x20 policyTypes: [\"Ingress\"]\n  ingress:\n\
-             \x20   - ports:\n        - protocol: TCP\n          port: {API_PORT}\n\
-             \x20   - from:\n        - podSelector:\n            matchLabels:\n{}\
-             \x20     ports:\n        - protocol: TCP\n          port: {CLUSTER_PORT}\n",
-            self.metadata(self.name()),
-            label_map(&self.selector(), 6),
-            label_map(&self.selector(), 14),
+             \x20   - from:\n\
+             \x20       - namespaceSelector:\n            matchLabels:\n{app_ns14}\
+             \x20         podSelector:\n            matchLabels:\n{app14}\
+             \x20       - podSelector:\n            matchLabels:\n{selector14}\
+             \x20     ports:\n        - protocol: TCP\n          port: {API_PORT}\n\
+             \x20   - from:\n        - podSelector:\n            matchLabels:\n{selector14}\
+             \x20     ports:\n        - protocol: TCP\n          port: {CLUSTER_PORT}\n\
+             \x20   - from:\n        - namespaceSelector:\n            matchLabels:\n{prom_ns14}\
+             \x20     ports:\n        - protocol: TCP\n          port: {METRICS_PORT}\n",
+            meta = self.metadata(self.name()),
+            selector6 = label_map(&self.selector(), 6),
+            selector14 = label_map(&self.selector(), 14),
+            app_name = o.app.name,
+            app_ns = o.app.namespace,
+            prom_ns = o.kubernetes.prometheus_namespace,
+            app_ns14 = ns(&o.app.namespace),
+            app14 = label_map(&app, 14),
+            prom_ns14 = ns(&o.kubernetes.prometheus_namespace),
         )
+    }
+}
+
+/// The manifest comment about an image's pin: a digest pins the bytes, a tag only a name.
+fn pin_note(image: &str) -> &'static str {
+    if image.contains('@') {
+        "pinned by digest (the\n# registry cannot change the bytes under the tag)."
+    } else {
+        "a tag is mutable\n# (the registry can move it): append @sha256:… (DeployOptions) to pin the bytes."
     }
 }
 
@@ -429,6 +481,15 @@ fn namespace_doc(name: &str, why: &str) -> String {
         q(name)
     )
 }
+
+/// Where the application's pods see the credentials Secret (one file per key).
+pub(crate) const CREDENTIALS_DIR: &str = "/var/run/secrets/vault";
+/// Key of the credentials Secret holding the role-id (the seed's name), also the file name.
+pub(crate) const ROLE_ID_KEY: &str = "vault-role-id";
+/// Key of the credentials Secret holding the secret-id (the seed's name), also the file name.
+pub(crate) const SECRET_ID_KEY: &str = "vault-secret-id";
+/// `fsGroup` of the application's pods: the group that may read the credential files.
+const APP_FS_GROUP: u32 = 1000;
 
 /// The seed's `backend/k8s/deployment.yaml`, completed: the seed's has no selector and no
 /// pod labels (the API server rejects it), no image, and no CA for `VAULT_CACERT`.
@@ -444,35 +505,48 @@ fn app_deployment(opts: &DeployOptions) -> String {
         server.name,
         server.namespace(opts)
     );
-    let secret_env = |env: &str, key: &str| {
-        format!(
-            "            - name: {env}\n              valueFrom:\n                secretKeyRef:\n\
-             \x20                 name: {}\n                  key: {key}\n",
-            q(&a.credentials_secret)
-        )
-    };
+    let file = |key: &str| format!("{CREDENTIALS_DIR}/{key}");
     format!(
         "{HEADER_NOTE}\
-         # The seed's atmr-api Deployment, made valid and pointed at the cluster: VAULT_ROLE_ID and\n\
-         # VAULT_SECRET_ID come from the Secret `{secret}` (keys vault-role-id, vault-secret-id),\n\
-         # written by `vaultops approle credentials --role {name} --k8s-secret …` (see\n\
-         # templates/). VAULT_ADDR is the client Service ({addr}); VAULT_CACERT the\n\
-         # cluster CA from the ConfigMap `{ca}`.\n\
+         # The seed's atmr-api Deployment, made valid and pointed at the cluster. VAULT_ADDR is\n\
+         # the client Service ({addr}); VAULT_CACERT the cluster CA from the ConfigMap `{ca}`.\n\
+         #\n\
+         # The AppRole credentials are files, not environment variables: the Secret `{secret}`\n\
+         # (keys {role_key}, {secret_key}), written by `vaultops approle credentials --role {name}\n\
+         # --k8s-secret …` (see templates/), is mounted read-only at {dir}/, and\n\
+         # VAULT_ROLE_ID_FILE / VAULT_SECRET_ID_FILE name the files. The kubelet updates a\n\
+         # mounted Secret in place, within about a minute of a change (its sync period plus its\n\
+         # cache), so a rotated secret-id reaches the running pods without a restart; the\n\
+         # client reads the files again when a login fails (docs/app-integration.md). An\n\
+         # environment variable is fixed when the container starts, and a subPath mount is\n\
+         # never updated: use neither for credentials that rotate.\n\
          apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {qname}\n  namespace: {ns}\n  labels:\n{labels4}\
          spec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n{labels6}\
          \x20 template:\n    metadata:\n      labels:\n{labels8}\
-         \x20   spec:\n      securityContext:\n        runAsNonRoot: true\n        seccompProfile:\n          type: RuntimeDefault\n\
+         \x20   spec:\n      securityContext:\n        runAsNonRoot: true\n\
+         \x20       # Group of the credential files (mode 0440 below): readable by the app, whatever\n\
+         \x20       # its uid, and by nobody else.\n\
+         \x20       fsGroup: {gid}\n\
+         \x20       seccompProfile:\n          type: RuntimeDefault\n\
          \x20     containers:\n        - name: api\n          image: {image}\n\
          \x20         env:\n\
          \x20           - name: VAULT_ADDR\n              value: {qaddr}\n\
          \x20           - name: VAULT_CACERT\n              value: \"/etc/vault-ca/ca.pem\"\n\
-         {role}{secret_id}\
+         \x20           - name: VAULT_ROLE_ID_FILE\n              value: {role_file}\n\
+         \x20           - name: VAULT_SECRET_ID_FILE\n              value: {secret_file}\n\
          \x20           - name: USE_VAULT\n              value: \"true\"\n\
          \x20           - name: FLASK_ENV\n              value: \"production\"\n\
          \x20         securityContext:\n            allowPrivilegeEscalation: false\n            capabilities:\n              drop: [\"ALL\"]\n\
          \x20         volumeMounts:\n            - name: vault-ca\n              mountPath: /etc/vault-ca\n              readOnly: true\n\
-         \x20     volumes:\n        - name: vault-ca\n          configMap:\n            name: {qca}\n",
+         \x20           # The whole volume, never subPath: subPath mounts are not updated.\n\
+         \x20           - name: vault-credentials\n              mountPath: {dir}\n              readOnly: true\n\
+         \x20     volumes:\n        - name: vault-ca\n          configMap:\n            name: {qca}\n\
+         \x20       - name: vault-credentials\n          secret:\n            secretName: {qsecret}\n\
+         \x20           # One file per key, named after it: {dir}/{role_key}, …/{secret_key}.\n\
+         \x20           # 0440: owner root, group fsGroup.\n\
+         \x20           defaultMode: 288\n",
         secret = a.credentials_secret,
+        qsecret = q(&a.credentials_secret),
         name = a.name,
         qname = q(&a.name),
         ns = q(&a.namespace),
@@ -484,8 +558,12 @@ fn app_deployment(opts: &DeployOptions) -> String {
         replicas = a.replicas,
         image = q(&a.image),
         qaddr = q(&addr),
-        role = secret_env("VAULT_ROLE_ID", "vault-role-id"),
-        secret_id = secret_env("VAULT_SECRET_ID", "vault-secret-id"),
+        dir = CREDENTIALS_DIR,
+        role_key = ROLE_ID_KEY,
+        secret_key = SECRET_ID_KEY,
+        role_file = q(&file(ROLE_ID_KEY)),
+        secret_file = q(&file(SECRET_ID_KEY)),
+        gid = APP_FS_GROUP,
     )
 }
 
@@ -527,7 +605,7 @@ fn credentials_template(opts: &DeployOptions) -> String {
          #   kubectl apply -f ./{secret}.yaml && shred -u ./{secret}.yaml\n\
          # Never commit the real file.\n\
          apiVersion: v1\nkind: Secret\nmetadata:\n  name: {qsecret}\n  namespace: {ns}\ntype: Opaque\n\
-         stringData:\n  vault-role-id: \"<ROLE_ID>\"\n  vault-secret-id: \"<SECRET_ID>\"\n",
+         stringData:\n  {ROLE_ID_KEY}: \"<ROLE_ID>\"\n  {SECRET_ID_KEY}: \"<SECRET_ID>\"\n",
         name = a.name,
         secret = a.credentials_secret,
         qsecret = q(&a.credentials_secret),
@@ -554,10 +632,10 @@ fn ca_config_map_template(opts: &DeployOptions) -> String {
     )
 }
 
-/// The Prometheus targets of the StatefulSet's pods (`host:port`).
+/// The Prometheus targets of the StatefulSet's pods (`host:port`, the metrics listener).
 pub fn kubernetes_targets(opts: &DeployOptions, profile: Profile) -> Vec<String> {
     (0..opts.replicas)
-        .map(|i| format!("{}:{API_PORT}", pod_dns(opts, profile, i)))
+        .map(|i| format!("{}:{METRICS_PORT}", pod_dns(opts, profile, i)))
         .collect()
 }
 
@@ -587,7 +665,7 @@ mod tests {
         }
         assert_eq!(
             kubernetes_targets(&opts, Profile::OPENBAO)[2],
-            "openbao-2.openbao-internal.openbao.svc:8200"
+            "openbao-2.openbao-internal.openbao.svc:8202"
         );
     }
 }

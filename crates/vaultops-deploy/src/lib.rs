@@ -39,7 +39,7 @@ pub use prometheus::{
     alert_rules, alert_tests, alerts, blackbox_config, prometheus_config, rule_metrics, Alert,
     Case, ScrapeConfig, BLACKBOX_MODULE, JOB_BACKUP, JOB_SERVERS, JOB_TLS, SNAPSHOT_METRIC,
 };
-pub use servers::{host_node, kubernetes_node, API_PORT, CLUSTER_PORT};
+pub use servers::{host_node, kubernetes_node, API_PORT, CLUSTER_PORT, METRICS_PORT};
 
 use vaultops_config::RenderError;
 
@@ -155,7 +155,7 @@ pub fn generate(opts: &DeployOptions) -> Result<Vec<GeneratedFile>, GenerateErro
             format!(
                 "{}:{}",
                 servers::host_name(Profile::OPENBAO, i),
-                servers::API_PORT
+                servers::METRICS_PORT
             )
         })
         .collect();
@@ -212,7 +212,7 @@ fn readme(opts: &DeployOptions) -> String {
          | `vault/server-consul-node*.hcl` | Vault with Consul storage, the seed's layout |\n\
          | `vault/enable-audit.sh` | Vault's audit devices, enabled through the API |\n\
          | `kubernetes/openbao/`, `kubernetes/vault/` | StatefulSet, Services, RBAC, PDB, NetworkPolicy, per-pod configs |\n\
-         | `kubernetes/app/` | the application Deployment taking VAULT_ROLE_ID / VAULT_SECRET_ID from a Secret |\n\
+         | `kubernetes/app/` | the application Deployment, AppRole credentials mounted as files from a Secret |\n\
          | `kubernetes/templates/` | TLS Secret, credentials Secret and CA ConfigMap templates: never applied as is |\n\
          | `compose/` | Docker Compose files (3 nodes, the seed's limits and restart policy) |\n\
          | `prometheus/` | scrape configs, alert rules, their promtool tests, blackbox module |\n\
@@ -286,6 +286,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_digest_in_the_options_is_rendered_everywhere_the_image_is() {
+        let opts = DeployOptions {
+            openbao_image: format!("quay.io/openbao/openbao:2.7.2@sha256:{}", "0f".repeat(32)),
+            ..Default::default()
+        };
+        let files = generate(&opts).unwrap();
+        let uses = |f: &GeneratedFile| f.contents.contains(&opts.openbao_image);
+        for path in [
+            "kubernetes/openbao/40-statefulset.yaml",
+            "compose/docker-compose.production.yml",
+        ] {
+            let f = files.iter().find(|f| f.path == path).unwrap();
+            assert!(uses(f), "{path}:\n{}", f.contents);
+            assert!(f.contents.contains("pinned by digest"), "{path}");
+        }
+        // The default (tag only) says that a tag is mutable.
+        let files = generate(&DeployOptions::default()).unwrap();
+        let sts = files
+            .iter()
+            .find(|f| f.path == "kubernetes/openbao/40-statefulset.yaml")
+            .unwrap();
+        assert!(
+            sts.contents.contains("a tag is mutable"),
+            "{}",
+            sts.contents
+        );
     }
 
     #[test]

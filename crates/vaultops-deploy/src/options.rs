@@ -17,7 +17,11 @@ pub struct DeployOptions {
     /// node without adding failure tolerance.
     pub replicas: usize,
     /// Pinned OpenBao image. Never `latest`: the seed's `hashicorp/vault:latest` upgrades a
-    /// cluster node by node on whatever reschedule happens first.
+    /// cluster node by node on whatever reschedule happens first. A tag is still mutable (the
+    /// registry may point it at other bytes); append the digest to pin the bytes too:
+    /// `quay.io/openbao/openbao:2.7.2@sha256:<64 hex>` (the runtime then ignores the tag).
+    /// Every image field accepts `name:tag`, `name@sha256:…` and `name:tag@sha256:…`;
+    /// [`DeployOptions::tag_only_images`] lists those pinned by tag only.
     pub openbao_image: String,
     /// Pinned HashiCorp Vault image (same pin as the testbed's official-image fallback).
     pub vault_image: String,
@@ -43,6 +47,9 @@ pub struct KubernetesOptions {
     pub audit_storage: String,
     /// `storageClassName` of both claims; `None` uses the cluster default.
     pub storage_class: Option<String>,
+    /// Namespace Prometheus (and the blackbox exporter) run in: the NetworkPolicy lets only
+    /// that namespace reach the metrics port.
+    pub prometheus_namespace: String,
 }
 
 /// The application that reads secrets (the seed's `atmr-api`).
@@ -90,6 +97,7 @@ impl Default for DeployOptions {
                 data_storage: "10Gi".to_owned(),
                 audit_storage: "10Gi".to_owned(),
                 storage_class: None,
+                prometheus_namespace: "monitoring".to_owned(),
             },
             app: AppOptions {
                 namespace: "atmr".to_owned(),
@@ -135,6 +143,7 @@ impl DeployOptions {
         if let Some(class) = &k.storage_class {
             dns_label("kubernetes.storage_class", class)?;
         }
+        dns_label("kubernetes.prometheus_namespace", &k.prometheus_namespace)?;
         let a = &self.app;
         dns_label("app.namespace", &a.namespace)?;
         dns_label("app.name", &a.name)?;
@@ -181,6 +190,24 @@ impl DeployOptions {
     }
 }
 
+impl DeployOptions {
+    /// The image fields pinned by a tag without a digest, as `(field, image)`. A tag can be
+    /// moved to other bytes by whoever controls the repository; a digest cannot. Not an
+    /// error: the digests of the official images cannot be looked up offline, so the defaults
+    /// are tags; `vaultops render` prints these as warnings.
+    pub fn tag_only_images(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("openbao_image", self.openbao_image.as_str()),
+            ("vault_image", self.vault_image.as_str()),
+            ("audit_sink_image", self.audit_sink_image.as_str()),
+            ("app.image", self.app.image.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, image)| !image.contains('@'))
+        .collect()
+    }
+}
+
 fn invalid(field: &str, value: &str, reason: &str) -> GenerateError {
     GenerateError::InvalidOption {
         field: field.to_owned(),
@@ -219,9 +246,33 @@ fn image(field: &str, value: &str) -> Result<(), GenerateError> {
             "give an image reference such as repo/name:1.2.3",
         ));
     }
-    if value.contains("@sha256:") {
-        return Ok(());
-    }
+    let value = match value.split_once('@') {
+        Some((name, digest)) => {
+            let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+            if hex.len() != 64 || !hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+                return Err(invalid(
+                    field,
+                    value,
+                    "a digest is @sha256: followed by 64 lowercase hex digits, as `docker \
+                     buildx imagetools inspect`, `crane digest` or `skopeo inspect` print it",
+                ));
+            }
+            if name.is_empty() {
+                return Err(invalid(
+                    field,
+                    value,
+                    "the image name is missing before the @",
+                ));
+            }
+            // name@digest without a tag is fully pinned.
+            let last = name.rsplit('/').next().unwrap_or(name);
+            if !last.contains(':') {
+                return Ok(());
+            }
+            name
+        }
+        None => value,
+    };
     // The tag follows the last ':' after the last '/' (a registry port has a '/' after it).
     let last = value.rsplit('/').next().unwrap_or(value);
     match last.rsplit_once(':') {
@@ -397,12 +448,44 @@ mod tests {
             let err = opts.validate().unwrap_err().to_string();
             assert!(err.contains("vault_image"), "{bad}: {err}");
         }
+        let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
         for good in [
-            "registry:5000/vault:1.2.3",
-            "hashicorp/vault@sha256:0123abcd",
+            "registry:5000/vault:1.2.3".to_owned(),
+            format!("hashicorp/vault@{digest}"),
+            format!("quay.io/openbao/openbao:2.7.2@{digest}"),
+            format!("registry:5000/vault:1.2.3@{digest}"),
         ] {
-            image("x", good).unwrap();
+            image("x", &good).unwrap();
         }
+        for bad in [
+            "hashicorp/vault@sha256:0123abcd".to_owned(),
+            format!("hashicorp/vault@sha512:{}", "0".repeat(64)),
+            format!("hashicorp/vault@sha256:{}", "A".repeat(64)),
+            format!("@{digest}"),
+            format!("hashicorp/vault:latest@{digest}"),
+        ] {
+            let err = image("x", &bad).unwrap_err().to_string();
+            assert!(err.contains('x'), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn tag_only_images_are_listed_and_digests_are_not() {
+        let mut opts = DeployOptions::default();
+        let fields: Vec<&str> = opts.tag_only_images().iter().map(|(f, _)| *f).collect();
+        assert_eq!(
+            fields,
+            [
+                "openbao_image",
+                "vault_image",
+                "audit_sink_image",
+                "app.image"
+            ]
+        );
+        opts.openbao_image = format!("quay.io/openbao/openbao:2.7.2@sha256:{}", "ab".repeat(32));
+        opts.validate().unwrap();
+        let fields: Vec<&str> = opts.tag_only_images().iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["vault_image", "audit_sink_image", "app.image"]);
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //!
 //! Inputs match the testbed's (`vaultops_testbed::render::node_config`): raft with
 //! `retry_join` to every other node trusting the cluster CA, `performance_multiplier = 1`,
-//! a TLS listener on all interfaces (TLS 1.2 minimum), Prometheus telemetry readable without
-//! a token, a file audit device and a TCP socket audit device, `disable_mlock` only for Vault.
-//! Production differs on purpose in three places, each for a reason written next to it:
-//! autopilot intervals stay at the server defaults, standby reads are off, the UI is on.
+//! a TLS listener on all interfaces (TLS 1.2 minimum), Prometheus telemetry, a file audit
+//! device and a TCP socket audit device, `disable_mlock` only for Vault. Production differs on
+//! purpose in four places, each for a reason written next to it: autopilot intervals stay at
+//! the server defaults, standby reads are off, the UI is on, and metrics are served without a
+//! token only on a dedicated listener ([`METRICS_PORT`]), never on the API port.
 
 use vaultops_config::{
-    AuditDevice, AuditKind, ConsulScheme, ConsulStorage, Listener, NodeConfig, RaftStorage,
-    RenderError, RetryJoin, ServiceRegistration, SocketType, Storage, Telemetry, TlsFiles,
+    AuditDevice, AuditKind, ConsulScheme, ConsulStorage, Listener, MetricsListener, NodeConfig,
+    RaftStorage, RenderError, RetryJoin, ServiceRegistration, SocketType, Storage, Telemetry,
+    TlsFiles,
 };
 use vaultops_types::Engine;
 
@@ -20,6 +22,12 @@ use crate::options::{DeployOptions, Profile};
 pub const API_PORT: u16 = 8200;
 /// Cluster (raft, request forwarding) port of every node.
 pub const CLUSTER_PORT: u16 = 8201;
+/// Port of the metrics-only listener Prometheus scrapes (no token; OpenBao serves nothing else
+/// there). The API port requires a token for metrics.
+pub const METRICS_PORT: u16 = 8202;
+/// The metrics listener's own cluster port, bound on loopback only (every tcp listener opens
+/// one; see `vaultops_config::MetricsListener`).
+pub const METRICS_CLUSTER_PORT: u16 = 8203;
 /// Port the audit sink listens on (the same as the testbed's sink).
 pub const SINK_PORT: u16 = 9090;
 /// Mount path of the file audit device (the testbed's name too).
@@ -99,7 +107,13 @@ fn raft_node(
 /// Telemetry, audit, UI and read consistency: identical for raft and Consul nodes.
 /// `sink` is the socket audit device's `host:port`.
 fn common(node: &mut NodeConfig, profile: Profile, sink: &str) {
-    node.telemetry = Telemetry::prometheus_unauthenticated();
+    // Metrics without a token only on their own port, which the NetworkPolicy opens to
+    // Prometheus alone; the API port (open to the application) requires a token for them.
+    node.telemetry = Telemetry::prometheus();
+    node.metrics_listener = Some(MetricsListener::new(
+        format!("0.0.0.0:{METRICS_PORT}"),
+        format!("127.0.0.1:{METRICS_CLUSTER_PORT}"),
+    ));
     node.ui = true;
     node.audit = vec![
         AuditDevice {
@@ -316,6 +330,42 @@ mod tests {
         assert!(hcl.contains("disable_mlock = true"), "{hcl}");
         let report = lint(&hcl, Engine::Vault, &HostFacts::default());
         assert!(report.is_clean(), "{report}\n{hcl}");
+    }
+
+    #[test]
+    fn metrics_need_a_token_on_the_api_port_and_none_on_the_metrics_port() {
+        let opts = DeployOptions::default();
+        for profile in [Profile::OPENBAO, Profile::VAULT] {
+            let nodes = (0..opts.replicas)
+                .flat_map(|i| {
+                    [
+                        host_node(&opts, profile, i),
+                        kubernetes_node(&opts, profile, i),
+                    ]
+                })
+                .chain((profile == Profile::VAULT).then(|| consul_node(&opts, 0)));
+            for node in nodes {
+                assert!(!node.telemetry.unauthenticated_metrics_access, "{node:?}");
+                let m = node.metrics_listener.as_ref().expect("a metrics listener");
+                assert_eq!(m.address, format!("0.0.0.0:{METRICS_PORT}"));
+                assert_eq!(
+                    m.cluster_address,
+                    format!("127.0.0.1:{METRICS_CLUSTER_PORT}")
+                );
+                let hcl = node.render().unwrap().hcl;
+                let (api, metrics) = hcl.split_once("# Prometheus only").unwrap();
+                assert!(!api.contains("unauthenticated_metrics_access"), "{hcl}");
+                assert!(
+                    metrics.contains("unauthenticated_metrics_access = true"),
+                    "{hcl}"
+                );
+                assert_eq!(
+                    metrics.contains("metrics_only"),
+                    profile == Profile::OPENBAO,
+                    "{hcl}"
+                );
+            }
+        }
     }
 
     #[test]

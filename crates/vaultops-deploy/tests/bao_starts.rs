@@ -4,10 +4,13 @@
 //! is turned into a single-node variant: only what must change to run on this machine is
 //! rewritten (addresses to free loopback ports, paths into a temp dir, no peers, the socket
 //! audit device to a listener in this test). Everything else — TLS listener, raft with
-//! performance_multiplier 1, telemetry without a token, file + socket audit devices,
+//! performance_multiplier 1, the metrics-only listener, file + socket audit devices,
 //! disable_standby_reads, UI — is as generated. The server must start with no "unknown or
 //! unsupported field" warning, answer 501 (uninitialised), initialise and unseal, write both
-//! audit logs, and export every metric the alert rules rely on from an unsealed server.
+//! audit logs, and export every metric the alert rules rely on from an unsealed server. Metrics
+//! are read as Prometheus reads them: without a token on the metrics listener (200, sealed or
+//! not), which serves nothing else (404); the API listener refuses them without a token (403)
+//! and serves them with one (200).
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -18,7 +21,7 @@ use std::time::Duration;
 
 use vaultops_api::{ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole};
 use vaultops_config::{lint, AuditKind, HostFacts, ListenerTls, Storage};
-use vaultops_deploy::{every_unsealed_server, host_node, DeployOptions, Profile};
+use vaultops_deploy::{every_unsealed_server, host_node, DeployOptions, Profile, METRICS_PORT};
 use vaultops_testkit::BaoProcess;
 use vaultops_types::Engine;
 
@@ -62,6 +65,13 @@ fn start_sink() -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
     (addr, received)
 }
 
+/// The value of `vault_core_unsealed` (a gauge with a `cluster` label) in a scrape.
+fn unsealed_gauge(text: &str) -> Option<&str> {
+    text.lines()
+        .find(|l| l.starts_with("vault_core_unsealed{") || l.starts_with("vault_core_unsealed "))
+        .and_then(|l| l.rsplit(' ').next())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_openbao_config_runs_on_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,6 +96,7 @@ async fn generated_openbao_config_runs_on_a_real_server() {
 
     let (sink_addr, sink) = start_sink();
     let (api_port, cluster_port) = (free_port(), free_port());
+    let (metrics_port, metrics_cluster_port) = (free_port(), free_port());
 
     // The generated node, then the single-node rewrite.
     let opts = DeployOptions::default();
@@ -103,6 +114,14 @@ async fn generated_openbao_config_runs_on_a_real_server() {
     node.cluster_addr = format!("https://127.0.0.1:{cluster_port}");
     node.listener.address = format!("127.0.0.1:{api_port}");
     node.listener.cluster_address = format!("127.0.0.1:{cluster_port}");
+    let metrics = node
+        .metrics_listener
+        .as_mut()
+        .expect("the generated node has a metrics listener");
+    assert!(metrics.address.ends_with(&format!(":{METRICS_PORT}")));
+    metrics.address = format!("127.0.0.1:{metrics_port}");
+    metrics.cluster_address = format!("127.0.0.1:{metrics_cluster_port}");
+    assert!(!node.telemetry.unauthenticated_metrics_access);
     let ListenerTls::Files(tls) = &mut node.listener.tls else {
         panic!("the generated listener must use TLS")
     };
@@ -137,14 +156,14 @@ async fn generated_openbao_config_runs_on_a_real_server() {
     let mut server =
         BaoProcess::spawn(&["server", &format!("-config={}", path_str(&config))], &log).unwrap();
 
-    let client = NodeClient::new(
-        &format!("https://127.0.0.1:{api_port}"),
-        &ClientConfig {
-            ca_pem: Some(ca_bundle.cert_pem.clone().into_bytes()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let client_config = ClientConfig {
+        ca_pem: Some(ca_bundle.cert_pem.clone().into_bytes()),
+        ..Default::default()
+    };
+    let client = NodeClient::new(&format!("https://127.0.0.1:{api_port}"), &client_config).unwrap();
+    // Prometheus' view: the metrics listener, TLS with the same certificate, no token.
+    let scraper =
+        NodeClient::new(&format!("https://127.0.0.1:{metrics_port}"), &client_config).unwrap();
 
     let health = vaultops_bootstrap::wait_until("sys/health to answer", DEADLINE, POLL, || {
         let client = client.clone();
@@ -161,6 +180,19 @@ async fn generated_openbao_config_runs_on_a_real_server() {
     }
     let health = health.unwrap_or_else(|e| panic!("{e}; log:\n{}", server.log_text()));
     assert_eq!(health.status, 501, "uninitialised node expected");
+    // An uninitialised (sealed) node's metrics are readable without a token, so the alerts
+    // see it; the metrics listener serves nothing but metrics.
+    let text = scraper
+        .metrics_prometheus()
+        .await
+        .unwrap_or_else(|e| panic!("metrics listener, uninitialised: {e}"));
+    assert_eq!(unsealed_gauge(&text), Some("0"), "{text}");
+    let err = scraper.health().await.unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(404),
+        "sys/health on the metrics listener: {err}"
+    );
 
     let init = client
         .init(&InitRequest::shamir(KeySplit::new(1, 1).unwrap()))
@@ -180,11 +212,37 @@ async fn generated_openbao_config_runs_on_a_real_server() {
     .await
     .unwrap_or_else(|e| panic!("{e}; log:\n{}", server.log_text()));
 
-    // A request that both audit devices log, then metrics without a token (the listener's
-    // unauthenticated_metrics_access, as Prometheus scrapes them).
+    // A request that both audit devices log, then metrics without a token on the metrics
+    // listener, as Prometheus scrapes them.
     let root = client.with_token(init.root_token.clone());
     root.token_lookup_self().await.unwrap();
-    let text = client.without_token().metrics_prometheus().await.unwrap();
+    let text = scraper.metrics_prometheus().await.unwrap();
+
+    // The API listener: metrics only with a token.
+    let err = client
+        .without_token()
+        .metrics_prometheus()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(403),
+        "metrics on the API listener without a token: {err}"
+    );
+    let with_token = root.metrics_prometheus().await.unwrap();
+    assert_eq!(unsealed_gauge(&with_token), Some("1"), "{with_token}");
+    // A token does not open anything else on the metrics listener.
+    let err = scraper
+        .with_token(init.root_token.clone())
+        .token_lookup_self()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(404),
+        "lookup-self on the metrics listener: {err}"
+    );
+
     let exported: BTreeSet<&str> = text
         .lines()
         .filter(|l| !l.starts_with('#'))

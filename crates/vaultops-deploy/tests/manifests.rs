@@ -1,7 +1,8 @@
 //! Cross-references inside the generated files that no schema checks: Services select the
 //! StatefulSet's pods, every pod finds its config in the ConfigMap and that config lints
-//! clean, the application reads the seed's Secret keys, Compose mounts files that exist,
-//! Prometheus scrapes every node. The files are parsed as YAML (serde-saphyr), not grepped.
+//! clean, the application reads the seed's Secret keys as files, the NetworkPolicy opens each
+//! port to its clients only, Compose mounts files that exist, Prometheus scrapes every node's
+//! metrics port. The files are parsed as YAML (serde-saphyr), not grepped.
 
 use std::collections::BTreeMap;
 
@@ -150,30 +151,157 @@ fn kubernetes_objects_fit_together() {
 }
 
 #[test]
-fn the_application_reads_the_seeds_secret() {
+fn the_application_reads_the_seeds_secret_as_files_that_follow_rotation() {
     let files = files();
     let d = yaml(&files, "kubernetes/app/10-atmr-api-deployment.yaml");
     assert_eq!(d["metadata"]["namespace"], "atmr");
-    let env = d["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()
-        .unwrap();
-    let by_name = |n: &str| env.iter().find(|e| e["name"] == n).unwrap().clone();
-    for (var, key) in [
-        ("VAULT_ROLE_ID", "vault-role-id"),
-        ("VAULT_SECRET_ID", "vault-secret-id"),
-    ] {
-        let r = &by_name(var)["valueFrom"]["secretKeyRef"];
-        assert_eq!(r["name"], "vault-credentials", "{var}");
-        assert_eq!(r["key"], key, "{var}");
-    }
-    assert_eq!(
-        by_name("VAULT_ADDR")["value"],
-        "https://openbao.openbao.svc:8200"
+    let pod = &d["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let env = container["env"].as_array().unwrap();
+    let by_name = |n: &str| env.iter().find(|e| e["name"] == n).cloned();
+    // No credential in the environment: it would be fixed at container start.
+    assert!(
+        env.iter().all(|e| e.get("valueFrom").is_none()),
+        "an env var from a Secret or ConfigMap: {env:?}"
     );
+    for var in ["VAULT_ROLE_ID", "VAULT_SECRET_ID"] {
+        assert!(by_name(var).is_none(), "{var} is still set");
+    }
+
+    // The Secret is a read-only volume, mounted whole (a subPath mount is never updated).
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["secret"]["secretName"] == "vault-credentials")
+        .expect("a volume from the credentials Secret");
+    assert!(volume["secret"].get("items").is_none(), "{volume}");
+    let mode = volume["secret"]["defaultMode"].as_u64().unwrap();
+    assert_eq!(
+        mode & 0o007,
+        0,
+        "credential files readable by others: {mode:o}"
+    );
+    assert!(pod["securityContext"]["fsGroup"].as_u64().is_some());
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .expect("the credentials volume is mounted");
+    assert_eq!(mount["readOnly"], true);
+    assert!(mount.get("subPath").is_none(), "{mount}");
+    let dir = mount["mountPath"].as_str().unwrap();
+    assert_eq!(dir, "/var/run/secrets/vault");
+
+    // The _FILE variables name the files the volume holds: one per Secret key.
     let secret = yaml(&files, "kubernetes/templates/vault-credentials-secret.yaml");
     assert_eq!(secret["metadata"]["namespace"], "atmr");
     let keys = str_map(&secret["stringData"]);
-    assert!(keys.contains_key("vault-role-id") && keys.contains_key("vault-secret-id"));
+    for (var, key) in [
+        ("VAULT_ROLE_ID_FILE", "vault-role-id"),
+        ("VAULT_SECRET_ID_FILE", "vault-secret-id"),
+    ] {
+        assert!(keys.contains_key(key), "the Secret template lacks {key}");
+        let e = by_name(var).unwrap_or_else(|| panic!("{var} is not set"));
+        assert_eq!(e["value"], format!("{dir}/{key}"), "{var}");
+    }
+    assert_eq!(
+        by_name("VAULT_ADDR").unwrap()["value"],
+        "https://openbao.openbao.svc:8200"
+    );
+    assert_eq!(
+        by_name("VAULT_CACERT").unwrap()["value"],
+        "/etc/vault-ca/ca.pem"
+    );
+}
+
+#[test]
+fn network_policy_opens_each_port_to_its_clients_only() {
+    let files = files();
+    for name in ["openbao", "vault"] {
+        let sts = yaml(&files, &format!("kubernetes/{name}/40-statefulset.yaml"));
+        let pod_labels = str_map(&sts["spec"]["template"]["metadata"]["labels"]);
+        let np = yaml(&files, &format!("kubernetes/{name}/60-networkpolicy.yaml"));
+        assert!(is_subset(
+            &str_map(&np["spec"]["podSelector"]["matchLabels"]),
+            &pod_labels
+        ));
+        let app = yaml(&files, "kubernetes/app/10-atmr-api-deployment.yaml");
+        let app_labels = str_map(&app["spec"]["template"]["metadata"]["labels"]);
+
+        // Every rule names its peers (no rule open to all) and its ports.
+        let mut by_port: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for rule in np["spec"]["ingress"].as_array().unwrap() {
+            let from = rule["from"].as_array().expect("every rule has `from`");
+            assert!(!from.is_empty());
+            for port in rule["ports"].as_array().expect("every rule has ports") {
+                by_port
+                    .entry(port["port"].as_u64().unwrap())
+                    .or_default()
+                    .extend(from.iter().cloned());
+            }
+        }
+        assert_eq!(
+            by_port.keys().copied().collect::<Vec<_>>(),
+            [8200, 8201, 8202],
+            "{name}"
+        );
+        let ns_of = |peer: &Value| {
+            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        let is_server = |peer: &Value| {
+            peer.get("namespaceSelector").is_none()
+                && is_subset(&str_map(&peer["podSelector"]["matchLabels"]), &pod_labels)
+        };
+        // 8200: the application's pods in its namespace, and the servers.
+        let api = &by_port[&8200];
+        assert_eq!(api.len(), 2, "{name}: {api:?}");
+        let app_peer = api.iter().find(|p| ns_of(p).is_some()).unwrap();
+        assert_eq!(ns_of(app_peer).as_deref(), Some("atmr"));
+        assert!(is_subset(
+            &str_map(&app_peer["podSelector"]["matchLabels"]),
+            &app_labels
+        ));
+        assert!(api.iter().any(is_server), "{name}: {api:?}");
+        // 8201: the servers only.
+        assert!(by_port[&8201].iter().all(is_server), "{name}");
+        // 8202: Prometheus' namespace only.
+        let metrics = &by_port[&8202];
+        assert_eq!(metrics.len(), 1);
+        assert_eq!(ns_of(&metrics[0]).as_deref(), Some("monitoring"));
+
+        // The metrics port is a named container port and on the headless Service.
+        let ports = sts["spec"]["template"]["spec"]["containers"][0]["ports"]
+            .as_array()
+            .unwrap();
+        assert!(ports
+            .iter()
+            .any(|p| p["name"] == "metrics" && p["containerPort"] == 8202));
+        let headless = yaml(
+            &files,
+            &format!("kubernetes/{name}/30-service-internal.yaml"),
+        );
+        assert!(headless["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["port"] == 8202));
+        // No swap for any container: memory request = limit.
+        for c in sts["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(
+                c["resources"]["requests"]["memory"], c["resources"]["limits"]["memory"],
+                "{name} {}",
+                c["name"]
+            );
+            assert!(c["securityContext"].get("privileged").is_none());
+        }
+    }
 }
 
 #[test]
@@ -219,7 +347,7 @@ fn compose_mounts_generated_configs_and_prometheus_scrapes_every_node() {
     let targets = job["static_configs"][0]["targets"].as_array().unwrap();
     assert_eq!(
         targets,
-        &["openbao-1:8200", "openbao-2:8200", "openbao-3:8200"]
+        &["openbao-1:8202", "openbao-2:8202", "openbao-3:8202"]
             .map(|t| Value::String(t.into()))
             .to_vec()
     );

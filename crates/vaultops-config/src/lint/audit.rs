@@ -102,15 +102,16 @@ impl Linter {
         let option_names: Vec<String> = match options {
             Some(opts) => {
                 let opt_path = join(&path, "options");
-                self.fields(
+                let checked = self.fields(
                     &opt_path,
                     opts.children(),
                     &[options_fields, AUDIT_OPTIONS_COMMON],
                     Unknown::Silent,
-                )
-                .iter()
-                .map(|c| c.name.clone())
-                .collect()
+                );
+                for raw in checked.iter().filter(|c| c.name == "log_raw") {
+                    self.log_raw(raw, &join(&opt_path, "log_raw"));
+                }
+                checked.iter().map(|c| c.name.clone()).collect()
             }
             None => Vec::new(),
         };
@@ -143,6 +144,21 @@ impl Linter {
         }
     }
 
+    /// `log_raw = true` in an audit device's options: an error wherever it is written.
+    pub(super) fn log_raw(&mut self, node: &Node<'_>, path: &str) {
+        if is_true(node) {
+            self.error(
+                node,
+                path,
+                "log_raw = true writes raw secrets into the audit log: secret values, tokens \
+                 and secret-ids in clear text instead of their hmac-sha256 digests, so \
+                 whoever reads the log (or its backups, or the log shipper) holds them all",
+                "remove log_raw (the default, false, logs hmac-sha256 digests; compare a value \
+                 with `POST sys/audit-hash/<device>` when investigating)",
+            );
+        }
+    }
+
     pub(super) fn audit_device(&mut self, node: &Node<'_>) {
         let kind = node
             .labels
@@ -156,6 +172,12 @@ impl Linter {
             .and_then(Self::str_of)
             .map(|p| p.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| kind.clone());
+        if let Some(opts) = node.children().iter().find(|c| c.name == "options") {
+            for raw in opts.children().iter().filter(|c| c.name == "log_raw") {
+                self.log_raw(raw, "audit_device.options.log_raw");
+            }
+        }
+        // The suggested replacement never carries log_raw over (reported above when true).
         let options: Vec<(String, String)> = node
             .children()
             .iter()
@@ -163,6 +185,7 @@ impl Linter {
             .map(|o| {
                 o.children()
                     .iter()
+                    .filter(|c| c.name != "log_raw")
                     .map(|c| {
                         let v = Self::str_of(c).unwrap_or_default();
                         (c.name.clone(), crate::hcl::quote(&v))

@@ -147,6 +147,9 @@ pub(super) const LISTENER_VAULT: Fields = &[
 ];
 
 pub(super) const LISTENER_TELEMETRY: Fields = &[("unauthenticated_metrics_access", Kind::Bool)];
+/// OpenBao's listener that serves `/v1/sys/metrics` and nothing else (404 "this listener only
+/// serves the metrics endpoint" on every other path, measured with 2.7.2).
+pub(super) const LISTENER_TELEMETRY_OPENBAO: Fields = &[("metrics_only", Kind::Bool)];
 pub(super) const LISTENER_PROFILING: Fields = &[("unauthenticated_pprof_access", Kind::Bool)];
 pub(super) const LISTENER_INFLIGHT: Fields =
     &[("unauthenticated_in_flight_requests_access", Kind::Bool)];
@@ -368,6 +371,7 @@ pub fn supported_fields(engine: Engine, section: &str) -> Option<Vec<&'static st
         "top" => vec![TOP_COMMON, TOP_VAULT],
         "listener.tcp" if openbao => vec![LISTENER_COMMON, LISTENER_OPENBAO],
         "listener.tcp" => vec![LISTENER_COMMON, LISTENER_VAULT],
+        "listener.tcp.telemetry" if openbao => vec![LISTENER_TELEMETRY, LISTENER_TELEMETRY_OPENBAO],
         "listener.tcp.telemetry" => vec![LISTENER_TELEMETRY],
         "telemetry" if openbao => vec![TELEMETRY],
         "telemetry" => vec![TELEMETRY, TELEMETRY_VAULT],

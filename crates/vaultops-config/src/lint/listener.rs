@@ -42,7 +42,16 @@ impl Linter {
                 _ => None,
             };
             if let Some(fields) = nested {
-                self.fields(&child_path, child.children(), &[fields], Unknown::Warned);
+                let extra: Fields = match (self.engine, child.name.as_str()) {
+                    (Engine::OpenBao, "telemetry") => LISTENER_TELEMETRY_OPENBAO,
+                    _ => &[],
+                };
+                self.fields(
+                    &child_path,
+                    child.children(),
+                    &[fields, extra],
+                    Unknown::Warned,
+                );
             }
             if child.name == "tls_min_version" || child.name == "tls_max_version" {
                 self.tls_version(child, &child_path);

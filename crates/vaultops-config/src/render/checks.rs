@@ -6,11 +6,11 @@ use secrecy::ExposeSecret;
 
 use crate::error::RenderError;
 use crate::model::{
-    AuditDevice, AuditKind, ConsulScheme, ListenerTls, NodeConfig, RaftStorage, Seal, SocketType,
-    Storage,
+    AuditDevice, AuditKind, ConsulScheme, ListenerTls, MetricsListener, NodeConfig, RaftStorage,
+    Seal, SocketType, Storage,
 };
 use vaultops_types::is_go_duration;
-use vaultops_types::{is_host_port, Engine};
+use vaultops_types::{is_host_port, split_host_port, Engine};
 
 /// Checks that need the whole node; they run before anything is rendered.
 pub(super) struct Ctx<'a> {
@@ -145,6 +145,10 @@ impl Ctx<'_> {
             }
         }
 
+        if let Some(m) = &n.metrics_listener {
+            self.check_metrics_listener(m)?;
+        }
+
         self.check_seal(api_schemes)?;
 
         if let Some(t) = &n.telemetry.prometheus_retention_time {
@@ -161,6 +165,59 @@ impl Ctx<'_> {
                     "two audit devices have this name; names are mount paths and must be unique",
                 ));
             }
+        }
+        Ok(())
+    }
+
+    fn check_metrics_listener(&self, m: &MetricsListener) -> Result<(), RenderError> {
+        let n = self.node;
+        self.host_port("metrics_listener.address", &m.address)?;
+        self.host_port("metrics_listener.cluster_address", &m.cluster_address)?;
+        let mut in_use = vec![&n.listener.address, &n.listener.cluster_address];
+        for (field, value) in [
+            ("metrics_listener.address", &m.address),
+            ("metrics_listener.cluster_address", &m.cluster_address),
+        ] {
+            if in_use.iter().any(|other| same_socket(other, value)) {
+                return Err(self.invalid(
+                    field,
+                    value,
+                    "already used by another listener or port of this node: give the metrics \
+                     listener its own port (two listeners on one cluster address fail to bind)",
+                ));
+            }
+            in_use.push(value);
+        }
+        let loopback = split_host_port(&m.cluster_address).is_some_and(|(host, _)| {
+            host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if !loopback {
+            return Err(self.invalid(
+                "metrics_listener.cluster_address",
+                &m.cluster_address,
+                "put it on loopback, e.g. 127.0.0.1:8203: the metrics listener's cluster port \
+                 serves no one, and the nodes reach each other on the API listener's",
+            ));
+        }
+        if n.telemetry.prometheus_retention_time.is_none() {
+            return Err(self.invalid(
+                "telemetry.prometheus_retention_time",
+                "None",
+                "a metrics listener needs the Prometheus format: set a retention such as \"24h\"",
+            ));
+        }
+        if n.telemetry.unauthenticated_metrics_access {
+            return Err(self.invalid(
+                "telemetry.unauthenticated_metrics_access",
+                "true",
+                "with a metrics listener the API listener should require a token for metrics; \
+                 set it false (Telemetry::prometheus())",
+            ));
         }
         Ok(())
     }
@@ -361,5 +418,15 @@ impl Ctx<'_> {
                 "must be a Go duration such as \"500ms\", \"10s\", \"24h\" or \"1h30m\"",
             ))
         }
+    }
+}
+
+/// Whether two `host:port` listen addresses would bind the same port: the same port, and the
+/// same host or a wildcard (`0.0.0.0`, `::`) on either side.
+fn same_socket(a: &str, b: &str) -> bool {
+    let wildcard = |h: &str| matches!(h, "" | "0.0.0.0" | "[::]" | "::");
+    match (split_host_port(a), split_host_port(b)) {
+        (Some((ha, pa)), Some((hb, pb))) => pa == pb && (ha == hb || wildcard(ha) || wildcard(hb)),
+        _ => a == b,
     }
 }

@@ -10,8 +10,8 @@ mod checks;
 use crate::error::RenderError;
 use crate::hcl::{Block, Body};
 use crate::model::{
-    AuditDevice, ConsulStorage, ListenerTls, NodeConfig, RaftStorage, Rendered, Seal,
-    ServiceRegistration, Storage,
+    AuditDevice, ConsulStorage, ListenerTls, MetricsListener, NodeConfig, RaftStorage, Rendered,
+    Seal, ServiceRegistration, Storage,
 };
 use checks::Ctx;
 use vaultops_types::Engine;
@@ -53,6 +53,11 @@ pub fn render(node: &NodeConfig) -> Result<Rendered, RenderError> {
 
     top.blank().block(storage_block(node));
     top.blank().block(listener_block(node));
+    if let Some(metrics) = &node.metrics_listener {
+        top.blank()
+            .comment(&metrics_listener_comment(node.engine))
+            .block(metrics_listener_block(node, metrics));
+    }
     let (seal, contains_secrets) = seal_block(&node.seal);
     if let Some(seal) = seal {
         top.blank().block(seal);
@@ -159,12 +164,12 @@ fn consul_block(consul: &ConsulStorage) -> Block {
     Block::new("storage", &["consul"], body)
 }
 
-fn listener_block(node: &NodeConfig) -> Block {
-    let listener = &node.listener;
+/// Address, cluster address and the API listener's TLS settings: what both listeners share.
+fn listener_body(node: &NodeConfig, address: &str, cluster_address: &str) -> Body {
     let mut body = Body::default();
-    body.str("address", &listener.address)
-        .str("cluster_address", &listener.cluster_address);
-    match &listener.tls {
+    body.str("address", address)
+        .str("cluster_address", cluster_address);
+    match &node.listener.tls {
         ListenerTls::Files(tls) => {
             body.str("tls_cert_file", &tls.cert_file)
                 .str("tls_key_file", &tls.key_file)
@@ -175,6 +180,40 @@ fn listener_block(node: &NodeConfig) -> Block {
             body.bool("tls_disable", true);
         }
     }
+    body
+}
+
+fn metrics_listener_comment(engine: Engine) -> String {
+    let first = match engine {
+        Engine::OpenBao => {
+            "Prometheus only: /v1/sys/metrics without a token, and every other path answers 404\n\
+             here (metrics_only)."
+        }
+        Engine::Vault => {
+            "Prometheus only: /v1/sys/metrics without a token (every other path still needs a\n\
+             token here)."
+        }
+    };
+    format!(
+        "{first} The API listener above requires a token for metrics. Every tcp\n\
+         listener also opens a cluster port: this one's is on loopback, reachable from nowhere."
+    )
+}
+
+fn metrics_listener_block(node: &NodeConfig, metrics: &MetricsListener) -> Block {
+    let mut body = listener_body(node, &metrics.address, &metrics.cluster_address);
+    let mut tb = Body::default();
+    if node.engine == Engine::OpenBao {
+        tb.bool("metrics_only", true);
+    }
+    tb.bool("unauthenticated_metrics_access", true);
+    body.block(Block::new("telemetry", &[], tb));
+    Block::new("listener", &["tcp"], body)
+}
+
+fn listener_block(node: &NodeConfig) -> Block {
+    let listener = &node.listener;
+    let mut body = listener_body(node, &listener.address, &listener.cluster_address);
     if listener.unauthenticated_generate_root && node.engine == Engine::OpenBao {
         body.bool("disable_unauthed_generate_root_endpoints", false);
     }

@@ -314,3 +314,98 @@ fn rendering_is_deterministic() {
     ];
     assert_eq!(render(&n).unwrap().hcl, render(&n).unwrap().hcl);
 }
+
+#[test]
+fn metrics_listener_is_a_second_tls_listener_metrics_only_for_openbao() {
+    let mut node = openbao_node();
+    node.telemetry = Telemetry::prometheus();
+    node.metrics_listener = Some(MetricsListener::new("0.0.0.0:8202", "127.0.0.1:8203"));
+    let hcl = node.render().unwrap().hcl;
+    let second = hcl
+        .split("listener \"tcp\" {")
+        .nth(2)
+        .unwrap_or_else(|| panic!("no second listener:\n{hcl}"));
+    for line in [
+        "address         = \"0.0.0.0:8202\"",
+        "cluster_address = \"127.0.0.1:8203\"",
+        "tls_cert_file   = \"/tls/n.pem\"",
+        "tls_min_version = \"tls12\"",
+        "metrics_only                   = true",
+        "unauthenticated_metrics_access = true",
+    ] {
+        assert!(second.contains(line), "{line:?} not in:\n{second}");
+    }
+    // Only the metrics listener reads metrics without a token.
+    assert_eq!(
+        hcl.matches("unauthenticated_metrics_access").count(),
+        1,
+        "{hcl}"
+    );
+    assert_eq!(hcl.matches("listener \"tcp\"").count(), 2, "{hcl}");
+
+    // Vault documents no metrics_only: the same listener without it.
+    let mut node = vault_node();
+    node.telemetry = Telemetry::prometheus();
+    node.metrics_listener = Some(MetricsListener::new("0.0.0.0:8202", "127.0.0.1:8203"));
+    let hcl = node.render().unwrap().hcl;
+    assert!(!hcl.contains("metrics_only"), "{hcl}");
+    assert_eq!(
+        hcl.matches("unauthenticated_metrics_access = true").count(),
+        1,
+        "{hcl}"
+    );
+
+    // Without a metrics listener nothing changes.
+    let hcl = openbao_node().render().unwrap().hcl;
+    assert_eq!(hcl.matches("listener \"tcp\"").count(), 1, "{hcl}");
+}
+
+#[test]
+fn metrics_listener_mistakes_are_refused() {
+    let with = |address: &str, cluster: &str, telemetry: Telemetry| {
+        let mut node = openbao_node();
+        node.telemetry = telemetry;
+        node.metrics_listener = Some(MetricsListener::new(address, cluster));
+        node.render()
+    };
+    let p = Telemetry::prometheus;
+    // Positive control: the production shape renders.
+    with("0.0.0.0:8202", "127.0.0.1:8203", p()).unwrap();
+    let msg = assert_invalid(
+        with("0.0.0.0:8200", "127.0.0.1:8203", p()),
+        "metrics_listener.address",
+    );
+    assert!(msg.contains("already used"), "{msg}");
+    let msg = assert_invalid(
+        with("0.0.0.0:8202", "0.0.0.0:8201", p()),
+        "metrics_listener.cluster_address",
+    );
+    assert!(msg.contains("already used"), "{msg}");
+    let msg = assert_invalid(
+        with("0.0.0.0:8202", "0.0.0.0:8203", p()),
+        "metrics_listener.cluster_address",
+    );
+    assert!(msg.contains("loopback"), "{msg}");
+    assert_invalid(
+        with("0.0.0.0:8202", "127.0.0.1:8202", p()),
+        "metrics_listener.cluster_address",
+    );
+    assert_invalid(
+        with("8202", "127.0.0.1:8203", p()),
+        "metrics_listener.address",
+    );
+    let msg = assert_invalid(
+        with("0.0.0.0:8202", "127.0.0.1:8203", Telemetry::default()),
+        "telemetry.prometheus_retention_time",
+    );
+    assert!(msg.contains("24h"), "{msg}");
+    let msg = assert_invalid(
+        with(
+            "0.0.0.0:8202",
+            "127.0.0.1:8203",
+            Telemetry::prometheus_unauthenticated(),
+        ),
+        "telemetry.unauthenticated_metrics_access",
+    );
+    assert!(msg.contains("token"), "{msg}");
+}

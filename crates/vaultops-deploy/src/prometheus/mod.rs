@@ -69,8 +69,9 @@ pub fn prometheus_config(cfg: &ScrapeConfig, note: &str) -> String {
          global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n\
          rule_files: {rules}\n\
          scrape_configs:\n\
-         \x20 # Every server, over TLS verified against the cluster CA. The listener sets\n\
-         \x20 # unauthenticated_metrics_access, so no token is needed, and sealed nodes answer too.\n\
+         \x20 # Every server, over TLS verified against the cluster CA, on its metrics-only\n\
+         \x20 # listener (unauthenticated_metrics_access there, so no token is needed, and sealed\n\
+         \x20 # nodes answer too; the API port requires a token for metrics).\n\
          \x20 - job_name: {JOB_SERVERS}\n    scheme: https\n    metrics_path: /v1/sys/metrics\n\
          \x20   params:\n      format: [\"prometheus\"]\n{tls}\
          \x20   static_configs:\n      - targets: {targets}\n",
@@ -82,7 +83,8 @@ pub fn prometheus_config(cfg: &ScrapeConfig, note: &str) -> String {
         out.push_str(&format!(
             "  # Certificates as clients see them (probe_ssl_earliest_cert_expiry): the blackbox\n\
              \x20 # exporter opens a TLS connection to each server (module {BLACKBOX_MODULE} in\n\
-             \x20 # blackbox.yml). `instance` stays the server's address, as in job {JOB_SERVERS}.\n\
+             \x20 # blackbox.yml), on the same port as job {JOB_SERVERS}: both listeners serve the\n\
+             \x20 # same certificate files. `instance` stays the server's address.\n\
              \x20 - job_name: {JOB_TLS}\n    metrics_path: /probe\n    params:\n      module: [{module}]\n\
              \x20   static_configs:\n      - targets: {targets}\n\
              \x20   relabel_configs:\n\
