@@ -1,6 +1,7 @@
 //! `vaultops backup save|verify|restore`: thin shell over `vaultops-backup`.
 
 use crate::cli::{BackupCommand, Format, Global, UnsealArgs, VerifyRestoreArgs};
+use crate::restore_cmd::{identities, Signals};
 use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -9,16 +10,6 @@ use std::time::Duration;
 use vaultops_backup as backup;
 use vaultops_custody::{parse_recipients, Identities};
 
-fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Identities> {
-    let mut out = Identities::default();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        out.extend(Identities::from_text(&text).with_context(|| format!("{}", p.display()))?);
-    }
-    Ok(out)
-}
-
 pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BackupCommand::Save {
@@ -26,13 +17,19 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             age_recipients,
             metrics_file,
         } => {
+            let mut sigs = Signals::install()?;
             let mut nodes = global.clients()?;
             if nodes.len() != 1 {
                 bail!("backup save talks to ONE node: pass a single --addr");
             }
             let node = nodes.remove(0);
             let recipients = parse_recipients(age_recipients)?;
-            let info = backup::save(&node, out, &recipients).await?;
+            let info = sigs
+                .or_stop(
+                    async { backup::save(&node, out, &recipients).await.map_err(|e| save_error(e, out)) },
+                    || format!("no temporary, plaintext or partial file is left; {} is as it was (or, when the signal came while the new backup was being moved into place, complete, with a matching checksum)", out.display()),
+                )
+                .await?;
             if let Some(m) = metrics_file {
                 backup::write_metrics(m, &info).with_context(|| {
                     format!(
@@ -60,9 +57,13 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
         BackupCommand::Verify {
             file,
             identities: ids,
+            no_checksum,
             restore,
         } => {
             let ids = identities(ids)?;
+            if !no_checksum {
+                backup::require_checksum(file)?;
+            }
             if restore.restore {
                 return verify_restore(global, file, &ids, restore).await;
             }
@@ -83,30 +84,31 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
-        BackupCommand::Restore {
-            file,
-            identities: ids,
-            force,
-        } => {
-            let mut nodes = global.clients()?;
-            if nodes.len() != 1 {
-                bail!("backup restore talks to ONE node, the active one: pass a single --addr");
-            }
-            let node = nodes.remove(0);
-            let ids = identities(ids)?;
-            backup::restore(&node, file, &ids, *force).await?;
-            eprintln!(
-                "restored {}{}",
-                file.display(),
-                if *force {
-                    "; the nodes will seal themselves: unseal them with the SNAPSHOT's cluster keys"
-                } else {
-                    ""
-                }
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        BackupCommand::Restore(args) => crate::restore_cmd::run(global, args).await,
     }
+}
+
+/// A failed save, with what to do when the disk is full (the previous backup is untouched).
+fn save_error(e: backup::BackupError, out: &Path) -> anyhow::Error {
+    let full = {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut found = false;
+        while let Some(c) = cur {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                found |= io.kind() == std::io::ErrorKind::StorageFull;
+            }
+            cur = c.source();
+        }
+        found
+    };
+    let e = anyhow::Error::new(e);
+    if full {
+        return e.context(format!(
+            "no space left on the disk holding {}: free space there or pass another --out; the previous backup there (if any) is untouched and no partial file is left",
+            out.display()
+        ));
+    }
+    e
 }
 
 /// `backup verify --restore`: the old cluster's shares, the server binary, then the library.
