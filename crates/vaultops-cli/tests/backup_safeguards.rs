@@ -18,6 +18,33 @@ fn vaultops(args: &[String]) -> Output {
         .unwrap()
 }
 
+/// Runs vaultops with a terminal as standard input (util-linux `script`), typing `answer`.
+fn on_a_terminal(args: &[String], answer: &str) -> Output {
+    use std::io::Write;
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_vaultops").to_owned())
+        .chain(args.iter().cloned())
+        .map(|a| {
+            assert!(!a.contains('\''), "{a}");
+            format!("'{a}'")
+        })
+        .collect();
+    let mut child = Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env_remove("VAULT_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux script (a terminal for the confirmation test)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -39,16 +66,17 @@ fn args(base: &[String], rest: &[&str]) -> Vec<String> {
     a
 }
 
-/// Every file of `dir` with its content.
-fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+/// Every file of `dir` with the SHA-256 of its content.
+fn snapshot_dir(dir: &Path) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
         .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
+                hex::encode(sha2::Sha256::digest(std::fs::read(&p).unwrap())),
             )
         })
         .collect();
@@ -314,23 +342,33 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
         out.status.code()
     ));
 
-    // The restore: safety snapshot first (encrypted to the identity's key), then the data.
-    let out = vaultops(&args(
+    // On a terminal the question is asked: a wrong answer changes nothing, the target's
+    // cluster name restores (safety snapshot first, encrypted to the identity's key).
+    let restore = args(
         &base,
-        &[
-            "backup",
-            "restore",
-            &s(&file),
-            "--identity",
-            &s(&key),
-            "--yes",
-        ],
+        &["backup", "restore", &s(&file), "--identity", &s(&key)],
+    );
+    let name = health.cluster_name.clone().unwrap();
+    let out = on_a_terminal(&restore, "not-the-name");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("the target's cluster name ({name})"))
+            && text.contains("not confirmed"),
+        "{text}"
+    );
+    assert_eq!(snapshot_dir(&backups), before);
+    assert_eq!(value(&root).await, "after");
+    report.push(format!(
+        "restore on a terminal, wrong name typed: exit {:?}",
+        out.status.code()
     ));
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = on_a_terminal(&restore, &name);
+    let err = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     assert!(out.status.success(), "{err}");
     let safety: PathBuf = err
-        .lines()
-        .find_map(|l| l.strip_prefix("safety snapshot of the target written: "))
+        .split("safety snapshot of the target written: ")
+        .nth(1)
         .and_then(|l| l.split(" (").next())
         .unwrap_or_else(|| panic!("no safety snapshot path in\n{err}"))
         .into();
