@@ -46,7 +46,7 @@ pub use meta::{meta_path, BackupMeta};
 pub(crate) use restore::restore_via;
 pub use restore::{
     check_cluster, describe_target, prepare_restore, restore, restore_prepared,
-    safety_snapshot_path, ClusterMatch, PreparedRestore, TargetInfo,
+    safety_snapshot_path, verify_backup, ClusterMatch, PreparedRestore, TargetInfo,
 };
 pub use save::{save, BackupInfo};
 
@@ -221,10 +221,17 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(got)
 }
 
+#[cfg(test)]
 fn sha256_file(path: &Path) -> Result<String, BackupError> {
-    let mut f = std::fs::File::open(path).map_err(read_err(path))?;
+    sha256_file_with(path, &Cancel::default())
+}
+
+fn sha256_file_with(path: &Path, cancel: &Cancel) -> Result<String, BackupError> {
+    let f = std::fs::File::open(path).map_err(read_err(path))?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(read_err(path))?;
+    let copied = std::io::copy(&mut cancel.reader(f), &mut h);
+    cancel.check(path)?;
+    copied.map_err(read_err(path))?;
     Ok(hex::encode(h.finalize()))
 }
 
@@ -240,7 +247,7 @@ pub enum ChecksumState {
 
 /// Checks `<file>.sha256` if present; a mismatch is an error.
 pub fn check_checksum(file: &Path) -> Result<ChecksumState, BackupError> {
-    checksum_state(file).map(|(state, _)| state)
+    checksum_state(file, &Cancel::default()).map(|(state, _)| state)
 }
 
 /// [`check_checksum`] when the checksum file is required: its absence is an error too.
@@ -255,12 +262,15 @@ pub fn require_checksum(file: &Path) -> Result<(), BackupError> {
 }
 
 /// [`check_checksum`], with the file's SHA-256.
-pub(crate) fn checksum_state(file: &Path) -> Result<(ChecksumState, String), BackupError> {
+pub(crate) fn checksum_state(
+    file: &Path,
+    cancel: &Cancel,
+) -> Result<(ChecksumState, String), BackupError> {
     let sums = checksum_path(file);
     let text = match std::fs::read_to_string(&sums) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((ChecksumState::Absent, sha256_file(file)?))
+            return Ok((ChecksumState::Absent, sha256_file_with(file, cancel)?))
         }
         Err(e) => return Err(read_err(&sums)(e)),
     };
@@ -269,7 +279,7 @@ pub(crate) fn checksum_state(file: &Path) -> Result<(ChecksumState, String), Bac
         .next()
         .unwrap_or_default()
         .to_owned();
-    let actual = sha256_file(file)?;
+    let actual = sha256_file_with(file, cancel)?;
     if expected != actual {
         return Err(BackupError::Checksum {
             path: file.to_owned(),
@@ -357,7 +367,7 @@ pub struct VerifyReport {
 /// the gzip and tar structure, and the archive's own `SHA256SUMS` over `meta.json` and
 /// `state.bin`.
 pub fn verify_file(file: &Path, identities: &Identities) -> Result<VerifyReport, BackupError> {
-    let (checksum, sha256) = checksum_state(file)?;
+    let (checksum, sha256) = checksum_state(file, &Cancel::default())?;
     let backup_meta = meta::read(file, &sha256)?;
     let encrypted = is_age(file)?;
     let plain = if encrypted {

@@ -67,7 +67,7 @@ pub async fn prepare_restore(
     };
     let (report, bytes) = blocking(
         move || {
-            let (checksum, sha256) = checksum_state(&f)?;
+            let (checksum, sha256) = checksum_state(&f, &cancel)?;
             if checksum == ChecksumState::Absent && require_checksum {
                 return Err(BackupError::ChecksumMissing {
                     sums: crate::checksum_path(&f),
@@ -100,6 +100,19 @@ pub async fn prepare_restore(
         bytes,
         plain,
     })
+}
+
+/// [`verify_file`](crate::verify_file) as the restore runs it (the same steps as
+/// [`prepare_restore`], the decrypted copy removed at the end), stopping within one buffer
+/// and removing what it wrote when the future is dropped (Ctrl-C).
+pub async fn verify_backup(
+    file: &Path,
+    identities: &Identities,
+    require_checksum: bool,
+) -> Result<VerifyReport, BackupError> {
+    prepare_restore(file, identities, require_checksum, None)
+        .await
+        .map(|p| p.report)
 }
 
 /// What the target node says about itself (no token needed).

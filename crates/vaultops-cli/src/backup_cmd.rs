@@ -17,13 +17,15 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             age_recipients,
             metrics_file,
         } => {
-            let mut sigs = Signals::install()?;
             let mut nodes = global.clients()?;
             if nodes.len() != 1 {
                 bail!("backup save talks to ONE node: pass a single --addr");
             }
             let node = nodes.remove(0);
             let recipients = parse_recipients(age_recipients)?;
+            // Caught from here on (nothing is written before): not during a token typed on
+            // standard input above, which Ctrl-C must still interrupt.
+            let mut sigs = Signals::install()?;
             let info = sigs
                 .or_stop(
                     async { backup::save(&node, out, &recipients).await.map_err(|e| save_error(e, out)) },
@@ -61,13 +63,19 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             restore,
         } => {
             let ids = identities(ids)?;
-            if !no_checksum {
-                backup::require_checksum(file)?;
-            }
             if restore.restore {
+                if !no_checksum {
+                    backup::require_checksum(file)?;
+                }
                 return verify_restore(global, file, &ids, restore).await;
             }
-            let report = backup::verify_file(file, &ids)?;
+            let mut sigs = Signals::install()?;
+            let report = sigs
+                .or_stop(
+                    async { Ok(backup::verify_backup(file, &ids, !no_checksum).await?) },
+                    || "the check stopped; no decrypted copy is left".into(),
+                )
+                .await?;
             match global.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Table => {

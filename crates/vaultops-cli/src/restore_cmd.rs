@@ -70,13 +70,15 @@ pub(crate) fn identities(
 }
 
 pub async fn run(global: &Global, args: &RestoreArgs) -> anyhow::Result<ExitCode> {
-    let mut sigs = Signals::install()?;
     let mut nodes = global.clients()?;
     if nodes.len() != 1 {
         bail!("backup restore talks to ONE node, the active one: pass a single --addr");
     }
     let node = nodes.remove(0);
     let ids = identities(&args.identities)?;
+    // Caught from here on, before the first file is written (a token typed on standard
+    // input above is still interrupted by Ctrl-C the usual way).
+    let mut sigs = Signals::install()?;
     let file = &args.file;
     eprintln!("checking {} …", file.display());
     let prepared = sigs

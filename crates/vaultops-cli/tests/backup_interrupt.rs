@@ -465,3 +465,113 @@ async fn save_onto_a_full_disk_keeps_the_previous_backup() {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// `backup verify` interrupted while it reads the backup (a FIFO the test feeds, so the CLI
+/// is stuck mid-read with its decrypted-copy scratch file on disk): the reading task stops at
+/// its next read, the scratch file is removed, the exit says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_verify_stops_reading_and_leaves_no_scratch_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("vault.snap");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(
+        dir.path().join("vault.snap.sha256"),
+        format!("{}  vault.snap\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let entries = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = entries(dir.path());
+    let fed = Arc::new(AtomicBool::new(false));
+    let (more, wait_more) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let (fifo, fed) = (fifo.clone(), fed.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            w.write_all(&[7u8; 32 * 1024]).unwrap();
+            fed.store(true, Ordering::SeqCst);
+            // The pipe stays open: the reader waits for more. Once told, one more chunk: the
+            // reader's next read must see the interruption (without it, it would wait for
+            // the end of a stream that never ends, and the test would time out).
+            let _ = wait_more.recv();
+            let _ = w.write_all(&[7u8; 1024]);
+            let _ = wait_more.recv();
+        })
+    };
+    let mut child = spawn(&["backup".into(), "verify".into(), s(&fifo)]);
+    let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (mut pipe, stderr) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = std::io::Read::read(&mut pipe, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                stderr
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let scratch = poll(
+        "the verify to be stuck mid-read",
+        Duration::from_secs(30),
+        || {
+            let now = entries(dir.path());
+            let extra: Vec<String> = now.into_iter().filter(|n| !before.contains(n)).collect();
+            (fed.load(Ordering::SeqCst) && !extra.is_empty()).then_some(extra)
+        },
+    )
+    .await;
+    kill(&child, "-INT");
+    // The CLI reports the interruption while its reading task is still blocked.
+    poll(
+        "the CLI to report the interruption",
+        Duration::from_secs(30),
+        || stderr.lock().unwrap().contains("interrupted").then_some(()),
+    )
+    .await;
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "it waits for the reading task"
+    );
+    assert!(
+        entries(dir.path()).len() > before.len(),
+        "the scratch file is still held by the blocked task"
+    );
+    more.send(()).unwrap();
+    let status = poll("the CLI to exit", Duration::from_secs(30), || {
+        child.try_wait().unwrap()
+    })
+    .await;
+    drop(more);
+    writer.join().unwrap();
+    reader.join().unwrap();
+    let err = stderr.lock().unwrap().clone();
+    assert_eq!(
+        entries(dir.path()),
+        before,
+        "the scratch file {scratch:?} is gone"
+    );
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("interrupted (SIGINT)"), "{err}");
+    eprintln!(
+        "verify, SIGINT mid-read: exit {:?}: {}",
+        status.code(),
+        err.trim_end()
+    );
+}
