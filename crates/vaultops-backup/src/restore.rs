@@ -255,3 +255,72 @@ pub(crate) async fn restore_via(
     let prepared = prepare_restore(file, identities, false, Some(temp_dir)).await?;
     restore_prepared(client, &prepared, force).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(dir: &Path, cluster_id: Option<&str>) -> PreparedRestore {
+        let backup_meta = cluster_id.map(|id| BackupMeta {
+            source: "https://old:8200".into(),
+            cluster_id: Some(id.into()),
+            cluster_name: Some("old".into()),
+            server_version: None,
+            taken_at: String::new(),
+            raft_index: None,
+            bytes: 0,
+            sha256: String::new(),
+            encrypted: false,
+        });
+        PreparedRestore {
+            file: dir.join("b.snap"),
+            report: VerifyReport {
+                encrypted: false,
+                checksum: ChecksumState::Matches,
+                entries: Vec::new(),
+                meta: serde_json::json!({"Index": 9}),
+                backup_meta,
+            },
+            bytes: 0,
+            plain: Arc::new(ScratchFile::create_in(dir, "t").unwrap()),
+        }
+    }
+
+    fn target(cluster_id: Option<&str>) -> TargetInfo {
+        TargetInfo {
+            addr: "https://new:8200".into(),
+            role: "active".into(),
+            cluster_id: cluster_id.map(Into::into),
+            cluster_name: Some("new".into()),
+            server_version: None,
+            leader: None,
+            raft_committed_index: None,
+            raft_applied_index: None,
+        }
+    }
+
+    #[test]
+    fn another_clusters_backup_needs_force_an_unknown_one_is_left_to_the_server() {
+        let d = tempfile::tempdir().unwrap();
+        let same = check_cluster(&prepared(d.path(), Some("c1")), &target(Some("c1")), false);
+        assert_eq!(same.unwrap(), ClusterMatch::Same);
+        let other = prepared(d.path(), Some("c1"));
+        let e = check_cluster(&other, &target(Some("c2")), false).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("old (id c1)")
+                && text.contains("new (id c2)")
+                && text.contains("--force"),
+            "{text}"
+        );
+        assert_eq!(
+            check_cluster(&other, &target(Some("c2")), true).unwrap(),
+            ClusterMatch::Other
+        );
+        for (p, t) in [(None, Some("c2")), (Some("c1"), None)] {
+            let r = check_cluster(&prepared(d.path(), p), &target(t), false).unwrap();
+            assert_eq!(r, ClusterMatch::Unknown);
+        }
+        assert_eq!(other.snapshot_index(), Some(9));
+    }
+}

@@ -434,5 +434,56 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
         String::from_utf8_lossy(&out.stderr)
     );
     report.push("restore no-checksum with --no-checksum: exit Some(0)".into());
+
+    // The safety snapshot cannot be written (no such directory): nothing is restored.
+    set_value(&root, "after").await;
+    let out = vaultops(&args(
+        &base,
+        &[
+            "backup",
+            "restore",
+            &s(&file),
+            "--identity",
+            &s(&key),
+            "--yes",
+            "--safety-dir",
+            &s(&d.join("no-such-dir")),
+        ],
+    ));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("taking the safety snapshot") && err.contains("nothing was restored"),
+        "{err}"
+    );
+    assert_eq!(value(&root).await, "after");
+    report.push(format!(
+        "restore, safety snapshot not writable: exit {:?}",
+        out.status.code()
+    ));
+
+    // An unencrypted backup, no identity, no recipient: the safety snapshot is unencrypted,
+    // mode 0600, and the plan says so.
+    let plain = backups.join("plain.snap");
+    let out = vaultops(&args(&base, &["backup", "save", "--out", &s(&plain)]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vaultops(&args(&base, &["backup", "restore", &s(&plain), "--yes"]));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("NOT encrypted"), "{err}");
+    let safety: PathBuf = err
+        .split("safety snapshot of the target written: ")
+        .nth(1)
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("no safety snapshot path in\n{err}"))
+        .into();
+    assert!(std::fs::read(&safety).unwrap().starts_with(&[0x1f, 0x8b]));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&safety).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
     eprintln!("bad inputs:\n  {}", report.join("\n  "));
 }
