@@ -411,6 +411,22 @@ impl NodeClient {
     /// when the returned future is dropped. The file is created mode 0600: a snapshot holds
     /// every secret, encrypted with the cluster's keys.
     pub async fn snapshot_save(&self, path: &Path) -> Result<SnapshotInfo, ApiError> {
+        let (file, info) = self.snapshot_stream(path).await?;
+        // A failure of the final directory sync leaves a complete file in place: it is
+        // reported, not undone.
+        file.commit()
+            .await
+            .map_err(|source| self.err("snapshot save", ErrorKind::WriteFile { source }))?;
+        Ok(info)
+    }
+
+    /// [`NodeClient::snapshot_save`] without the commit: the complete snapshot is in the
+    /// returned file's temporary file, which the caller commits (or drops, which removes it),
+    /// e.g. together with a checksum file that must match it.
+    pub async fn snapshot_stream(
+        &self,
+        path: &Path,
+    ) -> Result<(AsyncAtomicFile, SnapshotInfo), ApiError> {
         const OP: &str = "snapshot save";
         let io = |p: &Path, source: std::io::Error| {
             self.err(
@@ -459,13 +475,13 @@ impl NodeClient {
         if head != GZIP_MAGIC {
             return Err(self.err(OP, ErrorKind::NotASnapshot { bytes }));
         }
-        // A failure of the final directory sync leaves a complete file in place: it is
-        // reported, not undone.
-        file.commit().await.map_err(write_err)?;
-        Ok(SnapshotInfo {
-            bytes,
-            sha256: hex::encode(hasher.finalize()),
-        })
+        Ok((
+            file,
+            SnapshotInfo {
+                bytes,
+                sha256: hex::encode(hasher.finalize()),
+            },
+        ))
     }
 
     /// `POST sys/storage/raft/snapshot` (or `snapshot-force` when `force`), with the body

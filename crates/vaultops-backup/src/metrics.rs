@@ -60,6 +60,9 @@ mod tests {
             snapshot_bytes: 237_608,
             snapshot_sha256: "cd".into(),
             encrypted: true,
+            meta_file: PathBuf::from("/b/x.snap.meta.json"),
+            cluster_id: None,
+            cluster_name: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `vaultops backup save|verify|restore`: thin shell over `vaultops-backup`.
 
 use crate::cli::{BackupCommand, Format, Global, UnsealArgs, VerifyRestoreArgs};
+use crate::restore_cmd::{identities, Signals};
 use crate::unseal_cmd::gather_shares;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -8,16 +9,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_backup as backup;
 use vaultops_custody::{parse_recipients, Identities};
-
-fn identities(paths: &[std::path::PathBuf]) -> anyhow::Result<Identities> {
-    let mut out = Identities::default();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        out.extend(Identities::from_text(&text).with_context(|| format!("{}", p.display()))?);
-    }
-    Ok(out)
-}
 
 pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -32,7 +23,15 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             }
             let node = nodes.remove(0);
             let recipients = parse_recipients(age_recipients)?;
-            let info = backup::save(&node, out, &recipients).await?;
+            // Caught from here on (nothing is written before): not during a token typed on
+            // standard input above, which Ctrl-C must still interrupt.
+            let mut sigs = Signals::install()?;
+            let info = sigs
+                .or_stop(
+                    async { backup::save(&node, out, &recipients).await.map_err(|e| save_error(e, out)) },
+                    || format!("no temporary, plaintext or partial file is left; {} is as it was (or, when the signal came while the new backup was being moved into place, complete, with a matching checksum)", out.display()),
+                )
+                .await?;
             if let Some(m) = metrics_file {
                 backup::write_metrics(m, &info).with_context(|| {
                     format!(
@@ -60,13 +59,23 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
         BackupCommand::Verify {
             file,
             identities: ids,
+            no_checksum,
             restore,
         } => {
             let ids = identities(ids)?;
             if restore.restore {
+                if !no_checksum {
+                    backup::require_checksum(file)?;
+                }
                 return verify_restore(global, file, &ids, restore).await;
             }
-            let report = backup::verify_file(file, &ids)?;
+            let mut sigs = Signals::install()?;
+            let report = sigs
+                .or_stop(
+                    async { Ok(backup::verify_backup(file, &ids, !no_checksum).await?) },
+                    || "the check stopped; no decrypted copy is left".into(),
+                )
+                .await?;
             match global.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Table => {
@@ -83,30 +92,31 @@ pub async fn run(global: &Global, cmd: &BackupCommand) -> anyhow::Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
-        BackupCommand::Restore {
-            file,
-            identities: ids,
-            force,
-        } => {
-            let mut nodes = global.clients()?;
-            if nodes.len() != 1 {
-                bail!("backup restore talks to ONE node, the active one: pass a single --addr");
-            }
-            let node = nodes.remove(0);
-            let ids = identities(ids)?;
-            backup::restore(&node, file, &ids, *force).await?;
-            eprintln!(
-                "restored {}{}",
-                file.display(),
-                if *force {
-                    "; the nodes will seal themselves: unseal them with the SNAPSHOT's cluster keys"
-                } else {
-                    ""
-                }
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        BackupCommand::Restore(args) => crate::restore_cmd::run(global, args).await,
     }
+}
+
+/// A failed save, with what to do when the disk is full (the previous backup is untouched).
+fn save_error(e: backup::BackupError, out: &Path) -> anyhow::Error {
+    let full = {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut found = false;
+        while let Some(c) = cur {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                found |= io.kind() == std::io::ErrorKind::StorageFull;
+            }
+            cur = c.source();
+        }
+        found
+    };
+    let e = anyhow::Error::new(e);
+    if full {
+        return e.context(format!(
+            "no space left on the disk holding {}: free space there or pass another --out; the previous backup there (if any) is untouched and no partial file is left",
+            out.display()
+        ));
+    }
+    e
 }
 
 /// `backup verify --restore`: the old cluster's shares, the server binary, then the library.

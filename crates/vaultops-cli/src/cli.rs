@@ -158,19 +158,48 @@ pub enum BackupCommand {
         /// age identity file for an encrypted backup.
         #[arg(long = "identity", value_name = "FILE")]
         identities: Vec<std::path::PathBuf>,
+        /// Accept a backup without its FILE.sha256 (checked another way).
+        #[arg(long)]
+        no_checksum: bool,
         #[command(flatten)]
         restore: VerifyRestoreArgs,
     },
-    /// Restore a backup through the ACTIVE node. --force is needed for a snapshot of another
-    /// cluster: afterwards THAT cluster's unseal keys and root token apply and the nodes seal
-    /// themselves (docs/runbooks/disaster-recovery.md).
-    Restore {
-        file: std::path::PathBuf,
-        #[arg(long = "identity", value_name = "FILE")]
-        identities: Vec<std::path::PathBuf>,
-        #[arg(long)]
-        force: bool,
-    },
+    /// Restore a backup through the ACTIVE node: check the backup completely, show the target
+    /// and what replaces it, take a safety snapshot of the target, ask, then restore. --force
+    /// is needed for a snapshot of another cluster: afterwards THAT cluster's unseal keys and
+    /// root token apply and the nodes seal themselves (docs/runbooks/disaster-recovery.md).
+    Restore(RestoreArgs),
+}
+
+/// `backup restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    pub file: std::path::PathBuf,
+    /// age identity file for an encrypted backup; its public key also encrypts the safety
+    /// snapshot unless --age-recipient is given.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<std::path::PathBuf>,
+    /// Restore a snapshot of another cluster (its keys and root token apply afterwards).
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask: restore after showing the plan (needed when standard input is not a
+    /// terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept a backup without its FILE.sha256 (checked another way).
+    #[arg(long)]
+    pub no_checksum: bool,
+    /// Where the safety snapshot of the target is written (default: the backup's directory).
+    #[arg(long, value_name = "DIR")]
+    pub safety_dir: Option<std::path::PathBuf>,
+    /// Encrypt the safety snapshot to this age recipient (repeat for several). Default: the
+    /// recipients of the --identity files.
+    #[arg(long = "age-recipient", value_name = "RECIPIENT")]
+    pub age_recipients: Vec<String>,
+    /// Restore without taking a safety snapshot of the target first (a target that cannot
+    /// give one).
+    #[arg(long, conflicts_with_all = ["safety_dir", "age_recipients"])]
+    pub no_safety_snapshot: bool,
 }
 
 /// `backup verify --restore`: the throwaway node and the backup's cluster's keys.

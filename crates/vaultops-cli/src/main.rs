@@ -13,6 +13,7 @@ mod history_cmd;
 mod init_cmd;
 mod output;
 mod render_cmd;
+mod restore_cmd;
 mod root_cmd;
 mod status_cmd;
 mod tls_cmd;

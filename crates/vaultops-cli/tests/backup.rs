@@ -165,6 +165,7 @@ async fn save_verify_and_restore_an_encrypted_backup() {
         s(&file),
         "--identity".into(),
         s(&key),
+        "--yes".into(),
     ]);
     assert!(
         out.status.success(),

@@ -217,6 +217,23 @@ impl Identities {
         self.0.is_empty()
     }
 
+    /// The recipients these identities decrypt for (what encrypts to them): one per X25519
+    /// key (`AGE-SECRET-KEY-1…` line). Identities of other kinds (plugins) are skipped: no
+    /// recipient can be derived from them here.
+    pub fn x25519_recipients(&self) -> Vec<AgeRecipient> {
+        use secrecy::ExposeSecret;
+        self.0
+            .iter()
+            .flat_map(|text| {
+                text.expose_secret()
+                    .lines()
+                    .filter_map(|l| l.trim().parse::<age::x25519::Identity>().ok())
+                    .map(|id| AgeRecipient(id.to_public()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Decrypts a binary age stream. Fails when none of the identities can.
     pub fn decrypt_stream<R: Read>(&self, input: R) -> Result<impl Read, AgeError> {
         let fail = |e: &dyn fmt::Display| AgeError::Stream {
@@ -257,6 +274,24 @@ mod tests {
 
     fn recipient(id: &age::x25519::Identity) -> AgeRecipient {
         id.to_public().to_string().parse().unwrap()
+    }
+
+    #[test]
+    fn the_recipients_of_identity_files_are_their_public_keys() {
+        let (a, b) = (
+            age::x25519::Identity::generate(),
+            age::x25519::Identity::generate(),
+        );
+        let text = format!("# created: now\n{}\n", a.to_string().expose_secret());
+        let mut ids = Identities::from_text(&text).unwrap();
+        ids.extend(Identities::from_text(b.to_string().expose_secret()).unwrap());
+        let got: Vec<String> = ids
+            .x25519_recipients()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(got, [a.to_public().to_string(), b.to_public().to_string()]);
+        assert!(Identities::default().x25519_recipients().is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tempfile::TempPath;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::error::AtomicWriteError;
+use crate::file::AtomicFile;
 use crate::options::WriteOptions;
 use crate::steps::{self, Target};
 
@@ -89,6 +90,25 @@ impl AsyncAtomicFile {
             |source| AtomicWriteError::Persist { path, source },
         )
         .await
+    }
+}
+
+impl AsyncAtomicFile {
+    /// Flushes what was written and hands the write over to the synchronous [`AtomicFile`],
+    /// for a commit that must run to its end on the blocking pool even when the future
+    /// that streamed the content is cancelled meanwhile (a commit followed by a second file
+    /// that must match it, such as a checksum). Dropped without a commit, the returned file
+    /// still removes its temporary file.
+    pub async fn into_blocking(mut self) -> Result<AtomicFile, AtomicWriteError> {
+        self.file
+            .flush()
+            .await
+            .map_err(|source| AtomicWriteError::Write {
+                path: self.target.path.clone(),
+                source,
+            })?;
+        let file = self.file.into_std().await;
+        Ok(AtomicFile::from_parts(file, self.temp, self.target))
     }
 }
 
@@ -174,6 +194,38 @@ mod tests {
             r = wait => r.unwrap(),
         }
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(names(d.path()), ["snap"]);
+    }
+
+    #[tokio::test]
+    async fn a_handed_over_write_commits_or_is_removed_on_drop() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("snap");
+        std::fs::write(&p, "old").unwrap();
+        let mut f = AsyncAtomicFile::create(&p, WriteOptions::private())
+            .await
+            .unwrap();
+        f.write_all(b"dropped").await.unwrap();
+        let sync = f.into_blocking().await.unwrap();
+        assert_eq!(
+            names(d.path()).len(),
+            2,
+            "the temporary file is still there"
+        );
+        drop(sync);
+        assert_eq!(names(d.path()), ["snap"]);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+
+        let mut f = AsyncAtomicFile::create(&p, WriteOptions::private())
+            .await
+            .unwrap();
+        f.write_all(b"new").await.unwrap();
+        let sync = f.into_blocking().await.unwrap();
+        tokio::task::spawn_blocking(move || sync.commit())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
         assert_eq!(names(d.path()), ["snap"]);
     }
 

@@ -49,6 +49,11 @@ impl AtomicFile {
         })
     }
 
+    /// A write started elsewhere (the async path handing over to this one).
+    pub(crate) fn from_parts(file: File, temp: TempPath, target: Target) -> Self {
+        Self { file, temp, target }
+    }
+
     /// The open temporary file.
     pub fn as_file(&self) -> &File {
         &self.file
