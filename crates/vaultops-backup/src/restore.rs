@@ -175,7 +175,8 @@ pub fn safety_snapshot_path(dir: &Path, target: &TargetInfo, encrypted: bool) ->
         ))
         .unwrap_or_default();
     let ext = if encrypted { "snap.age" } else { "snap" };
-    dir.join(format!("{name}-before-restore-{stamp}.{ext}"))
+    let marker = vaultops_bootstrap::SAFETY_SNAPSHOT_MARKER;
+    dir.join(format!("{name}{marker}{stamp}.{ext}"))
 }
 
 /// Whether the backup comes from the target's cluster.

@@ -389,11 +389,21 @@ async fn check_root_tokens(active: &NodeClient) -> CheckItem {
     }
 }
 
+/// Part of the name of the safety snapshot `backup restore` takes of its target
+/// (`<cluster>-before-restore-<time>.snap`). Such a file is not a daily backup: the
+/// snapshot-age check ignores it, so a restore cannot hide a failed backup job.
+pub const SAFETY_SNAPSHOT_MARKER: &str = "-before-restore-";
+
 fn newest_age(dir: &std::path::Path) -> Option<Duration> {
     let newest = std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+        .filter(|e| {
+            !e.file_name()
+                .to_string_lossy()
+                .contains(SAFETY_SNAPSHOT_MARKER)
+        })
         .filter_map(|e| e.metadata().ok()?.modified().ok())
         .max()?;
     Some(SystemTime::now().duration_since(newest).unwrap_or_default())
@@ -432,5 +442,32 @@ mod tests {
     fn pem_wrapping_round_trips() {
         let pem = der_to_pem(&[1, 2, 3]);
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\nAQID\n"));
+    }
+
+    #[test]
+    fn safety_snapshots_do_not_count_as_daily_backups() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = tmp.path().join("vault-20261201.snap.age");
+        std::fs::write(&old, "x").unwrap();
+        let two_days = SystemTime::now() - Duration::from_secs(48 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_days)
+            .unwrap();
+        let age = newest_age(tmp.path()).unwrap();
+        assert!(age >= Duration::from_secs(47 * 3600), "{age:?}");
+        // A fresh safety snapshot does not make the backups look fresh...
+        std::fs::write(
+            tmp.path()
+                .join(format!("prod{SAFETY_SNAPSHOT_MARKER}20261203T100000Z.snap")),
+            "x",
+        )
+        .unwrap();
+        assert!(newest_age(tmp.path()).unwrap() >= Duration::from_secs(47 * 3600));
+        // ...while a fresh daily backup does (positive control).
+        std::fs::write(tmp.path().join("vault-20261203.snap.age"), "x").unwrap();
+        assert!(newest_age(tmp.path()).unwrap() < Duration::from_secs(3600));
     }
 }

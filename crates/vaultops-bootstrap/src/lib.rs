@@ -36,7 +36,7 @@ pub use bringup::{
 };
 pub use check::{
     grade_audit, grade_cert, grade_ha, grade_seal, grade_snapshot, run_checks, CheckItem,
-    CheckOptions, CheckReport, Verdict,
+    CheckOptions, CheckReport, Verdict, SAFETY_SNAPSHOT_MARKER,
 };
 pub use cluster::{
     init_cluster, init_cluster_reporting, unseal_cluster, unseal_when_joined, InitProgress,

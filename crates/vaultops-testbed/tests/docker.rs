@@ -156,11 +156,7 @@ async fn scenario(d: &bollard::Docker, opts: &UpOptions, root: &Path) {
     // down removes every labelled object (3 nodes and the audit sink) and the state dir;
     // twice is fine.
     let removed = tb.down().await.unwrap();
-    assert_eq!(
-        removed.containers.len(),
-        4,
-        "{removed:?}"
-    );
+    assert_eq!(removed.containers.len(), 4, "{removed:?}");
     assert_eq!(removed.networks.len(), 1, "{removed:?}");
     assert_eq!(removed.volumes.len(), 3, "{removed:?}");
     assert_eq!(labelled_objects(d, name).await, (0, 0, 0));
