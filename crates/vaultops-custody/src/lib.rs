@@ -7,6 +7,7 @@
 //!   and root token before anything touches disk, and of backup streams.
 //! - `pgp`: reading PGP public keys into the base64 form the server's `pgp_keys` expects.
 //! - [`check_cluster_identity`]: refuses a bundle made for another cluster than the nodes'.
+//! - [`parse_share_text`]: checks a share typed at the unseal prompt (base64 or hex, length).
 //! - `store`: the only I/O — the bundle written 0600 through a temp file and a rename,
 //!   never over an existing bundle.
 
@@ -14,6 +15,7 @@ mod agekeys;
 mod bundle;
 mod cluster;
 mod pgp;
+mod share_text;
 mod store;
 
 pub use agekeys::{
@@ -25,4 +27,5 @@ pub use bundle::{
 };
 pub use cluster::{check_cluster_identity, ForeignClusterError};
 pub use pgp::{decrypt_with_gpg, public_key_base64, PgpKeyError};
+pub use share_text::{parse_share_text, ShareTextError, MAX_SHARE_BYTES, MIN_SHARE_BYTES};
 pub use store::{check_writable, read_bundle, write_bundle, StoreError};
