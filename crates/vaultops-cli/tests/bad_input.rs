@@ -686,3 +686,29 @@ async fn every_bad_input_is_refused_by_name() {
         t.failures.join("\n---\n")
     );
 }
+
+/// Positive control of the checks above: a zero exit, a message that does not name the
+/// cause, a changed file and a leftover partial file are each caught; an empty lock file is not.
+#[test]
+fn the_checks_catch_forged_bad_outcomes() {
+    let mut t = Table::default();
+    let ok = vaultops(&["--version"], None);
+    assert!(ok.status.success());
+    t.case("--version", "forged: exit 0", &ok, &["no such cause"]);
+    assert_eq!(t.failures.len(), 2, "{:?}", t.failures);
+    assert!(t.failures[0].contains("exit Some(0)"), "{}", t.failures[0]);
+    assert!(t.failures[1].contains("does not name"), "{}", t.failures[1]);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.env"), "A=1\n").unwrap();
+    std::fs::write(dir.path().join("keep.pem"), "KEEP\n").unwrap();
+    let before = files(dir.path());
+    std::fs::write(dir.path().join("app.env"), "A=2\n").unwrap();
+    std::fs::write(dir.path().join(".app.env.tmp123"), "A=").unwrap();
+    std::fs::write(dir.path().join(".app.env.vaultops-lock"), "").unwrap();
+    let mut t = Table::default();
+    check_untouched(&mut t, "forged", dir.path(), &before);
+    assert_eq!(t.failures.len(), 2, "{:?}", t.failures);
+    assert!(t.failures.iter().any(|f| f.contains("app.env changed")));
+    assert!(t.failures.iter().any(|f| f.contains(".app.env.tmp123")));
+}
