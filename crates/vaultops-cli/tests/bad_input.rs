@@ -398,6 +398,8 @@ async fn every_bad_input_is_refused_by_name() {
             &["--token", "x", "apply", "-f", example, "--dry-run"],
         );
         t.case("apply --dry-run", case, &vaultops(&apply, None), &n);
+        let check = join(&base, &["--token", "x", "check"]);
+        t.case("check", case, &vaultops(&check, None), &n);
     }
 
     // --- An unreachable node (nothing listens on the port).
@@ -532,8 +534,8 @@ async fn every_bad_input_is_refused_by_name() {
 
     // --- Rollout YAML.
     let yaml_cases = [
-        ("unknown field", "version: 1\nengine: openbao\npolicys:\n  a:\n    hcl: 'path \"x\" { capabilities = [\"read\"] }'\n", &["unknown field", "policys"][..]),
-        ("wrong type", "version: 1\nengine: openbao\npolicies: [a, b]\n", &["expected mapping", "line 3, column 11"][..]),
+        ("unknown field", "version: 1\nengine: openbao\npolicys:\n  a:\n    hcl: 'path \"x\" { capabilities = [\"read\"] }'\n", &["unknown key `policys`", "correct its spelling"][..]),
+        ("wrong type", "version: 1\nengine: openbao\npolicies: [a, b]\n", &["`policies`: expected mapping", "wrong kind", "line 3"][..]),
         ("duplicate name", "version: 1\nengine: openbao\npolicies:\n  a:\n    hcl: 'path \"x\" { capabilities = [\"read\"] }'\n  a:\n    hcl: 'path \"y\" { capabilities = [\"read\"] }'\n", &["duplicate key `a`", "line 6"][..]),
     ];
     for (case, yaml, needles) in yaml_cases {
