@@ -402,6 +402,17 @@ async fn every_bad_input_is_refused_by_name() {
         t.case("check", case, &vaultops(&check, None), &n);
     }
 
+    // Positive control: the same commands through the good certificate get past TLS (the
+    // node is sealed, so they fail for that reason instead).
+    let sealed_status = vaultops(&["--addr", good, "--ca-cert", &ca, "status"], None);
+    let said = String::from_utf8_lossy(&sealed_status.stderr).into_owned()
+        + &String::from_utf8_lossy(&sealed_status.stdout);
+    if said.contains("TLS failure") || !said.contains("sealed") {
+        t.fail(format!(
+            "positive control: status through the good certificate: {said}"
+        ));
+    }
+
     // --- An unreachable node (nothing listens on the port).
     let nobody = format!("https://127.0.0.1:{}", free_port());
     for (command, rest) in [
