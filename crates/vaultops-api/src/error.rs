@@ -5,6 +5,8 @@
 //! list and separates the cases callers must tell apart: sealed, standby, not initialized,
 //! permission denied, unreachable and TLS failure.
 
+use crate::tls_problem::find_tls_problem;
+pub use crate::tls_problem::TlsProblem;
 use std::fmt;
 use vaultops_types::Cause;
 
@@ -94,9 +96,11 @@ pub enum ErrorKind {
         source: Cause,
     },
     /// The TLS handshake failed: unknown CA, expired certificate, name not in the SANs,
-    /// or an https:// client talking to a plain-HTTP listener.
-    #[error("TLS failure ({detail}); check --ca-cert, the certificate's validity and SANs, and that the address uses the right scheme")]
+    /// or an https:// client talking to a plain-HTTP listener. `problem` names which, with
+    /// what to do.
+    #[error("TLS failure: {problem} ({detail})")]
     Tls {
+        problem: TlsProblem,
         detail: String,
         #[source]
         source: Cause,
@@ -194,6 +198,14 @@ impl ApiError {
             ErrorKind::Unreachable { .. } | ErrorKind::Timeout { .. }
         )
     }
+    /// What was wrong with the TLS handshake, when that is why the call failed.
+    pub fn tls_problem(&self) -> Option<&TlsProblem> {
+        match &self.kind {
+            ErrorKind::Tls { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
     /// True for a TLS handshake failure or a scheme mismatch.
     pub fn is_tls(&self) -> bool {
         matches!(
@@ -255,8 +267,9 @@ pub(crate) fn classify_transport(err: reqwest::Error) -> ErrorKind {
             source: Cause::new(err),
         };
     }
-    if is_tls_error(&err) {
+    if let Some(problem) = find_tls_problem(&err) {
         return ErrorKind::Tls {
+            problem,
             detail,
             source: Cause::new(err),
         };
@@ -279,27 +292,6 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     parts.join(": ")
-}
-
-fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    // `io::Error::source` skips the error it wraps (it returns the wrapped error's source), and
-    // hyper-rustls nests io errors (Other → InvalidData → rustls::Error): so descend through
-    // `get_ref` as well as `source`.
-    let mut stack: Vec<&(dyn std::error::Error + 'static)> = vec![err];
-    while let Some(e) = stack.pop() {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                stack.push(inner);
-            }
-        }
-        if let Some(next) = e.source() {
-            stack.push(next);
-        }
-    }
-    false
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ mod error;
 mod seal;
 mod secret;
 mod status;
+mod tls_problem;
 
 pub use client::{BuildClientError, ClientConfig, NodeClient};
-pub use error::{ApiError, ErrorKind, ServerErrors};
+pub use error::{ApiError, ErrorKind, ServerErrors, TlsProblem};
 pub use seal::{
     decode_otp_root_token, GenerateRootEndpoint, GenerateRootProtection, GenerateRootStatus,
     InitRequest, InitResponse, KeySplit, KeySplitError,

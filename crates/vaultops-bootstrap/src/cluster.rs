@@ -113,6 +113,18 @@ pub async fn unseal_when_joined(
     keys: &[UnsealKey],
     deadline: Duration,
 ) -> Result<UnsealOutcome, BootstrapError> {
+    // A certificate the client rejects (expired, wrong name, unknown CA) does not heal by
+    // waiting: name it now instead of after the whole join deadline.
+    if let Err(e) = node.seal_status().await {
+        if e.tls_problem()
+            .is_some_and(|p| *p != vaultops_api::TlsProblem::Other)
+        {
+            return Err(BootstrapError::Unseal {
+                node: node.addr().to_owned(),
+                source: e,
+            });
+        }
+    }
     let what = format!("{} to join the cluster", node.addr());
     wait::until(&what, deadline, POLL, || async {
         match node.seal_status().await {

@@ -30,9 +30,13 @@ pub async fn run(global: &Global, args: &CheckArgs) -> anyhow::Result<ExitCode> 
             .collect();
         table(&["CHECK", "RESULT", "DETAIL"], &rows)
     })?;
-    Ok(if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if report.passed() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The report above may be JSON for a machine; standard error names what failed for
+    // the person or the log reading it (an unreachable node, a rejected certificate, …).
+    for i in report.items.iter().filter(|i| i.verdict == Verdict::Fail) {
+        eprintln!("check failed: {}: {}", i.id, i.detail);
+    }
+    Ok(ExitCode::from(1))
 }

@@ -249,7 +249,7 @@ fn prompt_shares() -> anyhow::Result<Vec<UnsealKey>> {
         if line.is_empty() {
             break;
         }
-        keys.push(UnsealKey::new(line));
+        keys.push(vaultops_custody::parse_share_text(line, keys.len() + 1)?);
     }
     Ok(keys)
 }

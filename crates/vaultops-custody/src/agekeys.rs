@@ -51,7 +51,7 @@ pub enum AgeError {
         recipient: String,
         reason: String,
     },
-    #[error("the identity file holds no usable age identity: {reason}")]
+    #[error("the identity file holds no usable age identity: {reason}; pass the holder's age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes)")]
     Identity { reason: String },
     #[error("the identity file holds no usable age identity: no AGE-SECRET-KEY-1… line found")]
     NoIdentity,

@@ -9,6 +9,7 @@
 //! - [`check_cluster_identity`]: refuses a bundle made for another cluster than the nodes'
 //!   (cluster id of an unsealed node, key split of any initialized one), before any share
 //!   is sent.
+//! - [`parse_share_text`]: checks a share typed at the unseal prompt (base64 or hex, length).
 //! - `store`: the only I/O — the bundle written 0600 through a temp file and a rename,
 //!   never over an existing bundle; [`record_cluster_id`] fills in the cluster id once a
 //!   first unseal shows it.
@@ -17,6 +18,7 @@ mod agekeys;
 mod bundle;
 mod cluster;
 mod pgp;
+mod share_text;
 mod store;
 
 pub use agekeys::{
@@ -28,6 +30,7 @@ pub use bundle::{
 };
 pub use cluster::{check_cluster_identity, ForeignClusterError};
 pub use pgp::{decrypt_with_gpg, public_key_base64, PgpKeyError};
+pub use share_text::{parse_share_text, ShareTextError, MAX_SHARE_BYTES, MIN_SHARE_BYTES};
 pub use store::{
     check_writable, read_bundle, record_cluster_id, write_bundle, ClusterIdRecord, StoreError,
 };

@@ -54,3 +54,22 @@ proptest! {
         let _ = InitBundle::from_json(&text);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The parser of a share typed at the unseal prompt: any text is a share or an error
+    /// naming share 1, never a panic; an accepted share decodes to a share's length.
+    #[test]
+    fn typed_share_text_never_panics(text in any::<String>()) {
+        match vaultops_custody::parse_share_text(&text, 1) {
+            Ok(k) => prop_assert_eq!(k.expose(), text.trim()),
+            Err(e) => prop_assert!(e.to_string().contains("share 1"), "{}", e),
+        }
+    }
+
+    #[test]
+    fn share_like_text_never_panics(text in "[A-Za-z0-9+/=! \\n]{0,80}") {
+        let _ = vaultops_custody::parse_share_text(&text, 7);
+    }
+}

@@ -136,6 +136,14 @@ fn syntax_error(e: &serde_saphyr::Error, text: &str, source_name: &str) -> Rollo
                 .map(|(_, rest)| rest)
                 .unwrap_or("no keys are allowed here")
         ),
+        None if is_kind_error(&message) => match key_on_line(text, line) {
+            Some(k) => format!(
+                "`{k}`: {message}: the value has the wrong kind; see docs/rollout.md for what `{k}` takes"
+            ),
+            None => format!(
+                "{message}: the value has the wrong kind; see docs/rollout.md for what this key takes"
+            ),
+        },
         None => message,
     };
     let rendered = e.render_with_options(serde_saphyr::render_options! {
@@ -154,6 +162,25 @@ fn syntax_error(e: &serde_saphyr::Error, text: &str, source_name: &str) -> Rollo
         message,
         snippet,
     }
+}
+
+/// A value of the wrong kind (a list where a mapping belongs, text where a number does).
+fn is_kind_error(message: &str) -> bool {
+    message.starts_with("invalid type") || message.starts_with("expected ")
+}
+
+/// The key written on (1-based) `line`, as in `  key: value` or `- key: value`.
+fn key_on_line(text: &str, line: u64) -> Option<String> {
+    let l = text
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let (key, _) = l.split_once(':')?;
+    let key = key
+        .trim()
+        .trim_start_matches("- ")
+        .trim()
+        .trim_matches(['"', '\'']);
+    (!key.is_empty() && !key.contains(' ')).then(|| key.to_owned())
 }
 
 /// The YAML reader's message without the location it repeats (`error: line 6 column 5:`

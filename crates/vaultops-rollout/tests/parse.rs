@@ -104,6 +104,22 @@ fn bad_values_are_reported_at_their_line() {
 }
 
 #[test]
+fn a_value_of_the_wrong_kind_names_its_key_and_where_to_look() {
+    let (line, _, message, _) = syntax("version: 1\nengine: openbao\npolicies: [a, b]\n");
+    assert_eq!(line, 3);
+    assert!(
+        message.starts_with("`policies`: ") && message.contains("wrong kind"),
+        "{message}"
+    );
+    assert!(message.contains("docs/rollout.md"), "{message}");
+    let (_, _, message, _) = syntax("version: 1\nsecrets_engines:\n  secret: [kv-v2]\n");
+    assert!(
+        message.starts_with("`secret`: ") && message.contains("wrong kind"),
+        "{message}"
+    );
+}
+
+#[test]
 fn rule_violations_are_all_listed_with_their_lines() {
     let yaml = r#"version: 2
 policies:

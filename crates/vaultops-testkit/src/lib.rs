@@ -8,16 +8,20 @@
 //!   auto-unseal with `static` (key file) or `transit` (a separate unsealer node the testkit
 //!   starts too). Audit devices: file, or syslog into a socket the test reads (each node in
 //!   its own mount namespace, root only).
+//! - [`TlsListeners`]: one uninitialised node (in-memory storage) with a TLS listener per
+//!   certificate given: for expired, not-yet-valid, wrong-name and foreign-CA certificates.
 //!
 //! Every process is killed when its handle drops; every wait polls a condition with a
 //! deadline (`vaultops_bootstrap::wait_until`). The binary comes from `vaultops-install` (pinned, verified).
 
 mod cluster;
+mod listeners;
 mod process;
 
 mod dev;
 pub use cluster::{Cluster, ClusterOptions, TestSeal, SYSLOG_TAG};
 pub use dev::DevServer;
+pub use listeners::{ListenerCert, TlsListeners};
 pub use process::{free_port, BaoProcess};
 
 /// Path of the verified `bao` binary (installs it on first use).
