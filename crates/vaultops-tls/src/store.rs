@@ -133,17 +133,20 @@ pub fn write_ca(dir: &Path, ca: &CaBundle, overwrite: Overwrite) -> Result<CaFil
         return Err(WriteError::CaKeyExists { path: files.key });
     }
     create_dir(dir)?;
-    // The key goes first: if the certificate write then fails, the next run without --force
-    // stops at the existing key instead of silently pairing a new key with an old certificate.
-    write_file(
-        &files.key,
-        ca.key_pem.expose_secret().as_bytes(),
-        key_options,
-    )?;
-    write_file(
-        &files.cert,
-        ca.cert_pem.as_bytes(),
-        WriteOptions::new(CERT_MODE),
+    // The key goes first: if the certificate's rename then fails, the next run without
+    // --force stops at the existing key instead of silently pairing a new key with an old
+    // certificate.
+    write_pair(
+        (
+            &files.key,
+            ca.key_pem.expose_secret().as_bytes(),
+            key_options,
+        ),
+        (
+            &files.cert,
+            ca.cert_pem.as_bytes(),
+            WriteOptions::new(CERT_MODE),
+        ),
     )?;
     Ok(files)
 }
@@ -172,15 +175,17 @@ pub fn write_node(dir: &Path, name: &str, node: &NodeCert) -> Result<NodeFiles, 
     }
     let files = node_files(dir, name);
     create_dir(dir)?;
-    write_file(
-        &files.key,
-        node.key_pem.expose_secret().as_bytes(),
-        WriteOptions::new(KEY_MODE),
-    )?;
-    write_file(
-        &files.cert,
-        node.cert_pem.as_bytes(),
-        WriteOptions::new(CERT_MODE),
+    write_pair(
+        (
+            &files.key,
+            node.key_pem.expose_secret().as_bytes(),
+            WriteOptions::new(KEY_MODE),
+        ),
+        (
+            &files.cert,
+            node.cert_pem.as_bytes(),
+            WriteOptions::new(CERT_MODE),
+        ),
     )?;
     Ok(files)
 }
@@ -215,10 +220,40 @@ fn create_dir(dir: &Path) -> Result<(), WriteError> {
     })
 }
 
-/// Writes one PEM file through [`vaultops_fs`] (mode exact from the start, atomic, never
-/// through a symlink).
-fn write_file(path: &Path, contents: &[u8], options: WriteOptions) -> Result<(), WriteError> {
-    vaultops_fs::write_atomic(path, contents, options).map_err(|e| match e {
+/// Writes a key and its certificate: both contents are written to their temporary files
+/// first, and only then are both moved into place, key first. A full disk or any write error
+/// therefore leaves the old key AND the old certificate (never a new key beside an old
+/// certificate, which would lose the old key); only a failure between the two renames
+/// (fsync, rename) can split them, and then the key is the new one.
+fn write_pair(
+    key: (&Path, &[u8], WriteOptions),
+    cert: (&Path, &[u8], WriteOptions),
+) -> Result<(), WriteError> {
+    let (key_path, key_file) = (key.0, stage(key)?);
+    let (cert_path, cert_file) = (cert.0, stage(cert)?);
+    key_file.commit().map_err(|e| map(key_path, e))?;
+    cert_file.commit().map_err(|e| map(cert_path, e))
+}
+
+/// Writes `contents` to the temporary file of an atomic write of `path`, not yet committed.
+fn stage(
+    (path, contents, options): (&Path, &[u8], WriteOptions),
+) -> Result<vaultops_fs::AtomicFile, WriteError> {
+    use std::io::Write as _;
+    let mut file = vaultops_fs::AtomicFile::create(path, options).map_err(|e| map(path, e))?;
+    file.write_all(contents).map_err(|source| {
+        map(
+            path,
+            AtomicWriteError::Write {
+                path: path.to_owned(),
+                source,
+            },
+        )
+    })?;
+    Ok(file)
+}
+fn map(path: &Path, e: AtomicWriteError) -> WriteError {
+    match e {
         AtomicWriteError::Exists { .. } => WriteError::CaKeyExists {
             path: path.to_owned(),
         },
@@ -226,7 +261,14 @@ fn write_file(path: &Path, contents: &[u8], options: WriteOptions) -> Result<(),
             path: path.to_owned(),
             source,
         },
-    })
+    }
+}
+
+/// Writes one PEM file through [`vaultops_fs`] (mode exact from the start, atomic, never
+/// through a symlink).
+#[cfg(test)]
+fn write_file(path: &Path, contents: &[u8], options: WriteOptions) -> Result<(), WriteError> {
+    vaultops_fs::write_atomic(path, contents, options).map_err(|e| map(path, e))
 }
 
 #[cfg(test)]
@@ -289,6 +331,29 @@ mod tests {
             names,
             ["ca-key.pem", "ca.pem", "node1-key.pem", "node1.pem"]
         );
+    }
+
+    #[test]
+    fn a_failed_certificate_write_leaves_the_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = write_ca(dir.path(), &bundle(), Overwrite::Refuse).unwrap();
+        let old_key = fs::read(&old.key).unwrap();
+        // The certificate cannot be written (a symlink is refused before anything is written):
+        // the new key must not have replaced the old one.
+        fs::remove_file(&old.cert).unwrap();
+        std::os::unix::fs::symlink("/dev/null", &old.cert).unwrap();
+        write_ca(dir.path(), &bundle(), Overwrite::Force).unwrap_err();
+        assert_eq!(
+            fs::read(&old.key).unwrap(),
+            old_key,
+            "the old CA key is intact"
+        );
+        // Positive control: with a writable certificate path the key is replaced.
+        fs::remove_file(&old.cert).unwrap();
+        write_ca(dir.path(), &bundle(), Overwrite::Force).unwrap();
+        assert_ne!(fs::read(&old.key).unwrap(), old_key);
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
     }
 
     #[test]
