@@ -206,11 +206,13 @@ pub async fn rekey_cancel(node: &NodeClient, plan: &RekeyPlan) -> Result<(), Rek
 }
 
 /// Starts (or resumes) the attempt and gives the old shares until the server returns the new
-/// ones. Nothing is activated: see [`rekey_verify`].
+/// ones (encrypted to `pgp_keys`, one per new share, when given). Nothing is activated: see
+/// [`rekey_verify`].
 pub async fn rekey_collect(
     node: &NodeClient,
     plan: &RekeyPlan,
     old_keys: &[UnsealKey],
+    pgp_keys: &[String],
 ) -> Result<Collected, RekeyError> {
     let ep = plan.ep();
     let addr = node.addr().to_owned();
@@ -234,7 +236,7 @@ pub async fn rekey_collect(
                 ep,
                 &RekeyRequest {
                     split,
-                    pgp_keys: Vec::new(),
+                    pgp_keys: pgp_keys.to_vec(),
                     require_verification: true,
                 },
             )

@@ -65,7 +65,7 @@ async fn rekey_with_a_scoped_token_then_restart_opens_with_the_new_shares_only()
     assert!(plan.in_progress.is_none());
 
     // Interrupted: two of the three old shares, then the run stops.
-    match rekey_collect(&active, &plan, &old[..2]).await {
+    match rekey_collect(&active, &plan, &old[..2], &[]).await {
         Err(RekeyError::NotEnoughOldShares {
             given: 2,
             required: 3,
@@ -80,7 +80,7 @@ async fn rekey_with_a_scoped_token_then_restart_opens_with_the_new_shares_only()
         .as_ref()
         .expect("the attempt is still there");
     assert_eq!((pending.progress, pending.n, pending.t), (2, 3, 2));
-    let collected = rekey_collect(&active, &plan, &old).await.unwrap();
+    let collected = rekey_collect(&active, &plan, &old, &[]).await.unwrap();
     assert_eq!(collected.new_keys.len(), 3);
     assert!(!collected.verification_nonce.is_empty());
 
@@ -90,7 +90,7 @@ async fn rekey_with_a_scoped_token_then_restart_opens_with_the_new_shares_only()
         .in_progress
         .as_ref()
         .is_some_and(|a| !a.verification_nonce.is_empty()));
-    match rekey_collect(&active, &plan, &old).await {
+    match rekey_collect(&active, &plan, &old, &[]).await {
         Err(RekeyError::AwaitingVerification { .. }) => {}
         other => panic!("old shares after the new ones were issued: {other:?}"),
     }
@@ -142,7 +142,7 @@ async fn a_cancelled_rekey_keeps_the_old_shares() {
     let (plan, active) = plan_rekey(&nodes, KeySplit::new(3, 2).unwrap())
         .await
         .unwrap();
-    let collected = rekey_collect(&active, &plan, &old).await.unwrap();
+    let collected = rekey_collect(&active, &plan, &old, &[]).await.unwrap();
     // The bundle could not be written, say: cancel.
     rekey_cancel(&active, &plan).await.unwrap();
     assert!(probe_shares(&active, plan.engine, &old).await.unwrap());
