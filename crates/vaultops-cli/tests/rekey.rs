@@ -331,3 +331,143 @@ async fn rekey_into_a_new_bundle_then_every_node_opens_with_it_only() {
         stderr(&out)
     );
 }
+
+/// The run was interrupted after the new bundle was written, before verification: a re-run
+/// finishes from the new bundle; without it, it says to cancel; `--cancel` drops an attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_finishes_an_attempt_awaiting_verification_and_cancel_drops_one() {
+    let c = Cluster::start(ClusterOptions {
+        nodes: 1,
+        bootstrap: false,
+        wait_voters: false,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (old_id, old_r) = identity(dir.path(), "old.key");
+    let (new_id, new_r) = identity(dir.path(), "new.key");
+    let ca = s(&c.ca_path());
+    let addr = c.addrs().remove(0);
+    let conn = |token: Option<&str>| -> Vec<String> {
+        let mut v = vec![
+            "--ca-cert".to_string(),
+            ca.clone(),
+            "--addr".into(),
+            addr.clone(),
+        ];
+        if let Some(t) = token {
+            v.extend(["--token-file".into(), t.to_owned()]);
+        }
+        v
+    };
+    let old_bundle = dir.path().join("init.json");
+    let new_bundle = dir.path().join("rekeyed.json");
+    let mut a = conn(None);
+    a.extend(["init", "--out", &s(&old_bundle), "--age-recipient", &old_r].map(String::from));
+    assert!(run(&a).status.success());
+    let mut a = conn(None);
+    a.extend(["unseal", "--bundle", &s(&old_bundle), "--identity", &old_id].map(String::from));
+    let out = run(&a);
+    assert!(out.status.success(), "{}", stderr(&out));
+    c.wait_active(DEADLINE).await;
+    let bundle = vaultops_custody::read_bundle(&old_bundle).unwrap();
+    let ident = vaultops_custody::Identities::from_text(&std::fs::read_to_string(&old_id).unwrap())
+        .unwrap();
+    let root = Token::new(
+        ident
+            .decrypt(bundle.root_token.as_ref().unwrap())
+            .unwrap()
+            .unwrap(),
+    );
+    let old_keys: Vec<UnsealKey> = bundle
+        .encrypted_shares
+        .iter()
+        .map(|sh| UnsealKey::new(ident.decrypt(sh).unwrap().unwrap()))
+        .collect();
+    let token = scoped_token_file(&c, &root, "rekey", REKEY_POLICY, dir.path()).await;
+    let rekey = |extra: &[&str]| {
+        let mut a = conn(Some(&token));
+        a.push("rekey".into());
+        a.extend(extra.iter().map(|x| x.to_string()));
+        run(&a)
+    };
+    let ac = c.client(0).with_token(root.clone());
+    let ep = RekeyEndpoint::RotateRoot;
+    let start = |ac: vaultops_api::NodeClient| async move {
+        ac.rekey_start(
+            ep,
+            &RekeyRequest {
+                split: vaultops_api::KeySplit::new(3, 2).unwrap(),
+                pgp_keys: Vec::new(),
+                require_verification: true,
+            },
+        )
+        .await
+        .unwrap()
+    };
+
+    // --cancel drops an attempt in progress.
+    start(ac.clone()).await;
+    let out = rekey(&["--cancel", "--key-shares", "3", "--key-threshold", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
+    assert!(!ac.rekey_status(ep).await.unwrap().started);
+
+    // Interrupted after the new shares came back (and were saved): awaiting verification.
+    let st = start(ac.clone()).await;
+    let mut last = None;
+    for k in &old_keys[..3] {
+        last = Some(ac.rekey_update(ep, k, &st.nonce).await.unwrap());
+    }
+    let last = last.unwrap();
+    assert!(last.complete && !last.verification_nonce.is_empty());
+    let args = [
+        "--bundle",
+        &s(&old_bundle),
+        "--identity",
+        &old_id,
+        "--identity",
+        &new_id,
+        "--out",
+        &s(&new_bundle),
+        "--key-shares",
+        "3",
+        "--key-threshold",
+        "2",
+        "--age-recipient",
+        &new_r,
+    ];
+    // Without the new bundle there is nothing to verify with: it says to cancel.
+    let out = rekey(&args);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--cancel"), "{}", stderr(&out));
+    // No probe while an attempt is in progress (it would need its own attempt).
+    assert!(
+        vaultops_bootstrap::probe_shares(&ac, vaultops_types::Engine::OpenBao, &old_keys)
+            .await
+            .is_err_and(|e| e.to_string().contains("rekey probe start")),
+        "an attempt is in progress: the probe cannot start"
+    );
+
+    let recipients = vaultops_custody::parse_recipients(std::slice::from_ref(&new_r)).unwrap();
+    let mut nb = bundle.clone();
+    nb.shares = 3;
+    nb.threshold = 2;
+    nb.root_token = None;
+    nb.encrypted_shares = vaultops_custody::encrypt_shares(&last.keys_base64, &recipients).unwrap();
+    nb.seal_integrity();
+    vaultops_custody::write_bundle(&new_bundle, &nb).unwrap();
+    let out = rekey(&args);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), stdout(&out));
+    assert!(
+        stderr(&out).contains("finishing the attempt in progress"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("probe: old shares refused, new shares accepted"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(c.client(0).seal_status().await.unwrap().t, 2);
+}
