@@ -47,9 +47,9 @@ pub use error::BootstrapError;
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};
 pub use rekey::{
-    healthy_active, plan_rekey, probe_shares, rekey_cancel, rekey_collect, rekey_verify,
-    rotate_encryption_key, Collected, EncryptionKeyRotation, RekeyError, RekeyPlan, REKEY_POLICY,
-    ROTATE_ENCRYPTION_KEY_POLICY,
+    healthy_active, plan_rekey, probe_shares, rekey_cancel, rekey_collect, rekey_persisted,
+    rekey_verify, rotate_encryption_key, Collected, EncryptionKeyRotation, RekeyError, RekeyPlan,
+    REKEY_POLICY, ROTATE_ENCRYPTION_KEY_POLICY,
 };
 pub use root::generate_root;
 pub use status::{cluster_status, judge, node_status, ClusterStatus, NodeStatus};

@@ -65,6 +65,8 @@ pub enum RekeyError {
         #[source]
         source: crate::wait::WaitTimeout,
     },
+    #[error("the new shares were NOT saved: {reason}; {cancelled}")]
+    NotPersisted { reason: String, cancelled: String },
     #[error("{node}: the encryption key term is still {before} after sys/rotate")]
     TermUnchanged { node: String, before: u64 },
 }
@@ -274,6 +276,37 @@ pub async fn rekey_collect(
         new_keys: status.keys_base64,
         verification_nonce: status.verification_nonce,
     })
+}
+
+/// The whole rotation in the order that never loses the keys: [`rekey_collect`], then
+/// `persist` (write the new bundle; it returns the new shares to verify with, in clear), then
+/// [`rekey_verify`]. When `persist` fails the attempt is cancelled, so the current shares stay
+/// valid, and [`RekeyError::NotPersisted`] says whether the cancel worked. Returns the new
+/// shares `persist` gave back.
+pub async fn rekey_persisted<E: std::fmt::Display>(
+    nodes: &NodeSet,
+    node: &NodeClient,
+    plan: &RekeyPlan,
+    old_keys: &[UnsealKey],
+    pgp_keys: &[String],
+    persist: impl FnOnce(&[UnsealKey]) -> Result<Vec<UnsealKey>, E>,
+) -> Result<Vec<UnsealKey>, RekeyError> {
+    let collected = rekey_collect(node, plan, old_keys, pgp_keys).await?;
+    let keys = match persist(&collected.new_keys) {
+        Ok(k) => k,
+        Err(e) => {
+            let cancelled = rekey_cancel(node, plan).await;
+            return Err(RekeyError::NotPersisted {
+                reason: e.to_string(),
+                cancelled: match cancelled {
+                    Ok(()) => "the attempt was cancelled: the current shares stay valid".into(),
+                    Err(c) => format!("cancelling the attempt failed too ({}); the new shares are NOT active (verification pending): run vaultops rekey --cancel", vaultops_types::error_report(&c)),
+                },
+            });
+        }
+    };
+    rekey_verify(nodes, node, plan, &keys).await?;
+    Ok(keys)
 }
 
 /// Gives the NEW shares to the verification stage: on completion they replace the old ones.

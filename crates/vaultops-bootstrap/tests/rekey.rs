@@ -5,7 +5,7 @@
 use std::time::Duration;
 use vaultops_api::{EnableRequest, KeySplit, NodeClient, TokenCreateRequest, UnsealKey};
 use vaultops_bootstrap::{
-    plan_rekey, probe_shares, rekey_cancel, rekey_collect, rekey_verify, rotate_encryption_key,
+    plan_rekey, probe_shares, rekey_collect, rekey_persisted, rekey_verify, rotate_encryption_key,
     unseal_node, BootstrapError, NodeSet, RekeyError, REKEY_POLICY, ROTATE_ENCRYPTION_KEY_POLICY,
 };
 use vaultops_testkit::{Cluster, ClusterOptions};
@@ -130,7 +130,7 @@ async fn rekey_with_a_scoped_token_then_restart_opens_with_the_new_shares_only()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancelled_rekey_keeps_the_old_shares() {
+async fn new_shares_that_cannot_be_saved_are_never_activated() {
     let c = Cluster::start(ClusterOptions {
         nodes: 1,
         wait_voters: false,
@@ -142,13 +142,40 @@ async fn a_cancelled_rekey_keeps_the_old_shares() {
     let (plan, active) = plan_rekey(&nodes, KeySplit::new(3, 2).unwrap())
         .await
         .unwrap();
-    let collected = rekey_collect(&active, &plan, &old, &[]).await.unwrap();
-    // The bundle could not be written, say: cancel.
-    rekey_cancel(&active, &plan).await.unwrap();
-    assert!(probe_shares(&active, plan.engine, &old).await.unwrap());
-    assert!(!probe_shares(&active, plan.engine, &collected.new_keys)
+    // The bundle write fails: the attempt is cancelled, nothing activated.
+    let mut seen = Vec::new();
+    let err = rekey_persisted(&nodes, &active, &plan, &old, &[], |keys| {
+        seen = keys.to_vec();
+        Err::<Vec<UnsealKey>, _>("disk full")
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, RekeyError::NotPersisted { reason, cancelled }
+            if reason == "disk full" && cancelled.contains("current shares stay valid")),
+        "{err:?}"
+    );
+    assert_eq!(seen.len(), 3, "the new shares were handed to persist");
+    assert!(plan_rekey(&nodes, KeySplit::new(3, 2).unwrap())
         .await
-        .unwrap());
+        .unwrap()
+        .0
+        .in_progress
+        .is_none());
+    assert!(probe_shares(&active, plan.engine, &old).await.unwrap());
+    assert!(!probe_shares(&active, plan.engine, &seen).await.unwrap());
+
+    // Positive control: the same call with a persist that works activates the new shares.
+    let (plan, active) = plan_rekey(&nodes, KeySplit::new(3, 2).unwrap())
+        .await
+        .unwrap();
+    let new = rekey_persisted(&nodes, &active, &plan, &old, &[], |keys| {
+        Ok::<_, String>(keys.to_vec())
+    })
+    .await
+    .unwrap();
+    assert!(probe_shares(&active, plan.engine, &new).await.unwrap());
+    assert!(!probe_shares(&active, plan.engine, &old).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

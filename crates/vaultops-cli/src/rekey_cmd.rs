@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vaultops_api::{KeySplit, UnsealKey};
 use vaultops_bootstrap::{
-    plan_rekey, probe_shares, rekey_cancel, rekey_collect, rekey_verify, NodeSet, RekeyPlan,
+    plan_rekey, probe_shares, rekey_cancel, rekey_persisted, rekey_verify, NodeSet, RekeyPlan,
 };
 use vaultops_custody::{
     check_writable, encrypt_shares, parse_recipients, public_key_base64, write_bundle,
@@ -118,10 +118,6 @@ pub async fn run(global: &Global, args: &RekeyArgs) -> anyhow::Result<ExitCode> 
     } else {
         check_writable(out)?;
         let custody = Custody::from_args(args, split)?;
-        let collected = rekey_collect(&active, &plan, &old_keys, &custody.pgp_keys())
-            .await
-            .context("giving the current shares")?;
-        // Persist first: nothing activates the new shares before they are on disk.
         let mut whose = old.clone();
         if whose.cluster_id.is_none() {
             // The cluster is unsealed: it shows its id, recorded so that later unseals can
@@ -131,28 +127,35 @@ pub async fn run(global: &Global, args: &RekeyArgs) -> anyhow::Result<ExitCode> 
                 whose.cluster_name = st.cluster_name;
             }
         }
-        let bundle = custody.bundle(&collected.new_keys, split, &plan, &whose);
-        if let Err(e) = bundle.and_then(|b| write_bundle(out, &b).map_err(anyhow::Error::from)) {
-            let cancelled = rekey_cancel(&active, &plan).await;
-            bail!(
-                "the new bundle was NOT saved to {}: {e:#}; {}",
-                out.display(),
-                match cancelled {
-                    Ok(()) => "the attempt was cancelled: the current shares stay valid".to_owned(),
-                    Err(c) => format!("cancelling the attempt failed too ({c}); the new shares are NOT active (verification pending): run vaultops rekey --cancel"),
-                }
-            );
-        }
-        eprintln!("new shares written to {} (mode 0600, encrypted); the current shares still work until verification", out.display());
-        match custody {
-            Custody::Age(_) => collected.new_keys,
-            // The server encrypted them: the holders' gpg keyrings open them.
-            Custody::Pgp(_) => shares_of(out)?.1,
-        }
-    };
-    rekey_verify(&nodes, &active, &plan, &new_keys)
+        // Persist first: nothing activates the new shares before they are on disk; a failed
+        // write cancels the attempt (the library does), the current shares stay valid.
+        let persist = |keys: &[UnsealKey]| -> anyhow::Result<Vec<UnsealKey>> {
+            let b = custody.bundle(keys, split, &plan, &whose)?;
+            write_bundle(out, &b).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("new shares written to {} (mode 0600, encrypted); the current shares still work until verification", out.display());
+            Ok(match custody {
+                Custody::Age(_) => keys.to_vec(),
+                // The server encrypted them: the holders' gpg keyrings open them.
+                Custody::Pgp(_) => shares_of(out)?.1,
+            })
+        };
+        let persist = |keys: &[UnsealKey]| persist(keys).map_err(|e| format!("{e:#}"));
+        rekey_persisted(
+            &nodes,
+            &active,
+            &plan,
+            &old_keys,
+            &custody.pgp_keys(),
+            persist,
+        )
         .await
-        .context("verifying the new shares (this step activates them)")?;
+        .context("rotating the unseal shares")?
+    };
+    if awaiting {
+        rekey_verify(&nodes, &active, &plan, &new_keys)
+            .await
+            .context("verifying the new shares (this step activates them)")?;
+    }
     eprintln!(
         "the new shares are active; the current bundle {} is void",
         old_bundle.display()
