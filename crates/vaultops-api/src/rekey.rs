@@ -23,6 +23,12 @@
 //! shares keep working until a threshold of NEW shares is given to `verify` (answer
 //! `complete: true`). Cancelling (`DELETE init`) before that keeps the old shares valid.
 //!
+//! Measured on OpenBao 2.7.2: `sys/rekey/*` answer 405 "unsupported operation" (with or
+//! without a token); `sys/rotate/root/init` answers 403 without a token and
+//! `{"data": {"n": 0, "required": T, "started": false, "t": 0}}` with one; a wrong old share
+//! at the threshold is HTTP 400 "failed to read root key: … message authentication failed"
+//! and resets the progress; a wrong nonce is HTTP 400 "incorrect nonce supplied".
+//!
 //! Barrier key: `POST sys/rotate` (OpenBao also `sys/rotate/keyring`; a `sudo` path) adds a
 //! new encryption key term; `GET sys/key-status` shows `term`, `install_time`, `encryptions`.
 

@@ -457,8 +457,17 @@ async fn probe_submit(
         match node.rekey_update(ep, k, &start.nonce).await {
             Ok(s) if s.complete => return Ok(true),
             Ok(s) => status = s,
-            // The threshold was reached and the shares did not open the root key.
-            Err(e) if e.status() == Some(400) && status.progress + 1 >= start.required => {
+            // The threshold was reached and the shares did not open the root key. Measured on
+            // OpenBao 2.7.2: HTTP 400 "failed to read root key: … cipher: message
+            // authentication failed". Any other error (a wrong nonce is a 400 too) is not a
+            // refusal of the shares.
+            Err(e)
+                if e.status() == Some(400)
+                    && status.progress + 1 >= start.required
+                    && e.server_errors()
+                        .iter()
+                        .any(|m| m.contains("message authentication failed")) =>
+            {
                 tracing::info!(node = node.addr(), error = %e, "probe: shares refused");
                 return Ok(false);
             }
