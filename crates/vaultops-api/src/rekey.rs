@@ -27,7 +27,8 @@
 //! without a token); `sys/rotate/root/init` answers 403 without a token and
 //! `{"data": {"n": 0, "required": T, "started": false, "t": 0}}` with one; a wrong old share
 //! at the threshold is HTTP 400 "failed to read root key: … message authentication failed"
-//! and resets the progress; a wrong nonce is HTTP 400 "incorrect nonce supplied".
+//! (the source clears the progress before combining); a wrong nonce is HTTP 400 "incorrect
+//! nonce supplied" (the message names the right one).
 //!
 //! Barrier key: `POST sys/rotate` (OpenBao also `sys/rotate/keyring`; a `sudo` path) adds a
 //! new encryption key term; `GET sys/key-status` shows `term`, `install_time`, `encryptions`.

@@ -471,3 +471,126 @@ async fn a_rerun_finishes_an_attempt_awaiting_verification_and_cancel_drops_one(
     );
     assert_eq!(c.client(0).seal_status().await.unwrap().t, 2);
 }
+
+fn gpg(home: &Path, args: &[&str]) -> Output {
+    let out = Command::new("gpg")
+        .env("GNUPGHOME", home)
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .output()
+        .expect("gpg must be installed (Debian package gnupg)");
+    assert!(out.status.success(), "gpg {args:?}: {}", stderr(&out));
+    out
+}
+
+/// New shares encrypted by the server to PGP keys: the run decrypts them with the gpg keyring
+/// to verify, and they open the restarted node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_to_pgp_keys_then_the_restarted_node_opens_with_the_new_bundle() {
+    let mut c = Cluster::start(ClusterOptions {
+        nodes: 1,
+        bootstrap: false,
+        wait_voters: false,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut key_files = Vec::new();
+    for i in 1..=3 {
+        let uid = format!("holder{i} <holder{i}@example.invalid>");
+        gpg(
+            &home,
+            &["--quick-gen-key", &uid, "rsa2048", "encr", "never"],
+        );
+        let exported = gpg(&home, &["--export", &format!("holder{i}@example.invalid")]);
+        let f = dir.path().join(format!("holder{i}.gpg"));
+        std::fs::write(&f, exported.stdout).unwrap();
+        key_files.push(s(&f));
+    }
+    let (old_id, old_r) = identity(dir.path(), "old.key");
+    let ca = s(&c.ca_path());
+    let addr = c.addrs().remove(0);
+    let vaultops = |args: &[&str], token: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaultops"));
+        cmd.env("GNUPGHOME", &home)
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
+            .env_remove("BAO_TOKEN")
+            .args(["--ca-cert", &ca, "--addr", &addr]);
+        if let Some(t) = token {
+            cmd.args(["--token-file", t]);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    let old_bundle = s(&dir.path().join("init.json"));
+    let new_bundle = s(&dir.path().join("rekeyed.json"));
+    let out = vaultops(
+        &["init", "--out", &old_bundle, "--age-recipient", &old_r],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = vaultops(
+        &["unseal", "--bundle", &old_bundle, "--identity", &old_id],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    c.wait_active(DEADLINE).await;
+    let bundle = vaultops_custody::read_bundle(Path::new(&old_bundle)).unwrap();
+    let ident = vaultops_custody::Identities::from_text(&std::fs::read_to_string(&old_id).unwrap())
+        .unwrap();
+    let root = Token::new(
+        ident
+            .decrypt(bundle.root_token.as_ref().unwrap())
+            .unwrap()
+            .unwrap(),
+    );
+    let token = scoped_token_file(&c, &root, "rekey", REKEY_POLICY, dir.path()).await;
+
+    let out = vaultops(
+        &[
+            "rekey",
+            "--bundle",
+            &old_bundle,
+            "--identity",
+            &old_id,
+            "--out",
+            &new_bundle,
+            "--key-shares",
+            "3",
+            "--key-threshold",
+            "2",
+            "--pgp-keys",
+            &key_files.join(","),
+        ],
+        Some(&token),
+    );
+    assert!(out.status.success(), "{}\n{}", stderr(&out), stdout(&out));
+    assert!(
+        stdout(&out).contains("probe: old shares refused, new shares accepted"),
+        "{}",
+        stdout(&out)
+    );
+    let nb = vaultops_custody::read_bundle(Path::new(&new_bundle)).unwrap();
+    assert!(nb
+        .encrypted_shares
+        .iter()
+        .all(|sh| matches!(sh.custody, vaultops_custody::ShareCustody::Pgp { .. })));
+
+    c.kill_node(0);
+    c.start_node(0);
+    wait_listening(&c, 0).await;
+    let out = vaultops(
+        &["unseal", "--bundle", &old_bundle, "--identity", &old_id],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "the old bundle must not open the node"
+    );
+    let out = vaultops(&["unseal", "--bundle", &new_bundle], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!c.client(0).seal_status().await.unwrap().sealed);
+}
