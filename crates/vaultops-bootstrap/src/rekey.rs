@@ -37,6 +37,8 @@ pub enum RekeyError {
         t: u8,
         progress: u8,
     },
+    #[error("{node}: the current shares were refused at the threshold (they are not this cluster's current shares: an older bundle, or another cluster's); the attempt was cancelled: {message}")]
+    WrongOldShares { node: String, message: String },
     #[error("{node}: the new shares of the attempt in progress await verification; give them (the new bundle) to resume, or --cancel (the current shares stay valid)")]
     AwaitingVerification { node: String },
     #[error("{node}: {given} old share(s) accepted, {required} needed; the attempt stays in progress: re-run with more shares to resume, or --cancel")]
@@ -255,6 +257,15 @@ pub async fn rekey_collect(
             Ok(s) => status = s,
             // Resuming: this share was given before the interruption.
             Err(e) if already_given(&e) => continue,
+            Err(e) if refused_shares(&e) => {
+                // The server dropped the shares given; an attempt left behind would only
+                // confuse the next run.
+                let _ = node.rekey_cancel(ep).await;
+                return Err(RekeyError::WrongOldShares {
+                    node: addr,
+                    message: e.server_errors().join("; "),
+                });
+            }
             Err(e) => return Err(api("rekey update (old share)", node)(e)),
         }
     }
@@ -461,13 +472,7 @@ async fn probe_submit(
             // OpenBao 2.7.2: HTTP 400 "failed to read root key: … cipher: message
             // authentication failed". Any other error (a wrong nonce is a 400 too) is not a
             // refusal of the shares.
-            Err(e)
-                if e.status() == Some(400)
-                    && status.progress + 1 >= start.required
-                    && e.server_errors()
-                        .iter()
-                        .any(|m| m.contains("message authentication failed")) =>
-            {
+            Err(e) if status.progress + 1 >= start.required && refused_shares(&e) => {
                 tracing::info!(node = node.addr(), error = %e, "probe: shares refused");
                 return Ok(false);
             }
@@ -487,6 +492,15 @@ fn already_given(e: &ApiError) -> bool {
     e.server_errors()
         .iter()
         .any(|m| m.contains("has already been provided"))
+}
+
+/// The server combined a threshold of shares that do not open the root key (HTTP 400
+/// "… message authentication failed"; a wrong nonce is a 400 too, and is not this).
+fn refused_shares(e: &ApiError) -> bool {
+    e.status() == Some(400)
+        && e.server_errors()
+            .iter()
+            .any(|m| m.contains("message authentication failed"))
 }
 
 /// The keys without repeats (the server would not count a repeated share).

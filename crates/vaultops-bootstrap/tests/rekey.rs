@@ -106,6 +106,16 @@ async fn rekey_with_a_scoped_token_then_restart_opens_with_the_new_shares_only()
         .await
         .unwrap());
     assert!(!probe_shares(&active, after.engine, &old).await.unwrap());
+    // A rekey authorized with the void shares is refused and leaves no attempt behind.
+    match rekey_collect(&active, &after, &old, &[]).await {
+        Err(RekeyError::WrongOldShares { message, .. }) => {
+            assert!(
+                message.contains("message authentication failed"),
+                "{message}"
+            )
+        }
+        other => panic!("the old shares must no longer authorize a rekey: {other:?}"),
+    }
     assert!(plan_rekey(&nodes, new_split)
         .await
         .unwrap()
