@@ -27,6 +27,7 @@ mod approle;
 mod kv;
 mod metrics;
 mod raft;
+mod rekey;
 mod sys;
 mod token;
 pub use approle::{
@@ -38,6 +39,7 @@ pub use raft::{
     AutopilotConfig, AutopilotServer, AutopilotServerStatus, AutopilotState, RaftConfiguration,
     RaftJoinRequest, RaftServer, SnapshotInfo,
 };
+pub use rekey::{KeyStatus, RekeyEndpoint, RekeyRequest, RekeyStatus, RekeyVerifyStatus};
 pub use sys::{
     AuditDevice, AuditEnableRequest, EnableRequest, MountConfig, MountConfigOut, MountInfo,
     MountTune,

@@ -356,13 +356,13 @@ impl GenerateRootEndpoint {
 /// The authenticated endpoints answer inside `data`, the legacy ones at the top level.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Envelope<T> {
+pub(crate) enum Envelope<T> {
     Wrapped { data: T },
     Bare(T),
 }
 
 impl<T> Envelope<T> {
-    fn into_inner(self) -> T {
+    pub(crate) fn into_inner(self) -> T {
         match self {
             Envelope::Wrapped { data } | Envelope::Bare(data) => data,
         }

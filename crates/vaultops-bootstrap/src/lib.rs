@@ -4,7 +4,8 @@
 //! same functions, so every testbed run exercises what operators run on rollout day.
 //! [`bring_up`] is the one bring-up sequence (init → unseal → autopilot → join → voters) the
 //! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
-//! prepares a transit unsealer; [`apply_baseline`] applies the shipped example rollout through
+//! prepares a transit unsealer; [`plan_rekey`]…[`rekey_verify`] rotate the unseal shares and
+//! [`rotate_encryption_key`] the barrier key; [`apply_baseline`] applies the shipped example rollout through
 //! [`apply()`].
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
@@ -18,6 +19,7 @@ mod cluster;
 mod error;
 mod nodes;
 mod raft;
+mod rekey;
 mod root;
 mod status;
 mod transit;
@@ -44,6 +46,11 @@ pub use cluster::{
 pub use error::BootstrapError;
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};
+pub use rekey::{
+    healthy_active, plan_rekey, probe_shares, rekey_cancel, rekey_collect, rekey_persisted,
+    rekey_verify, rotate_encryption_key, Collected, EncryptionKeyRotation, RekeyError, RekeyPlan,
+    REKEY_POLICY, ROTATE_ENCRYPTION_KEY_POLICY,
+};
 pub use root::generate_root;
 pub use status::{cluster_status, judge, node_status, ClusterStatus, NodeStatus};
 pub use transit::{

@@ -113,6 +113,11 @@ pub enum Command {
     /// Client operation histories (Jepsen-shaped JSONL, docs/history.md).
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Rotate the unseal shares: the current bundle's shares authorize it, the new shares go
+    /// to a NEW bundle before they are activated (docs/runbooks/rekey.md).
+    Rekey(RekeyArgs),
+    /// Rotate the barrier encryption key (a new key term; data stays readable).
+    RotateEncryptionKey(RotateEncryptionKeyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,6 +515,57 @@ pub struct UnsealArgs {
     /// How long to wait for a node that has not joined the cluster yet (seconds).
     #[arg(long, default_value_t = 60)]
     pub wait: u64,
+}
+
+/// `vaultops rekey`.
+#[derive(Debug, Args)]
+pub struct RekeyArgs {
+    /// The CURRENT bundle (its shares authorize the rekey). Not needed with --dry-run or
+    /// --cancel.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// age identity file(s) opening the current bundle's shares (and the new bundle's, when
+    /// a re-run finishes the verification).
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+    /// Where to write the NEW bundle (JSON, mode 0600). Must not exist, except when a re-run
+    /// finishes an attempt whose new shares it already holds.
+    #[arg(long, value_name = "BUNDLE")]
+    pub out: Option<PathBuf>,
+    /// Number of new shares.
+    #[arg(long, default_value_t = 5)]
+    pub key_shares: u32,
+    /// New threshold.
+    #[arg(long, default_value_t = 3)]
+    pub key_threshold: u32,
+    /// age recipient for the new shares: one per share, or one for all.
+    #[arg(
+        long = "age-recipient",
+        value_name = "RECIPIENT",
+        conflicts_with = "pgp_keys"
+    )]
+    pub age_recipients: Vec<String>,
+    /// PGP public key files, one per new share: the SERVER encrypts each share.
+    #[arg(long, value_name = "FILE,…", value_delimiter = ',')]
+    pub pgp_keys: Vec<PathBuf>,
+    /// Show the plan (current and new split, any attempt in progress) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cancel the attempt in progress (before verification the current shares stay valid).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub cancel: bool,
+    /// Skip the final probe (a throwaway attempt, cancelled, showing the old shares are
+    /// refused and the new ones accepted).
+    #[arg(long)]
+    pub no_probe: bool,
+}
+
+/// `vaultops rotate-encryption-key`.
+#[derive(Debug, Args)]
+pub struct RotateEncryptionKeyArgs {
+    /// Show the current key term and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ mod config_cmd;
 mod history_cmd;
 mod init_cmd;
 mod output;
+mod rekey_cmd;
 mod render_cmd;
 mod restore_cmd;
 mod root_cmd;
@@ -64,5 +65,9 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Render { out, check } => render_cmd::run(out, *check),
         cli::Command::Backup(cmd) => backup_cmd::run(&args.global, cmd).await,
         cli::Command::History(cmd) => history_cmd::run(&args.global, cmd),
+        cli::Command::Rekey(cmd) => rekey_cmd::run(&args.global, cmd).await,
+        cli::Command::RotateEncryptionKey(cmd) => {
+            rekey_cmd::rotate_encryption_key(&args.global, cmd).await
+        }
     }
 }

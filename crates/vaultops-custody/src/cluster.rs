@@ -94,7 +94,8 @@ impl InitBundle {
 }
 
 /// Refuses `bundle` when a node that answers shows another cluster (see
-/// [`InitBundle::check_node`]). Nodes that do not answer are skipped: unsealing them reports
+/// [`InitBundle::check_node`]; an unsealed standby is judged by its cluster id alone when the
+/// bundle records one, as its split may be stale after a rekey). Nodes that do not answer are skipped: unsealing them reports
 /// that. Call it before any share is sent.
 pub async fn check_cluster_identity(
     bundle: &InitBundle,
@@ -102,6 +103,19 @@ pub async fn check_cluster_identity(
 ) -> Result<(), ForeignClusterError> {
     for n in nodes {
         if let Ok(s) = n.seal_status().await {
+            if !s.sealed && s.cluster_id.is_some() && bundle.cluster_id.is_some() {
+                // An unsealed STANDBY keeps showing the split it had when it was unsealed
+                // (measured on OpenBao 2.7.2: after a rekey, until it restarts): its id is
+                // the evidence, its split is not. The active node's split is current.
+                let standby = n
+                    .health()
+                    .await
+                    .is_ok_and(|h| h.role != vaultops_api::NodeRole::Active);
+                if standby {
+                    bundle.check_cluster(n.addr(), s.cluster_id.as_deref())?;
+                    continue;
+                }
+            }
             bundle.check_node(n.addr(), &s)?;
         }
     }
