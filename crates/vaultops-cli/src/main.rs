@@ -18,6 +18,7 @@ mod root_cmd;
 mod status_cmd;
 mod tls_cmd;
 mod unseal_cmd;
+mod upgrade_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -64,5 +65,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Render { out, check } => render_cmd::run(out, *check),
         cli::Command::Backup(cmd) => backup_cmd::run(&args.global, cmd).await,
         cli::Command::History(cmd) => history_cmd::run(&args.global, cmd),
+        cli::Command::Upgrade(cmd) => upgrade_cmd::run(&args.global, cmd).await,
     }
 }
