@@ -580,8 +580,16 @@ mod tests {
             "a 2.7.2 image is never taken for a 2.6.2 one"
         );
         // A version with no pin is refused, naming the pinned ones.
-        let err = openbao_release(Some("2.5.0")).unwrap_err().to_string();
-        assert!(err.contains("2.6.1, 2.6.2, 2.7.0, 2.7.1, 2.7.2"), "{err}");
+        let err = openbao_release(Some("2.5.0")).unwrap_err();
+        assert!(
+            matches!(err, TestbedError::UnpinnedVersion { .. }),
+            "{err:?}"
+        );
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            cause.contains("2.6.1, 2.6.2, 2.7.0, 2.7.1, 2.7.2"),
+            "{cause}"
+        );
     }
 
     #[tokio::test]
