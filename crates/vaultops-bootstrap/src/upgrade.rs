@@ -167,9 +167,7 @@ pub fn downgrade_reasons(view: &UpgradeView, target: ServerVersion) -> Vec<Strin
             let parsed = v.parse::<ServerVersion>().ok()?;
             (parsed > target).then(|| {
                 format!(
-                    "downgrade refused: {} runs {v}, newer than the target {target}; vaultops \
-                     upgrade only moves forward (to go back, restore a snapshot taken before \
-                     the upgrade onto a cluster of the old version)",
+                    "downgrade refused: {} runs {v}, newer than the target {target}",
                     n.addr
                 )
             })

@@ -72,7 +72,11 @@ fn action_line(action: &UpgradeAction) -> String {
             format!("done: every node runs {version} and the cluster is healthy")
         }
         UpgradeAction::Blocked { reasons } => format!("blocked: {}", reasons.join("; ")),
-        UpgradeAction::Refused { reasons } => format!("refused: {}", reasons.join("; ")),
+        UpgradeAction::Refused { reasons } => format!(
+            "refused: {}; vaultops upgrade only moves forward (to go back, restore a snapshot \
+             taken before the upgrade onto a cluster of the old version)",
+            reasons.join("; ")
+        ),
     }
 }
 
