@@ -152,6 +152,9 @@ pub enum UpgradeCommand {
         /// Seconds to wait for an upgraded node to become active.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         wait: u64,
+        /// Show the plan and what the step-down would do; change nothing (as `plan`).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print the policy (HCL) a token needs for every upgrade command.
     Policy,

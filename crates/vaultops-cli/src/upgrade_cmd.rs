@@ -31,7 +31,12 @@ pub async fn run(global: &Global, cmd: &UpgradeCommand) -> anyhow::Result<ExitCo
         UpgradeCommand::Check { target, node, wait } => {
             check(global, target, node.as_deref(), *wait).await
         }
-        UpgradeCommand::StepDown { target, wait } => step_down(global, target, *wait).await,
+        UpgradeCommand::StepDown {
+            target,
+            dry_run: true,
+            ..
+        } => plan(global, target).await,
+        UpgradeCommand::StepDown { target, wait, .. } => step_down(global, target, *wait).await,
     }
 }
 

@@ -250,6 +250,29 @@ async fn rolling_upgrade_2_6_2_to_2_7_2_under_load() {
                     "step-down only after both standbys: {action}"
                 );
                 assert_eq!(action["node"], active_addr, "{action}");
+                // The dry run shows the step and changes nothing.
+                let out = vaultops(
+                    &c,
+                    &token,
+                    &["upgrade", "step-down", "--to", TO, "--dry-run"],
+                );
+                assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+                let shown = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    shown.starts_with("dry run: nothing is changed"),
+                    "{}",
+                    text(&out)
+                );
+                assert!(
+                    shown.contains(&format!("next: step-down of the active {active_addr}")),
+                    "{}",
+                    text(&out)
+                );
+                assert_eq!(
+                    role(&c.client(active)).await,
+                    Some(NodeRole::Active),
+                    "still active"
+                );
                 let out = vaultops(
                     &c,
                     &token,
