@@ -241,6 +241,14 @@ pub fn problems(view: &UpgradeView, opts: &UpgradeOptions) -> Vec<String> {
                     a.voters,
                     view.nodes.len()
                 ));
+            } else if a.voters > view.nodes.len() {
+                // A node left out of --addr would never be upgraded, yet "done" would be said.
+                p.push(format!(
+                    "autopilot counts {} voters but {} node(s) were given: give every node of \
+                     the cluster with --addr",
+                    a.voters,
+                    view.nodes.len()
+                ));
             }
         }
         (None, Some(e)) => p.push(format!("autopilot state unreadable: {e}")),

@@ -306,12 +306,21 @@ fn autopilot_unhealthy_unreadable_or_short_of_voters_blocks() {
     let reasons = blocked(&unreadable, "2.7.2");
     assert_eq!(reasons, ["autopilot state unreadable: permission denied"]);
 
-    let mut short = view(nodes);
+    let mut short = view(nodes.clone());
     short.autopilot = healthy_autopilot(2);
     let reasons = blocked(&short, "2.7.2");
     assert_eq!(
         reasons,
         ["autopilot counts 2 voter(s) for the 3 node(s) given"]
+    );
+
+    // A node left out of --addr: never "done" while it would stay on the old version.
+    let mut partial = view(nodes[..2].to_vec());
+    partial.autopilot = healthy_autopilot(3);
+    let reasons = blocked(&partial, "2.7.2");
+    assert_eq!(
+        reasons,
+        ["autopilot counts 3 voters but 2 node(s) were given: give every node of the cluster with --addr"]
     );
 }
 
