@@ -11,13 +11,15 @@
 //!
 //! Children: `up` (create or repair), `bootstrap` (bring-up and baseline of a new testbed),
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
-//! scenarios) and `unsealer` (the transit unsealer).
+//! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
+//! upgrade's binary swap) and `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
 mod ops;
 mod resources;
 mod status;
+mod swap;
 mod unsealer;
 mod up;
 
