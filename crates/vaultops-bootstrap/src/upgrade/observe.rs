@@ -148,11 +148,12 @@ pub async fn step_down_for_upgrade(
             })
         }
     };
-    let client = nodes
-        .nodes()
-        .iter()
-        .find(|c| c.addr() == old)
-        .expect("the active node is one of the nodes observed");
+    let Some(client) = nodes.nodes().iter().find(|c| c.addr() == old) else {
+        return Err(UpgradeError::NotNow {
+            step: "step-down",
+            reasons: vec![format!("{old} is not one of the nodes given")],
+        });
+    };
     client
         .step_down()
         .await
