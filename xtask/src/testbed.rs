@@ -59,6 +59,11 @@ pub struct UpArgs {
     /// Use this image instead of the official or locally built one.
     #[arg(long)]
     image: Option<String>,
+    /// OpenBao release of a new testbed, one of the pinned versions (2.6.1, 2.6.2, 2.7.0,
+    /// 2.7.1, 2.7.2; default 2.7.2): its official image if present, else the local image built
+    /// from that pinned binary.
+    #[arg(long)]
+    version: Option<String>,
     /// Also export the root token (VAULT_TOKEN, BAO_TOKEN) in env.sh.
     #[arg(long)]
     with_token: bool,
@@ -130,6 +135,7 @@ async fn up(a: UpArgs, root: &Path) -> anyhow::Result<ExitCode> {
         opts.ports = PortPlan::Base(p);
     }
     opts.image = a.image;
+    opts.openbao_version = a.version;
     opts.with_token = a.with_token;
     opts.disable_standby_reads = a.disable_standby_reads;
     opts.deadline = Duration::from_secs(a.timeout);

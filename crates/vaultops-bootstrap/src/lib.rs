@@ -5,8 +5,8 @@
 //! [`bring_up`] is the one bring-up sequence (init → unseal → autopilot → join → voters) the
 //! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
 //! prepares a transit unsealer; [`plan_rekey`]…[`rekey_verify`] rotate the unseal shares and
-//! [`rotate_encryption_key`] the barrier key; [`apply_baseline`] applies the shipped example rollout through
-//! [`apply()`].
+//! [`rotate_encryption_key`] the barrier key; [`apply_baseline`] applies the shipped example
+//! rollout through [`apply()`]; [`next_action`] and its siblings drive a rolling upgrade.
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
@@ -24,6 +24,7 @@ mod root;
 mod status;
 mod transit;
 mod unseal;
+mod upgrade;
 mod wait;
 
 pub use apply::{
@@ -57,4 +58,9 @@ pub use transit::{
     prepare_unsealer, transit_policy, TRANSIT_KEY, TRANSIT_MOUNT, TRANSIT_TOKEN_PERIOD,
 };
 pub use unseal::{submit_shares, unseal_node, ShareProgress, UnsealOutcome};
+pub use upgrade::{
+    check_upgrade, downgrade_reasons, next_action, observe_upgrade, plan_steps, problems,
+    step_down_for_upgrade, Action as UpgradeAction, AutopilotView, InvalidVersion, PlanStep,
+    ServerVersion, UpgradeError, UpgradeOptions, UpgradeView, DEFAULT_MAX_LAG, UPGRADE_POLICY,
+};
 pub use wait::{until as wait_until, WaitTimeout};

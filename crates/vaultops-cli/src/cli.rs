@@ -118,7 +118,65 @@ pub enum Command {
     Rekey(RekeyArgs),
     /// Rotate the barrier encryption key (a new key term; data stays readable).
     RotateEncryptionKey(RotateEncryptionKeyArgs),
+    /// Rolling upgrade (docs/runbooks/upgrade.md): standbys one at a time, then a step-down,
+    /// then the old active; you swap the binaries, this drives the order and the checks.
+    #[command(subcommand)]
+    Upgrade(UpgradeCommand),
 }
+
+// ---- vaultops upgrade (one block: grammar of upgrade_cmd.rs) ----
+
+/// `vaultops upgrade …`. Every command reads the cluster afresh: re-run it after any
+/// interruption. Exit 0: go ahead / done / passed; 2: blocked (reasons on stderr or in the
+/// JSON); 3: refused (a downgrade).
+#[derive(Debug, Subcommand)]
+pub enum UpgradeCommand {
+    /// Dry run: every node's role and version (from the API), the order of the remaining
+    /// steps, and the next one. Changes nothing.
+    Plan(UpgradeTarget),
+    /// The one next step, for automation (`--format json`: {"action": "swap" | "step-down" |
+    /// "done" | "blocked" | "refused", …}).
+    Next(UpgradeTarget),
+    /// The check between steps: every node back, unsealed, caught up with the active node,
+    /// autopilot healthy, and (with --node) that node on the target version.
+    Check {
+        #[command(flatten)]
+        target: UpgradeTarget,
+        /// The node just swapped: it must report the target version.
+        #[arg(long, value_name = "URL")]
+        node: Option<String>,
+        /// Seconds to keep checking until it passes (0: check once).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
+    },
+    /// Step the active node down, only when it is the next step (every standby on the
+    /// target, the active below it); waits for an upgraded node to become active.
+    StepDown {
+        #[command(flatten)]
+        target: UpgradeTarget,
+        /// Seconds to wait for an upgraded node to become active.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        wait: u64,
+        /// Show the plan and what the step-down would do; change nothing (as `plan`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the policy (HCL) a token needs for every upgrade command.
+    Policy,
+}
+
+/// The target of an upgrade and the catch-up tolerance.
+#[derive(Debug, Args)]
+pub struct UpgradeTarget {
+    /// The version every node must end up running (MAJOR.MINOR.PATCH, e.g. 2.7.2).
+    #[arg(long, value_name = "VERSION")]
+    pub to: String,
+    /// Raft entries a standby may trail the active node by and count as caught up.
+    #[arg(long, value_name = "N", default_value_t = vaultops_bootstrap::DEFAULT_MAX_LAG)]
+    pub max_lag: u64,
+}
+
+// ---- end of vaultops upgrade ----
 
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {

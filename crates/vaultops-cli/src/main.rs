@@ -19,6 +19,7 @@ mod root_cmd;
 mod status_cmd;
 mod tls_cmd;
 mod unseal_cmd;
+mod upgrade_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -69,5 +70,6 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::RotateEncryptionKey(cmd) => {
             rekey_cmd::rotate_encryption_key(&args.global, cmd).await
         }
+        cli::Command::Upgrade(cmd) => upgrade_cmd::run(&args.global, cmd).await,
     }
 }

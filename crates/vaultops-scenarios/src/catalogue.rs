@@ -41,6 +41,10 @@ pub enum Scenario {
     /// The same on the shared testbed, rendered like deploy/ (`disable_standby_reads =
     /// true`): standbys forward reads, none may be stale, the history is linearizable.
     StaleReadsForwarded,
+    /// Rolling upgrade 2.6.2 → 2.7.2 under load, in the order `vaultops upgrade next` gives
+    /// (standbys, step-down, the old active), each node checked before the next. Runs on its
+    /// own testbed (started on 2.6.2).
+    Upgrade,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -48,6 +52,11 @@ pub enum Scenario {
     /// the verifier reports them and the checker finds the history not linearizable.
     RollbackControl,
 }
+
+/// The release the `upgrade` scenario's own testbed starts on.
+pub(crate) const UPGRADE_FROM: &str = "2.6.2";
+/// The release the `upgrade` scenario upgrades it to.
+pub(crate) const UPGRADE_TO: &str = "2.7.2";
 
 /// A testbed's seal and configuration (see [`Scenario::own_testbed`]). The default is the
 /// shared testbed's: Shamir, and `disable_standby_reads = true` as deploy/ renders it, so
@@ -57,6 +66,8 @@ pub(crate) struct TestbedVariant {
     /// `None`: Shamir.
     pub seal: Option<vaultops_testbed::SealKind>,
     pub disable_standby_reads: bool,
+    /// `None`: the default OpenBao release; else a pinned one (`2.6.2`).
+    pub openbao_version: Option<&'static str>,
 }
 
 impl Default for TestbedVariant {
@@ -64,12 +75,13 @@ impl Default for TestbedVariant {
         Self {
             seal: None,
             disable_standby_reads: true,
+            openbao_version: None,
         }
     }
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 16] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -84,6 +96,7 @@ impl Scenario {
         Scenario::QuorumLoss,
         Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
+        Scenario::Upgrade,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -104,6 +117,7 @@ impl Scenario {
             Scenario::QuorumLoss => "quorum-loss",
             Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
+            Scenario::Upgrade => "upgrade",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -130,6 +144,11 @@ impl Scenario {
             Scenario::StaleReadsControl => Some(TestbedVariant {
                 seal: None,
                 disable_standby_reads: false,
+                openbao_version: None,
+            }),
+            Scenario::Upgrade => Some(TestbedVariant {
+                openbao_version: Some(UPGRADE_FROM),
+                ..TestbedVariant::default()
             }),
             _ => None,
         }

@@ -41,6 +41,14 @@ pub enum ScenarioError {
         #[source]
         source: Box<BootstrapError>,
     },
+    #[error("upgrade: {step}")]
+    UpgradeStep {
+        step: &'static str,
+        #[source]
+        source: Box<vaultops_bootstrap::UpgradeError>,
+    },
+    #[error("upgrade: {reason}")]
+    Upgrade { reason: String },
     #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
     NoRaftIndex,
     #[error("creating a client for {node}")]

@@ -67,6 +67,7 @@ pub(crate) async fn up_variant(
     o.ports = PortPlan::Free;
     o.seal = variant.seal;
     o.disable_standby_reads = variant.disable_standby_reads;
+    o.openbao_version = variant.openbao_version.map(str::to_owned);
     o.keep_on_failure = opts.keep;
     o.deadline = opts.testbed_deadline;
     let mut say = Say {

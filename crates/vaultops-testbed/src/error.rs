@@ -151,6 +151,13 @@ pub enum TestbedError {
     },
     #[error("testbed {name} uses the {seal} seal: it has no transit unsealer (create one with `--seal transit`)")]
     NoUnsealer { name: String, seal: &'static str },
+    #[error("--version {version} chooses an OpenBao release; the Vault engine runs its pinned official image (drop --version, or use --engine openbao)")]
+    VersionForVault { version: String },
+    #[error("testbed --version: not a pinned OpenBao release")]
+    UnpinnedVersion {
+        #[source]
+        source: vaultops_install::InstallError,
+    },
     #[error("the {seal} seal does not work with {engine}: use --seal transit or --seal shamir, or --engine openbao")]
     SealUnsupported {
         seal: &'static str,

@@ -24,8 +24,8 @@ use vaultops_types::Engine;
 use crate::docker::is_not_found;
 use crate::error::TestbedError;
 
-/// The pinned official OpenBao image.
-pub const OFFICIAL_OPENBAO_IMAGE: &str = "quay.io/openbao/openbao:2.7.2";
+/// Repository of the official OpenBao images (tagged by version).
+pub const OFFICIAL_OPENBAO_REPOSITORY: &str = "quay.io/openbao/openbao";
 /// The pinned official Vault image.
 pub const OFFICIAL_VAULT_IMAGE: &str = "hashicorp/vault:1.20.4";
 /// Repository of the locally built OpenBao image.
@@ -82,13 +82,27 @@ pub struct ContextInputs {
     pub busybox: Option<PathBuf>,
 }
 
-/// `vaultops/openbao:2.7.2-<first 12 hex of the binary's sha256>`.
-pub fn local_tag(bao_sha256: &str) -> String {
+/// `vaultops/openbao:<version>-<first 12 hex of the binary's sha256>`.
+pub fn local_tag(version: &str, bao_sha256: &str) -> String {
     let short: String = bao_sha256.chars().take(12).collect();
-    format!(
-        "{LOCAL_REPOSITORY}:{}-{short}",
-        vaultops_install::OPENBAO_VERSION
-    )
+    format!("{LOCAL_REPOSITORY}:{version}-{short}")
+}
+
+/// `quay.io/openbao/openbao:<version>`: the official image of a pinned release.
+pub fn official_openbao_image(version: &str) -> String {
+    format!("{OFFICIAL_OPENBAO_REPOSITORY}:{version}")
+}
+
+/// The OpenBao release a testbed runs: `version` (`2.6.2`) when given, else the default
+/// (2.7.2); a version vaultops-install does not pin is refused, naming the pinned ones.
+pub fn openbao_release(
+    version: Option<&str>,
+) -> Result<&'static vaultops_install::PinnedRelease, TestbedError> {
+    match version {
+        None => Ok(&vaultops_install::DEFAULT_RELEASE),
+        Some(v) => vaultops_install::pinned_release(v)
+            .map_err(|source| TestbedError::UnpinnedVersion { source }),
+    }
 }
 
 /// Hash of everything in the context except the binary: the image files and busybox's hash.
@@ -198,11 +212,13 @@ fn busybox_at(p: &Path) -> Result<(PathBuf, String), TestbedError> {
 }
 
 /// Picks (and if needed pulls or builds) the image for `engine`; see the module docs for the
-/// order. `explicit` names an image to use instead (it must be present or pullable).
+/// order. `explicit` names an image to use instead (it must be present or pullable). For
+/// OpenBao, `release` is the version the image carries (official tag, local tag and binary).
 pub(crate) async fn ensure_image(
     docker: &Docker,
     engine: Engine,
     explicit: Option<&str>,
+    release: &'static vaultops_install::PinnedRelease,
 ) -> Result<ServerImage, TestbedError> {
     let binary = match engine {
         Engine::OpenBao => "/bin/bao",
@@ -233,8 +249,9 @@ pub(crate) async fn ensure_image(
             has_busybox,
         });
     }
+    let official_openbao = official_openbao_image(release.version);
     let official = match engine {
-        Engine::OpenBao => OFFICIAL_OPENBAO_IMAGE,
+        Engine::OpenBao => official_openbao.as_str(),
         Engine::Vault => OFFICIAL_VAULT_IMAGE,
     };
     let official_image = |origin| ServerImage {
@@ -263,8 +280,8 @@ pub(crate) async fn ensure_image(
             .map_err(|e| TestbedError::blocking("looking for the host's busybox", e))??,
     );
     let busybox_sha = busybox.as_ref().map(|(_, h)| h.as_str());
-    let bao_sha256 = binary_checksum().await?;
-    let tag = local_tag(&bao_sha256);
+    let bao_sha256 = binary_checksum(release).await?;
+    let tag = local_tag(release.version, &bao_sha256);
     let want = image_labels(&bao_sha256, busybox_sha);
     let local_image = |origin| ServerImage {
         reference: tag.clone(),
@@ -289,12 +306,14 @@ pub(crate) async fn ensure_image(
         }
     }
 
-    let bao = tokio::task::spawn_blocking(|| {
-        vaultops_install::ensure_bao(&vaultops_install::InstallOptions::default())
-    })
-    .await
-    .map_err(|e| TestbedError::blocking("installing bao", e))?
-    .map_err(|source| TestbedError::InstallBao { source })?;
+    let install = vaultops_install::InstallOptions {
+        version: Some(release.version.to_owned()),
+        ..Default::default()
+    };
+    let bao = tokio::task::spawn_blocking(move || vaultops_install::ensure_bao(&install))
+        .await
+        .map_err(|e| TestbedError::blocking("installing bao", e))?
+        .map_err(|source| TestbedError::InstallBao { source })?;
     let inputs = ContextInputs {
         bao,
         busybox: busybox.as_ref().map(|(p, _)| p.clone()),
@@ -311,11 +330,16 @@ pub(crate) async fn ensure_image(
     Ok(local_image(ImageOrigin::LocalBuilt))
 }
 
-/// The checksum of the binary the local image is built from: the pinned one, unless
-/// `VAULTOPS_BAO_BIN` names another binary (hashed here, off the async runtime).
-async fn binary_checksum() -> Result<String, TestbedError> {
-    let Some(path) = std::env::var_os(vaultops_install::BAO_BIN_ENV) else {
-        return Ok(vaultops_install::BINARY_SHA256.to_owned());
+/// The checksum of the binary the local image is built from: the pinned one of `release`,
+/// unless `release` is the default and `VAULTOPS_BAO_BIN` names another binary (hashed here, off
+/// the async runtime), the same rule as [`vaultops_install::ensure_bao`].
+async fn binary_checksum(
+    release: &'static vaultops_install::PinnedRelease,
+) -> Result<String, TestbedError> {
+    let path = std::env::var_os(vaultops_install::BAO_BIN_ENV)
+        .filter(|_| release.version == vaultops_install::OPENBAO_VERSION);
+    let Some(path) = path else {
+        return Ok(release.binary_sha256.to_owned());
     };
     let path = PathBuf::from(path);
     let p = path.clone();
@@ -514,7 +538,10 @@ mod tests {
     #[test]
     fn tag_and_labels_follow_the_checksums() {
         let sha = vaultops_install::BINARY_SHA256;
-        assert_eq!(local_tag(sha), "vaultops/openbao:2.7.2-9c5f36287c67");
+        assert_eq!(
+            local_tag(vaultops_install::OPENBAO_VERSION, sha),
+            "vaultops/openbao:2.7.2-9c5f36287c67"
+        );
         let with = image_labels(sha, Some("11"));
         let without = image_labels(sha, None);
         assert_eq!(with[LABEL_BINARY_SHA256], sha);
@@ -522,6 +549,55 @@ mod tests {
         assert_eq!(without[LABEL_BUSYBOX], "false");
         assert_ne!(with[LABEL_CONTEXT], without[LABEL_CONTEXT]);
         assert_ne!(context_hash(Some("11")), context_hash(Some("12")));
+    }
+
+    #[test]
+    fn the_version_chooses_the_binary_the_tag_and_the_official_image() {
+        // Default: 2.7.2, the tree's pin.
+        let default = openbao_release(None).unwrap();
+        assert_eq!(default.version, "2.7.2");
+        assert_eq!(
+            official_openbao_image(default.version),
+            "quay.io/openbao/openbao:2.7.2"
+        );
+        // 2.6.2: its own pinned binary, so its own tag and labels, and the official 2.6.2 image.
+        let older = openbao_release(Some("2.6.2")).unwrap();
+        assert_eq!(
+            older.binary_sha256,
+            "8d18052337908a74f0d7dfacc8da7a1bff5f8a4ab6a2ad136fbf5ffeae243b00"
+        );
+        assert_eq!(
+            local_tag(older.version, older.binary_sha256),
+            "vaultops/openbao:2.6.2-8d1805233790"
+        );
+        assert_eq!(
+            official_openbao_image(older.version),
+            "quay.io/openbao/openbao:2.6.2"
+        );
+        assert_ne!(
+            image_labels(older.binary_sha256, None)[LABEL_BINARY_SHA256],
+            image_labels(default.binary_sha256, None)[LABEL_BINARY_SHA256],
+            "a 2.7.2 image is never taken for a 2.6.2 one"
+        );
+        // A version with no pin is refused, naming the pinned ones.
+        let err = openbao_release(Some("2.5.0")).unwrap_err();
+        assert!(
+            matches!(err, TestbedError::UnpinnedVersion { .. }),
+            "{err:?}"
+        );
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(
+            cause.contains("2.6.1, 2.6.2, 2.7.0, 2.7.1, 2.7.2"),
+            "{cause}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_checksum_is_the_release_s_and_the_override_only_replaces_the_default() {
+        let older = openbao_release(Some("2.6.2")).unwrap();
+        // VAULTOPS_BAO_BIN is a process-wide setting: this test only reads it. Whatever it is,
+        // the 2.6.2 checksum is the pinned one.
+        assert_eq!(binary_checksum(older).await.unwrap(), older.binary_sha256);
     }
 
     #[test]

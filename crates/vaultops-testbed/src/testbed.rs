@@ -11,13 +11,15 @@
 //!
 //! Children: `up` (create or repair), `bootstrap` (bring-up and baseline of a new testbed),
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
-//! scenarios) and `unsealer` (the transit unsealer).
+//! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
+//! upgrade's binary swap) and `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
 mod ops;
 mod resources;
 mod status;
+mod swap;
 mod unsealer;
 mod up;
 
@@ -62,6 +64,10 @@ pub struct UpOptions {
     pub ports: PortPlan,
     /// An image to use instead of the official/local choice (must be present or pullable).
     pub image: Option<String>,
+    /// The OpenBao release of a NEW testbed (`2.6.2`; default 2.7.2, one of vaultops-install's
+    /// pinned versions): the official image of that version if present, else the local image
+    /// built from that pinned binary. An existing testbed keeps the image it was created with.
+    pub openbao_version: Option<String>,
     /// Put the root token into `env.sh`.
     pub with_token: bool,
     /// Where the state directories live (default: `target/testbed`).
@@ -86,6 +92,7 @@ impl UpOptions {
             engine: None,
             seal: None,
             image: None,
+            openbao_version: None,
             with_token: false,
             state_root,
             deadline: Duration::from_secs(90),
@@ -342,5 +349,6 @@ pub async fn ensure_image(
     image: Option<&str>,
 ) -> Result<ServerImage, TestbedError> {
     let docker = dk::connect().await?;
-    crate::image::ensure_image(&docker, engine, image).await
+    let release = &vaultops_install::DEFAULT_RELEASE;
+    crate::image::ensure_image(&docker, engine, image, release).await
 }

@@ -79,6 +79,10 @@ pub struct ClusterOptions {
     /// instead of answering from their own, possibly stale, copy). Off by default, as in
     /// OpenBao.
     pub disable_standby_reads: bool,
+    /// The pinned OpenBao release every node starts with (`2.6.2`); `None`: the default
+    /// binary ([`crate::bao_bin`]). Nodes can be restarted on another one with
+    /// [`Cluster::restart_node_with`].
+    pub bao_version: Option<String>,
 }
 
 impl Default for ClusterOptions {
@@ -94,6 +98,7 @@ impl Default for ClusterOptions {
             file_audit: false,
             syslog_dir: None,
             disable_standby_reads: false,
+            bao_version: None,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Cluster {
     dir: tempfile::TempDir,
     nodes: Vec<NodeInfo>,
     procs: Vec<Option<BaoProcess>>,
+    /// The binary each node runs (and is restarted with).
+    binaries: Vec<PathBuf>,
     ca_pem: String,
     init: Option<InitResponse>,
     client_config: ClientConfig,
@@ -231,6 +238,7 @@ impl Cluster {
             dir,
             nodes,
             procs: Vec::new(),
+            binaries: Vec::new(),
             ca_pem,
             init: None,
             client_config,
@@ -240,6 +248,11 @@ impl Cluster {
             unsealer,
         };
         cluster.procs = (0..cluster.nodes.len()).map(|_| None).collect();
+        let bao = match &opts.bao_version {
+            Some(version) => crate::bao_bin_version(version),
+            None => crate::bao_bin(),
+        };
+        cluster.binaries = vec![bao; cluster.nodes.len()];
         for i in 0..cluster.nodes.len() {
             cluster.start_node(i);
         }
@@ -319,13 +332,15 @@ impl Cluster {
             .collect();
         let args = ["server".to_owned(), format!("-config={cfg}")];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let bao = &self.binaries[i];
         let p = match &self.syslog_dir {
-            None => BaoProcess::spawn_with_env(&args, &n.log_path, &env),
+            None => BaoProcess::spawn_binary(bao, &[], &args, &n.log_path, &env),
             Some(dir) => {
                 // $1 is the directory; after `shift`, "$0" "$@" is bao and its arguments.
                 let script = r#"d="$1"; shift; mount --bind "$d" /run || exit 97; if [ -S /dev/log ]; then mount --bind "$d/syslog" /dev/log || exit 98; fi; exec "$0" "$@""#;
                 let dir = dir.to_string_lossy().into_owned();
-                BaoProcess::spawn_wrapped(
+                BaoProcess::spawn_binary(
+                    bao,
                     &["unshare", "-m", "sh", "-c", script],
                     &[&[dir.as_str()][..], &args].concat(),
                     &n.log_path,
@@ -341,6 +356,45 @@ impl Cluster {
     /// was killed through [`Cluster::kill_node`], which also reaps it).
     pub fn node_exit_status(&mut self, i: usize) -> Option<std::process::ExitStatus> {
         self.procs[i].as_mut().and_then(BaoProcess::try_exit_status)
+    }
+
+    /// Stops node `i` the way a service manager does (SIGTERM), waiting up to `deadline` for the
+    /// process to exit, then SIGKILLs what is left. Returns whether it exited on SIGTERM.
+    pub async fn stop_node(&mut self, i: usize, deadline: Duration) -> bool {
+        let Some(p) = self.procs[i].as_mut() else {
+            return true;
+        };
+        if p.signal("TERM").is_err() {
+            self.kill_node(i);
+            return false;
+        }
+        let exited = vaultops_bootstrap::wait_until(
+            "the node to exit after SIGTERM",
+            deadline,
+            Duration::from_millis(50),
+            || {
+                let done = p.try_exit_status().is_some();
+                async move { Ok(done.then_some(())) }
+            },
+        )
+        .await
+        .is_ok();
+        self.kill_node(i);
+        exited
+    }
+
+    /// Restarts node `i` on another binary (`bao`, e.g. [`crate::bao_bin_version`]): a rolling
+    /// upgrade's binary swap. Stops it first ([`Cluster::stop_node`]) if it runs; a Shamir node
+    /// comes back sealed.
+    pub async fn restart_node_with(&mut self, i: usize, bao: &Path, deadline: Duration) {
+        self.stop_node(i, deadline).await;
+        self.binaries[i] = bao.to_owned();
+        self.start_node(i);
+    }
+
+    /// The binary node `i` runs (or last ran).
+    pub fn node_binary(&self, i: usize) -> &Path {
+        &self.binaries[i]
     }
 
     /// SIGKILLs node `i`.

@@ -12,7 +12,9 @@
 //!   certificate given: for expired, not-yet-valid, wrong-name and foreign-CA certificates.
 //!
 //! Every process is killed when its handle drops; every wait polls a condition with a
-//! deadline (`vaultops_bootstrap::wait_until`). The binary comes from `vaultops-install` (pinned, verified).
+//! deadline (`vaultops_bootstrap::wait_until`). The binary comes from `vaultops-install` (pinned, verified):
+//! the default release, or another pinned one ([`bao_bin_version`], [`ClusterOptions::bao_version`],
+//! [`Cluster::restart_node_with`] for a rolling upgrade).
 
 mod cluster;
 mod listeners;
@@ -35,4 +37,19 @@ pub fn bao_bin() -> std::path::PathBuf {
             .unwrap_or_else(|e| panic!("cannot obtain the bao binary for tests: {e}"))
     })
     .clone()
+}
+
+/// Path of the verified `bao` binary of pinned release `version` (`2.6.2`), installed into
+/// `target/openbao/<version>/` on first use; the default release honours `VAULTOPS_BAO_BIN` as
+/// [`bao_bin`] does.
+///
+/// # Panics
+/// When the version is not pinned or cannot be installed.
+pub fn bao_bin_version(version: &str) -> std::path::PathBuf {
+    let opts = vaultops_install::InstallOptions {
+        version: Some(version.to_owned()),
+        ..Default::default()
+    };
+    vaultops_install::ensure_bao(&opts)
+        .unwrap_or_else(|e| panic!("cannot obtain the bao {version} binary for tests: {e}"))
 }

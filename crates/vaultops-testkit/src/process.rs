@@ -37,6 +37,18 @@ impl BaoProcess {
         log: &Path,
         env: &[(&str, &str)],
     ) -> std::io::Result<Self> {
+        Self::spawn_binary(&crate::bao_bin(), wrapper, args, log, env)
+    }
+
+    /// Like [`BaoProcess::spawn_wrapped`] with the binary `bao` instead of the default one
+    /// (another pinned release: [`crate::bao_bin_version`]).
+    pub fn spawn_binary(
+        bao: &Path,
+        wrapper: &[&str],
+        args: &[&str],
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> std::io::Result<Self> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -44,10 +56,10 @@ impl BaoProcess {
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut c = Command::new(program);
-                c.args(rest).arg(crate::bao_bin());
+                c.args(rest).arg(bao);
                 c
             }
-            None => Command::new(crate::bao_bin()),
+            None => Command::new(bao),
         };
         cmd.args(args)
             .stdin(Stdio::null())

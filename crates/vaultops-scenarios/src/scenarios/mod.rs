@@ -10,6 +10,7 @@ mod reads;
 mod restarts;
 mod rollback;
 mod seal;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::StaleReadsControl => reads::stale_reads(run, false).await,
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
         Scenario::RollbackControl => rollback::rollback(run).await,
+        Scenario::Upgrade => upgrade::upgrade(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),

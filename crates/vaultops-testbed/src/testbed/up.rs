@@ -13,7 +13,7 @@ use super::resources::{
 use super::*;
 use crate::docker::{self as dk};
 use crate::error::TestbedError;
-use crate::image::ensure_image;
+use crate::image::{ensure_image, openbao_release};
 use crate::names::NodeId;
 use crate::plan::{check_ports_free, host_ports_with_unsealer, Plan};
 use crate::progress::{Progress, Step};
@@ -73,6 +73,14 @@ impl Testbed {
             });
         }
         let transit = seal == SealKind::Transit;
+        let release = match (engine, opts.openbao_version.as_deref()) {
+            (Engine::Vault, Some(version)) => {
+                return Err(TestbedError::VersionForVault {
+                    version: version.to_owned(),
+                })
+            }
+            (_, version) => openbao_release(version)?,
+        };
 
         let step = Step::begin(progress, "ports");
         let (ports, unsealer_port) = host_ports_with_unsealer(opts.ports, count, transit)?;
@@ -92,7 +100,7 @@ impl Testbed {
         ));
 
         let step = Step::begin(progress, "image");
-        let image = ensure_image(docker, engine, opts.image.as_deref()).await?;
+        let image = ensure_image(docker, engine, opts.image.as_deref(), release).await?;
         step.end(format!("{} ({:?})", image.reference, image.origin));
 
         let step = Step::begin(progress, "network");
