@@ -41,9 +41,10 @@ mod store;
 mod tests;
 
 pub use build::{
-    create_ca, create_node_cert, renew_node_cert, Ca, CaBundle, CaParams, CreateCaError,
-    CreateNodeCertError, KeyAlgorithm, NodeCert, NodeParams, ParseCaError, RenewError, Validity,
-    ValidityError, DEFAULT_CA_COMMON_NAME, DEFAULT_CA_DAYS, DEFAULT_NODE_DAYS, MAX_DAYS,
+    create_ca, create_node_cert, reissue_node_cert, renew_node_cert, Ca, CaBundle, CaParams,
+    CreateCaError, CreateNodeCertError, KeyAlgorithm, NodeCert, NodeParams, ParseCaError,
+    RenewError, Validity, ValidityError, DEFAULT_CA_COMMON_NAME, DEFAULT_CA_DAYS,
+    DEFAULT_NODE_DAYS, MAX_DAYS,
 };
 pub use bundle::{der_to_pem, trust_bundle, BundleError};
 pub use inspect::{inspect, verify, verify_for_host, CertInfo, VerifyError};
@@ -53,6 +54,6 @@ pub use served::{
     ServedReport, ServedState,
 };
 pub use store::{
-    load_ca, node_files, write_ca, write_node, CaFiles, LoadCaError, NodeFiles, Overwrite,
-    WriteError, CA_CERT_FILE, CA_KEY_FILE,
+    load_ca, node_files, write_bundle, write_ca, write_node, CaFiles, LoadCaError, NodeFiles,
+    Overwrite, WriteError, CA_CERT_FILE, CA_KEY_FILE,
 };

@@ -119,3 +119,19 @@ fn bundle_refuses_node_certificates_and_empty_input() {
     ));
     assert_eq!(trust_bundle(&[]).unwrap_err(), BundleError::NoInput);
 }
+
+#[test]
+fn reissue_moves_a_leaf_to_the_new_ca_keeping_its_names_and_renew_refuses_that() {
+    use crate::build::{reissue_node_cert, renew_node_cert};
+    use crate::inspect::inspect;
+    let (_, old) = ca("old CA");
+    let (new_pem, new) = ca("new CA");
+    let leaf = node_pem(&old);
+    let moved = reissue_node_cert(&new, &leaf, 30).unwrap().cert_pem;
+    verify(&moved, &new_pem).unwrap();
+    let (a, b) = (inspect(&leaf).unwrap(), inspect(&moved).unwrap());
+    assert_eq!((a.subject, a.ip_sans), (b.subject, b.ip_sans));
+    assert_ne!(a.serial, b.serial);
+    // Control: renew keeps the same-CA check.
+    assert!(renew_node_cert(&new, &leaf, 30).is_err());
+}
