@@ -2,7 +2,8 @@
 //! (a) new node certificates from the same CA, written over the files the nodes use and
 //! reloaded with SIGHUP: `served_certificates` proves every node serves its new certificate,
 //! the process ids are unchanged and a writer/reader doing a fresh handshake per request
-//! never fails; before the SIGHUP the same check fails naming the node and its old serial;
+//! never fails; before the SIGHUP the same check fails naming the node and its old serial,
+//! and a reload of an unreadable file leaves the node serving its old certificate;
 //! (b) CA rotation: a client trusting the bundle (old + new CA) never fails a handshake while
 //! the nodes move to leaves of the new CA; a client trusting only the old CA fails after.
 
@@ -139,6 +140,29 @@ async fn same_ca_rotation_with_sighup_serves_the_new_serial_without_restart() {
     );
     load.advance(5).await;
 
+    // A failed reload (an unreadable certificate file) leaves node 0 serving its old
+    // certificate, unsealed, and the load going: the server logs why.
+    let files = c.node_tls_files(0);
+    let old0 = std::fs::read_to_string(&files.cert).unwrap();
+    std::fs::write(&files.cert, "not a certificate").unwrap();
+    c.reload_node(0);
+    let log = c.nodes()[0].log_path.clone();
+    vaultops_bootstrap::wait_until("node 0 to log its failed reload", DEADLINE, POLL, || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        async move {
+            Ok(text
+                .contains("error encountered reloading listener")
+                .then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+    let still = served_certificates(&[(c.addrs()[0].clone(), old0)], &config)
+        .await
+        .unwrap();
+    assert!(still.all_expected, "{:?}", still.problems());
+    load.advance(5).await;
+
     let ca = load_ca(&tls_dir(&c)).unwrap();
     let new: Vec<String> = (0..n).map(|i| reissue(&c, &ca, i)).collect();
     let expect: Vec<(String, String)> = c.addrs().into_iter().zip(new.clone()).collect();
@@ -170,6 +194,7 @@ async fn same_ca_rotation_with_sighup_serves_the_new_serial_without_restart() {
     for (i, pid) in pids.iter().enumerate() {
         assert_eq!(c.node_pid(i), Some(*pid), "node {i} was restarted");
     }
+    assert_unsealed(&c, &config).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,6 +252,7 @@ async fn ca_rotation_in_phases_never_fails_a_bundle_client() {
         errors.is_empty(),
         "{ok} ok, handshake/request failures: {errors:?}"
     );
+    assert_unsealed(&c, &new_only).await;
 }
 
 /// Every node answers `sys/health` to a client trusting only the old CA (`expect` true), or
@@ -245,5 +271,17 @@ async fn old_only_reaches(c: &Cluster, config: &ClientConfig, expect: bool) {
                 panic!("{addr} still answered a client trusting only the old CA: {h:?}")
             }
         }
+    }
+}
+
+/// Every node answers, initialised and unsealed.
+async fn assert_unsealed(c: &Cluster, config: &ClientConfig) {
+    for addr in c.addrs() {
+        let s = NodeClient::new(&addr, config)
+            .unwrap()
+            .seal_status()
+            .await
+            .unwrap_or_else(|e| panic!("{addr}: {}", vaultops_types::error_report(&e)));
+        assert!(s.initialized && !s.sealed, "{addr}: {s:?}");
     }
 }
