@@ -285,3 +285,98 @@ async fn assert_unsealed(c: &Cluster, config: &ClientConfig) {
         assert!(s.initialized && !s.sealed, "{addr}: {s:?}");
     }
 }
+
+/// After a CA rotation, a node joining the cluster (here: node 2, removed and wiped) verifies
+/// the leader against its `retry_join` `leader_ca_cert_file`: with the old CA alone the join
+/// fails the handshake (positive control); the running node does not re-read that file
+/// (its next attempts still fail); restarted with the bundle in the file, it joins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_after_the_ca_rotation_needs_the_bundle_in_leader_ca_cert_file() {
+    let mut c = Cluster::start(ClusterOptions::default()).await;
+    let n = c.nodes().len();
+    let new_bundle = vaultops_tls::create_ca(&vaultops_tls::CaParams {
+        common_name: "vaultops testkit CA 2".into(),
+        days: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let new_ca = Ca::from_bundle(&new_bundle).unwrap();
+    let (bundle, _) = trust_bundle(&[c.ca_pem().to_owned(), new_bundle.cert_pem.clone()]).unwrap();
+    let config = config_trusting(&c, &bundle, false);
+    let mut expect = Vec::new();
+    for i in 0..n {
+        let pem = reissue(&c, &new_ca, i);
+        c.reload_node(i);
+        expect.push((c.addrs()[i].clone(), pem));
+    }
+    let r = wait_served(&expect, &config, DEADLINE, POLL).await.unwrap();
+    assert!(r.all_expected, "{:?}", r.problems());
+
+    // Node 2 leaves the cluster for good and comes back empty: it must join again.
+    let name = c.nodes()[2].name.clone();
+    c.kill_node(2);
+    let active = {
+        let root = config_trusting(&c, &bundle, true);
+        let mut found = None;
+        for i in 0..2 {
+            let client = NodeClient::new(&c.addrs()[i], &root).unwrap();
+            if matches!(
+                client.health().await.map(|h| h.role),
+                Ok(vaultops_api::NodeRole::Active)
+            ) {
+                found = Some(client);
+            }
+        }
+        found.expect("an active node among the two left")
+    };
+    active.raft_remove_peer(&name).await.unwrap();
+    let data = c.dir().join(&name).join("data");
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    c.start_node(2);
+
+    // leader_ca_cert_file (the testkit's tls/ca.pem) holds the old CA only: the join fails.
+    let log = c.nodes()[2].log_path.clone();
+    const REFUSED: &str = "certificate signed by unknown authority";
+    let refusals = |want: usize| {
+        let log = log.clone();
+        async move {
+            vaultops_bootstrap::wait_until(
+                &format!("node 2 to log {want} refused join handshakes"),
+                DEADLINE,
+                POLL,
+                || {
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    async move {
+                        let n = text.matches(REFUSED).count();
+                        Ok((n >= want).then_some(n))
+                    }
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let before = refusals(1).await;
+
+    // The bundle into leader_ca_cert_file. The RUNNING node keeps the CA it read at start:
+    // two more join attempts (both leaders each) are still refused.
+    vaultops_tls::write_bundle(&c.ca_path(), &bundle).unwrap();
+    refusals(before + 4).await;
+    let node2 = NodeClient::new(&c.addrs()[2], &config).unwrap();
+    assert!(!node2.seal_status().await.unwrap().initialized);
+
+    // Restarted, it reads the bundle and joins.
+    c.kill_node(2);
+    c.start_node(2);
+    vaultops_bootstrap::unseal_when_joined(&node2, c.unseal_keys(), DEADLINE)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}\n{}",
+                vaultops_types::error_report(&e),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+    assert_unsealed(&c, &config).await;
+}
