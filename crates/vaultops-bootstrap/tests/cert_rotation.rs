@@ -5,7 +5,9 @@
 //! never fails; before the SIGHUP the same check fails naming the node and its old serial,
 //! and a reload of an unreadable file leaves the node serving its old certificate;
 //! (b) CA rotation: a client trusting the bundle (old + new CA) never fails a handshake while
-//! the nodes move to leaves of the new CA; a client trusting only the old CA fails after.
+//! the nodes move to leaves of the new CA; a client trusting only the old CA fails after;
+//! (c) a node joining after the CA rotation needs the bundle in `leader_ca_cert_file` and a
+//! restart (a waiting node does not re-read that file).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
