@@ -98,6 +98,14 @@ async fn ca_rotation_through_the_cli() {
         .collect();
     let o = served(&c, &bundle, &copies, None);
     assert!(o.status.success(), "{}", text(&o));
+    // Bad input: neither one --expect nor one per --addr.
+    let o = served(&c, &bundle, &copies[..2], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 --expect files for 3 --addr nodes"),
+        "{}",
+        text(&o)
+    );
 
     let pids: Vec<Option<u32>> = (0..n).map(|i| c.node_pid(i)).collect();
     for cert in &current {

@@ -9,7 +9,7 @@ use crate::served::fingerprint_der;
 
 /// Why a trust bundle could not be built.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum BundleError {
+pub enum TrustBundleError {
     /// An input holds no certificate.
     #[error("input {index} holds no PEM certificate: pass CA certificate files (ca.pem)")]
     Empty {
@@ -41,21 +41,21 @@ pub enum BundleError {
 /// Builds one PEM holding every distinct CA certificate of `ca_pems` (each may itself be a
 /// bundle), in the order given; duplicates (same DER) are kept once. Returns the PEM text and
 /// the number of CA certificates in it.
-pub fn trust_bundle(ca_pems: &[String]) -> Result<(String, usize), BundleError> {
+pub fn trust_bundle(ca_pems: &[String]) -> Result<(String, usize), TrustBundleError> {
     let mut seen = Vec::new();
     let mut out = String::new();
     for (i, pem) in ca_pems.iter().enumerate() {
         let index = i + 1;
         let mut found = 0;
         for block in Pem::iter_from_buffer(pem.as_bytes()) {
-            let block = block.map_err(|e| BundleError::Unreadable {
+            let block = block.map_err(|e| TrustBundleError::Unreadable {
                 index,
                 source: InspectError::Malformed {
                     reason: format!("invalid PEM: {e}"),
                 },
             })?;
             if block.label != "CERTIFICATE" {
-                return Err(BundleError::Unreadable {
+                return Err(TrustBundleError::Unreadable {
                     index,
                     source: InspectError::NotACertificate { label: block.label },
                 });
@@ -63,9 +63,9 @@ pub fn trust_bundle(ca_pems: &[String]) -> Result<(String, usize), BundleError> 
             found += 1;
             let (subject, is_ca) =
                 crate::parse::with_der(&block.contents, |c| (c.subject().to_string(), c.is_ca()))
-                    .map_err(|source| BundleError::Unreadable { index, source })?;
+                    .map_err(|source| TrustBundleError::Unreadable { index, source })?;
             if !is_ca {
-                return Err(BundleError::NotCa { index, subject });
+                return Err(TrustBundleError::NotCa { index, subject });
             }
             let fp = fingerprint_der(&block.contents);
             if seen.contains(&fp) {
@@ -75,11 +75,11 @@ pub fn trust_bundle(ca_pems: &[String]) -> Result<(String, usize), BundleError> 
             out.push_str(&der_to_pem(&block.contents));
         }
         if found == 0 {
-            return Err(BundleError::Empty { index });
+            return Err(TrustBundleError::Empty { index });
         }
     }
     if seen.is_empty() {
-        return Err(BundleError::NoInput);
+        return Err(TrustBundleError::NoInput);
     }
     Ok((out, seen.len()))
 }

@@ -46,7 +46,7 @@ pub use build::{
     RenewError, Validity, ValidityError, DEFAULT_CA_COMMON_NAME, DEFAULT_CA_DAYS,
     DEFAULT_NODE_DAYS, MAX_DAYS,
 };
-pub use bundle::{der_to_pem, trust_bundle, BundleError};
+pub use bundle::{der_to_pem, trust_bundle, TrustBundleError};
 pub use inspect::{inspect, verify, verify_for_host, CertInfo, VerifyError};
 pub use parse::InspectError;
 pub use served::{

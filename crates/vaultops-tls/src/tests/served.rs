@@ -1,7 +1,7 @@
 //! Tests of `served` (served certificate vs expected) and `bundle` (trust bundles).
 
 use crate::build::{create_ca, create_node_cert, Ca, CaParams, NodeParams};
-use crate::bundle::{der_to_pem, trust_bundle, BundleError};
+use crate::bundle::{der_to_pem, trust_bundle, TrustBundleError};
 use crate::inspect::verify;
 use crate::parse::decode_pem;
 use crate::served::*;
@@ -110,14 +110,14 @@ fn bundle_refuses_node_certificates_and_empty_input() {
     let (ca_pem, ca) = ca("A");
     let err = trust_bundle(&[ca_pem.clone(), node_pem(&ca)]).unwrap_err();
     assert!(
-        matches!(err, BundleError::NotCa { index: 2, .. }),
+        matches!(err, TrustBundleError::NotCa { index: 2, .. }),
         "{err:?}"
     );
     assert!(matches!(
         trust_bundle(&[ca_pem, String::from("nothing")]).unwrap_err(),
-        BundleError::Empty { index: 2 }
+        TrustBundleError::Empty { index: 2 }
     ));
-    assert_eq!(trust_bundle(&[]).unwrap_err(), BundleError::NoInput);
+    assert_eq!(trust_bundle(&[]).unwrap_err(), TrustBundleError::NoInput);
 }
 
 #[test]
