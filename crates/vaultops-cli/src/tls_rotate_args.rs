@@ -24,6 +24,9 @@ pub enum TlsRotateCommand {
         cas: Vec<PathBuf>,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Show the CA certificates the bundle would hold; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Re-issue a node certificate from ANOTHER CA (phase 2 of a CA rotation): same name,
     /// SANs and key type, new key; NAME.pem and NAME-key.pem are replaced in place.
@@ -35,6 +38,10 @@ pub enum TlsRotateCommand {
         cert: PathBuf,
         #[arg(long, default_value_t = tls::DEFAULT_NODE_DAYS)]
         days: u32,
+        /// Show the names the new certificate would carry and the files it would replace;
+        /// write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

@@ -23,7 +23,7 @@ pub const SERVED_MISMATCH: u8 = 2;
 pub async fn run(global: &Global, cmd: &TlsRotateCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         TlsRotateCommand::Served(args) => served(global, args).await,
-        TlsRotateCommand::Bundle { cas, out } => {
+        TlsRotateCommand::Bundle { cas, out, dry_run } => {
             let pems = cas
                 .iter()
                 .map(|p| read(p))
@@ -37,6 +37,19 @@ pub async fn run(global: &Global, cmd: &TlsRotateCommand) -> anyhow::Result<Exit
                         .join(", ")
                 )
             })?;
+            if *dry_run {
+                let mut subjects = Vec::new();
+                for block in pem.split_inclusive("-----END CERTIFICATE-----\n") {
+                    let info = tls::inspect(block).context("reading the bundle back")?;
+                    subjects.push(format!("{} (serial {})", info.subject, info.serial));
+                }
+                eprintln!(
+                    "dry run: would write {} with {n} CA certificates: {}",
+                    out.display(),
+                    subjects.join("; ")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             tls::write_bundle(out, &pem).with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "trust bundle written: {} ({n} CA certificates)",
@@ -44,7 +57,12 @@ pub async fn run(global: &Global, cmd: &TlsRotateCommand) -> anyhow::Result<Exit
             );
             Ok(ExitCode::SUCCESS)
         }
-        TlsRotateCommand::Reissue { ca_dir, cert, days } => {
+        TlsRotateCommand::Reissue {
+            ca_dir,
+            cert,
+            days,
+            dry_run,
+        } => {
             let ca = tls::load_ca(ca_dir)
                 .with_context(|| format!("loading the CA from {}", ca_dir.display()))?;
             let renewed = tls::reissue_node_cert(&ca, &read(cert)?, *days)
@@ -57,6 +75,22 @@ pub async fn run(global: &Global, cmd: &TlsRotateCommand) -> anyhow::Result<Exit
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
+            if *dry_run {
+                let info =
+                    tls::inspect(&renewed.cert_pem).context("reading the new certificate")?;
+                let files = tls::node_files(dir, name);
+                eprintln!(
+                    "dry run: would replace {} and {} with a certificate for {} (DNS [{}], IP [{}]) issued by {}, valid until {}",
+                    files.cert.display(),
+                    files.key.display(),
+                    info.subject,
+                    info.dns_sans.join(", "),
+                    info.ip_sans.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                    info.issuer,
+                    info.not_after.date()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let files = tls::write_node(dir, name, &renewed)
                 .with_context(|| format!("writing the new certificate into {}", dir.display()))?;
             eprintln!(

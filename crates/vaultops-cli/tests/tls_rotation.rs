@@ -107,6 +107,40 @@ async fn ca_rotation_through_the_cli() {
         text(&o)
     );
 
+    // Dry runs write nothing.
+    let o = vaultops(&[
+        "tls".into(),
+        "bundle".into(),
+        "--ca".into(),
+        s(&c.ca_path()),
+        "--ca".into(),
+        s(&new_ca.join("ca.pem")),
+        "--out".into(),
+        s(&work.path().join("dry.pem")),
+        "--dry-run".into(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("with 2 CA certificates"), "{}", text(&o));
+    assert!(!work.path().join("dry.pem").exists());
+    let o = vaultops(&[
+        "tls".into(),
+        "reissue".into(),
+        "--ca-dir".into(),
+        s(&new_ca),
+        current[0].clone(),
+        "--dry-run".into(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("issued by CN=vaultops CA"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(&current[0]).unwrap(),
+        std::fs::read(&copies[0]).unwrap()
+    );
+
     let pids: Vec<Option<u32>> = (0..n).map(|i| c.node_pid(i)).collect();
     for cert in &current {
         let o = vaultops(&[
