@@ -1,13 +1,13 @@
 //! TLS material for a Vault/OpenBao TLS raft cluster.
 //!
-//! The crate owns three things and keeps them apart:
+//! The crate owns these parts and keeps them apart:
 //! - [`build`]: pure creation of a CA and of node certificates (serverAuth + clientAuth, DNS and
 //!   IP SANs, ECDSA P-256 by default) and renewal of a node certificate. No I/O.
 //! - [`mod@inspect`]: reading a certificate ([`CertInfo`]) and verifying it against a CA, its
 //!   validity period and, optionally, a hostname or IP. No I/O.
-//! - [`served`]: comparing the certificate each node serves (DER from the API client) with
+//! - `served`: comparing the certificate each node serves (DER from the API client) with
 //!   the expected one, by SHA-256 fingerprint. No I/O.
-//! - [`bundle`]: trust bundles (old + new CA in one PEM) for a CA rotation. No I/O.
+//! - `bundle`: trust bundles (old + new CA in one PEM) for a CA rotation. No I/O.
 //! - [`store`]: the only I/O: atomic PEM writes (private keys mode 0600, certificates 0644) and
 //!   loading a CA back from a directory.
 //!
