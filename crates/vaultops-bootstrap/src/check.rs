@@ -6,7 +6,6 @@
 
 use crate::nodes::NodeSet;
 use crate::status::cluster_status;
-use base64::Engine as _;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 use vaultops_api::NodeClient;
@@ -154,17 +153,6 @@ pub fn grade_snapshot(age: Option<Duration>, max: Duration) -> CheckItem {
     }
 }
 
-fn der_to_pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
-}
-
 /// Runs every check. `nodes` must carry a token able to read `sys/audit`,
 /// `sys/storage/raft/autopilot/state`, `sys/policies/acl`, AppRole roles and (with sudo)
 /// `auth/token/accessors`; a missing right shows as a failed item naming it.
@@ -220,7 +208,7 @@ pub async fn run_checks(nodes: &NodeSet, opts: &CheckOptions) -> CheckReport {
             continue;
         }
         match n.peer_certificate().await {
-            Ok(Some(der)) => match vaultops_tls::inspect(&der_to_pem(&der)) {
+            Ok(Some(der)) => match vaultops_tls::inspect(&vaultops_tls::der_to_pem(&der)) {
                 Ok(info) => items.push(grade_cert(n.addr(), info.days_left, warn_days)),
                 Err(e) => items.push(item(
                     "tls",
@@ -440,7 +428,7 @@ mod tests {
 
     #[test]
     fn pem_wrapping_round_trips() {
-        let pem = der_to_pem(&[1, 2, 3]);
+        let pem = vaultops_tls::der_to_pem(&[1, 2, 3]);
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\nAQID\n"));
     }
 

@@ -5,8 +5,9 @@
 //! [`bring_up`] is the one bring-up sequence (init → unseal → autopilot → join → voters) the
 //! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
 //! prepares a transit unsealer; [`plan_rekey`]…[`rekey_verify`] rotate the unseal shares and
-//! [`rotate_encryption_key`] the barrier key; [`apply_baseline`] applies the shipped example
-//! rollout through [`apply()`]; [`next_action`] and its siblings drive a rolling upgrade.
+//! [`rotate_encryption_key`] the barrier key; [`served_certificates`]/[`wait_served`] prove
+//! which certificate each node serves; [`apply_baseline`] applies the shipped example rollout
+//! through [`apply()`]; [`next_action`] and its siblings drive a rolling upgrade.
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
@@ -21,6 +22,7 @@ mod nodes;
 mod raft;
 mod rekey;
 mod root;
+mod served;
 mod status;
 mod transit;
 mod unseal;
@@ -53,6 +55,7 @@ pub use rekey::{
     REKEY_POLICY, ROTATE_ENCRYPTION_KEY_POLICY,
 };
 pub use root::generate_root;
+pub use served::{served_certificates, wait_served, ServedCertError};
 pub use status::{cluster_status, judge, node_status, ClusterStatus, NodeStatus};
 pub use transit::{
     prepare_unsealer, transit_policy, TRANSIT_KEY, TRANSIT_MOUNT, TRANSIT_TOKEN_PERIOD,

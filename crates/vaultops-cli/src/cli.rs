@@ -677,6 +677,9 @@ pub enum TlsCommand {
         #[arg(long, default_value_t = vaultops_tls::DEFAULT_NODE_DAYS)]
         days: u32,
     },
+    // Certificate and CA rotation (served, bundle, reissue): grammar in tls_rotate_args.rs.
+    #[command(flatten)]
+    Rotate(crate::tls_rotate_args::TlsRotateCommand),
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,8 @@ mod restore_cmd;
 mod root_cmd;
 mod status_cmd;
 mod tls_cmd;
+mod tls_rotate_args;
+mod tls_rotate_cmd;
 mod unseal_cmd;
 mod upgrade_cmd;
 
@@ -51,6 +53,9 @@ fn main() -> ExitCode {
 
 async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match &args.command {
+        cli::Command::Tls(cli::TlsCommand::Rotate(cmd)) => {
+            tls_rotate_cmd::run(&args.global, cmd).await
+        }
         cli::Command::Tls(cmd) => tls_cmd::run(&args.global, cmd),
         cli::Command::Status(cmd) => status_cmd::run(&args.global, cmd).await,
         cli::Command::Init(cmd) => init_cmd::run(&args.global, cmd).await,

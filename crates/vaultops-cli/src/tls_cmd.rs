@@ -1,4 +1,5 @@
-//! `vaultops tls ca|node|inspect|renew`: certificate files for a TLS raft cluster.
+//! `vaultops tls ca|node|inspect|renew`: certificate files for a TLS raft cluster (the
+//! rotation commands `served|bundle|reissue` are in `tls_rotate_cmd`).
 
 use crate::cli::{Global, TlsCommand};
 use crate::output::{emit, table};
@@ -96,6 +97,7 @@ pub fn run(global: &Global, cmd: &TlsCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        TlsCommand::Rotate(_) => unreachable!("main dispatches the rotation commands"),
     }
 }
 

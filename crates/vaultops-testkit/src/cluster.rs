@@ -415,6 +415,23 @@ impl Cluster {
         self.signal_node(i, "CONT");
     }
 
+    /// Sends SIGHUP to node `i`: OpenBao re-reads its listener certificate and key (and its
+    /// log level) without restarting; the process id stays the same.
+    pub fn reload_node(&self, i: usize) {
+        self.signal_node(i, "HUP");
+    }
+
+    /// Node `i`'s process id while it runs.
+    pub fn node_pid(&self, i: usize) -> Option<u32> {
+        self.procs[i].as_ref().and_then(BaoProcess::pid)
+    }
+
+    /// Node `i`'s listener certificate and key files (`tls/NAME.pem`, `tls/NAME-key.pem`):
+    /// overwrite them, then [`Cluster::reload_node`], to rotate its certificate.
+    pub fn node_tls_files(&self, i: usize) -> vaultops_tls::NodeFiles {
+        vaultops_tls::node_files(&self.dir.path().join("tls"), &self.nodes[i].name)
+    }
+
     fn signal_node(&self, i: usize, signal: &str) {
         let p = self.procs[i]
             .as_ref()

@@ -97,28 +97,32 @@ pub fn inspect(cert_pem: &str) -> Result<CertInfo, InspectError> {
 }
 
 pub(crate) fn inspect_at(cert_pem: &str, now: OffsetDateTime) -> Result<CertInfo, InspectError> {
-    let (info, sans) = parse::with_cert(cert_pem, |c| {
-        let not_before = c.validity().not_before.to_datetime();
-        let not_after = c.validity().not_after.to_datetime();
-        let info = CertInfo {
-            subject: c.subject().to_string(),
-            issuer: c.issuer().to_string(),
-            serial: c.raw_serial_as_string(),
-            dns_sans: Vec::new(),
-            ip_sans: Vec::new(),
-            not_before,
-            not_after,
-            // Rounded down, so a certificate that expired an hour ago shows -1, not 0.
-            days_left: (not_after - now).whole_seconds().div_euclid(86_400),
-            is_ca: c.is_ca(),
-        };
-        (info, parse::sans(c))
-    })?;
-    let (dns_sans, ip_sans) = sans?;
+    parse::with_cert(cert_pem, |c| summarize(c, now))?
+}
+
+/// Like [`inspect`], for a DER certificate (what a TLS peer presents).
+pub(crate) fn inspect_der_at(der: &[u8], now: OffsetDateTime) -> Result<CertInfo, InspectError> {
+    parse::with_der(der, |c| summarize(c, now))?
+}
+
+fn summarize(
+    c: &x509_parser::certificate::X509Certificate<'_>,
+    now: OffsetDateTime,
+) -> Result<CertInfo, InspectError> {
+    let not_before = c.validity().not_before.to_datetime();
+    let not_after = c.validity().not_after.to_datetime();
+    let (dns_sans, ip_sans) = parse::sans(c)?;
     Ok(CertInfo {
+        subject: c.subject().to_string(),
+        issuer: c.issuer().to_string(),
+        serial: c.raw_serial_as_string(),
         dns_sans,
         ip_sans,
-        ..info
+        not_before,
+        not_after,
+        // Rounded down, so a certificate that expired an hour ago shows -1, not 0.
+        days_left: (not_after - now).whole_seconds().div_euclid(86_400),
+        is_ca: c.is_ca(),
     })
 }
 

@@ -67,6 +67,18 @@ pub(crate) fn with_cert<T>(
     Ok(f(&cert))
 }
 
+/// Parses a DER certificate and hands it to `f`.
+pub(crate) fn with_der<T>(
+    der: &[u8],
+    f: impl FnOnce(&X509Certificate<'_>) -> T,
+) -> Result<T, InspectError> {
+    let (_rest, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| InspectError::Malformed {
+            reason: format!("invalid X.509 certificate: {e}"),
+        })?;
+    Ok(f(&cert))
+}
+
 /// The certificate's DNS and IP subject alternative names, in certificate order.
 pub(crate) fn sans(cert: &X509Certificate<'_>) -> Result<(Vec<String>, Vec<IpAddr>), InspectError> {
     let mut dns = Vec::new();

@@ -190,6 +190,11 @@ pub fn write_node(dir: &Path, name: &str, node: &NodeCert) -> Result<NodeFiles, 
     Ok(files)
 }
 
+/// Writes a trust bundle (CA certificates, public) to `path`, atomically, mode 0644.
+pub fn write_bundle(path: &Path, pem: &str) -> Result<(), WriteError> {
+    write_file(path, pem.as_bytes(), WriteOptions::new(CERT_MODE))
+}
+
 /// Loads the CA written by [`write_ca`] from `dir`.
 pub fn load_ca(dir: &Path) -> Result<Ca, LoadCaError> {
     let cert_pem = read(&dir.join(CA_CERT_FILE), "CA certificate")?;
@@ -266,7 +271,6 @@ fn map(path: &Path, e: AtomicWriteError) -> WriteError {
 
 /// Writes one PEM file through [`vaultops_fs`] (mode exact from the start, atomic, never
 /// through a symlink).
-#[cfg(test)]
 fn write_file(path: &Path, contents: &[u8], options: WriteOptions) -> Result<(), WriteError> {
     vaultops_fs::write_atomic(path, contents, options).map_err(|e| map(path, e))
 }

@@ -158,6 +158,26 @@ pub fn renew_node_cert(
     existing_cert_pem: &str,
     days: u32,
 ) -> Result<NodeCert, RenewError> {
+    reissue(ca, existing_cert_pem, days, true)
+}
+
+/// Re-issues a node certificate with ANOTHER CA (phase 2 of a CA rotation): same common name,
+/// SANs and key type as `existing_cert_pem`, a new key, signed by `new_ca`. Unlike
+/// [`renew_node_cert`], the existing certificate's issuer is not checked.
+pub fn reissue_node_cert(
+    new_ca: &Ca,
+    existing_cert_pem: &str,
+    days: u32,
+) -> Result<NodeCert, RenewError> {
+    reissue(new_ca, existing_cert_pem, days, false)
+}
+
+fn reissue(
+    ca: &Ca,
+    existing_cert_pem: &str,
+    days: u32,
+    same_ca: bool,
+) -> Result<NodeCert, RenewError> {
     // The CA certificate was parsed when `ca` was loaded, so reading it again cannot fail in
     // practice; the existing certificate is parsed inside so it can borrow the CA's key.
     let parsed = parse::with_cert(&ca.cert_pem, |ca_cert| {
@@ -190,7 +210,7 @@ pub fn renew_node_cert(
     if is_ca {
         return Err(RenewError::IsCa { subject });
     }
-    if !signed_by_ca {
+    if same_ca && !signed_by_ca {
         return Err(RenewError::NotIssuedByCa {
             issuer,
             ca_subject: ca.subject.clone(),

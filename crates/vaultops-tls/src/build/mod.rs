@@ -23,7 +23,7 @@ mod error;
 mod issue;
 
 pub use error::{CreateCaError, CreateNodeCertError, ParseCaError, RenewError, ValidityError};
-pub use issue::{create_ca, create_node_cert, renew_node_cert};
+pub use issue::{create_ca, create_node_cert, reissue_node_cert, renew_node_cert};
 
 /// Common name of a CA when none is given.
 pub const DEFAULT_CA_COMMON_NAME: &str = "vaultops CA";

@@ -4,3 +4,4 @@
 
 mod build;
 mod inspect;
+mod served;
