@@ -1,5 +1,5 @@
 //! Integrated storage (raft) endpoints, `sys/storage/raft/*`: the peer set
-//! (configuration, join, remove-peer), autopilot (state and configuration) and snapshots.
+//! (configuration, join, remove-peer, promote, demote), autopilot (state and configuration) and snapshots.
 //!
 //! Snapshots are streamed, never held whole in memory: a save streams the response body
 //! into a [`vaultops_fs::AsyncAtomicFile`] (hashing it on the way), so the target is either
@@ -357,6 +357,43 @@ impl NodeClient {
             OP,
             Method::POST,
             "sys/storage/raft/remove-peer",
+            Some(&serde_json::json!({ "server_id": node_id })),
+        )
+        .await
+    }
+
+    /// `POST sys/storage/raft/promote`: makes the permanent non-voter `node_id` (joined with
+    /// `non_voter`, or demoted) a voter. Send it to the active node. Exists in OpenBao 2.x
+    /// (read in the 2.7.2 binary's paths and `bao operator raft promote`); Vault has no such
+    /// endpoint.
+    pub async fn raft_promote(&self, node_id: &str) -> Result<(), ApiError> {
+        self.raft_peer_op("raft promote", "sys/storage/raft/promote", node_id)
+            .await
+    }
+
+    /// `POST sys/storage/raft/demote`: makes the voter `node_id` a permanent non-voter
+    /// (autopilot no longer promotes it). Send it to the active node. OpenBao 2.x only.
+    pub async fn raft_demote(&self, node_id: &str) -> Result<(), ApiError> {
+        self.raft_peer_op("raft demote", "sys/storage/raft/demote", node_id)
+            .await
+    }
+
+    async fn raft_peer_op(
+        &self,
+        op: &'static str,
+        path: &'static str,
+        node_id: &str,
+    ) -> Result<(), ApiError> {
+        if node_id.trim().is_empty() {
+            return Err(self.err(
+                op,
+                ErrorKind::InvalidRequest("node id is empty; give the peer's raft node_id".into()),
+            ));
+        }
+        self.call_empty(
+            op,
+            Method::POST,
+            path,
             Some(&serde_json::json!({ "server_id": node_id })),
         )
         .await

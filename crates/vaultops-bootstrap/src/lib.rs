@@ -5,7 +5,8 @@
 //! [`bring_up`] is the one bring-up sequence (init → unseal → autopilot → join → voters) the
 //! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
 //! prepares a transit unsealer; [`plan_rekey`]…[`rekey_verify`] rotate the unseal shares and
-//! [`rotate_encryption_key`] the barrier key; [`apply_baseline`] applies the shipped example rollout through
+//! [`rotate_encryption_key`] the barrier key; [`plan_member`]/[`change_member`] and
+//! [`plan_autopilot_change`]/[`apply_autopilot`] change the raft peer set and autopilot safely; [`apply_baseline`] applies the shipped example rollout through
 //! [`apply()`].
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
@@ -17,6 +18,8 @@ mod bringup;
 mod check;
 mod cluster;
 mod error;
+mod membership;
+mod membership_run;
 mod nodes;
 mod raft;
 mod rekey;
@@ -44,6 +47,14 @@ pub use cluster::{
     init_cluster, init_cluster_reporting, unseal_cluster, unseal_when_joined, InitProgress,
 };
 pub use error::BootstrapError;
+pub use membership::{
+    diff_configs, parse_go_duration, peers, plan_autopilot, plan_member_change, quorum,
+    safe_min_quorum, AutopilotChange, AutopilotPlan, MemberAction, MemberPlan, MembershipError,
+    Peer, SettingDiff, MEMBERSHIP_POLICY,
+};
+pub use membership_run::{
+    apply_autopilot, change_member, plan_autopilot_change, plan_member, read_peers,
+};
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};
 pub use rekey::{
