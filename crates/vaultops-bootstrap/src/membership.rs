@@ -99,6 +99,9 @@ pub struct Peer {
     pub leader: bool,
     /// Autopilot reports it healthy (reachable, caught up).
     pub healthy: bool,
+    /// Autopilot's node type is `non-voter`: it stays a non-voter until promoted. A raft
+    /// non-voter whose node type is `voter` is only waiting for autopilot to promote it.
+    pub permanent_non_voter: bool,
     /// Time since the leader last heard from it (Go duration), when autopilot knows it.
     pub last_contact: String,
 }
@@ -117,6 +120,7 @@ pub fn peers(config: &RaftConfiguration, state: &AutopilotState) -> Vec<Peer> {
                 voter: s.voter,
                 leader: s.leader,
                 healthy: ap.is_some_and(|a| a.healthy),
+                permanent_non_voter: ap.is_some_and(|a| a.node_type == "non-voter"),
                 last_contact: ap.map(|a| a.last_contact.clone()).unwrap_or_default(),
             }
         })
@@ -155,17 +159,20 @@ pub struct MemberPlan {
     pub node_id: String,
     /// Set when nothing needs doing (why): a re-run after the change took effect.
     pub noop: Option<String>,
-    /// Voters now.
+    /// Voters now (sorted).
     pub voters_before: Vec<String>,
-    /// Voters after the change.
+    /// Voters after the change (sorted).
     pub voters_after: Vec<String>,
 }
 
+/// The node ids of the voters among `peers`, sorted.
 fn voter_ids<'a>(peers: impl Iterator<Item = &'a Peer>) -> Vec<String> {
-    peers
+    let mut v: Vec<String> = peers
         .filter(|p| p.voter)
         .map(|p| p.node_id.clone())
-        .collect()
+        .collect();
+    v.sort();
+    v
 }
 
 /// The majority of `n` voters.
@@ -212,6 +219,12 @@ pub fn plan_member_change(
         MemberAction::Demote if !target.voter => {
             return Ok(plan(
                 Some(format!("{node_id} is already a non-voter")),
+                voters_before.clone(),
+            ))
+        }
+        MemberAction::Promote if !target.permanent_non_voter => {
+            return Ok(plan(
+                Some(format!("{node_id} is not a permanent non-voter: autopilot promotes it by itself once it has been healthy for server_stabilization_time")),
                 voters_before.clone(),
             ))
         }
@@ -265,10 +278,9 @@ pub fn plan_member_change(
     if !problems.is_empty() {
         return Err(MembershipError::Unhealthy { problems });
     }
-    Ok(plan(
-        None,
-        after.iter().map(|p| p.node_id.clone()).collect(),
-    ))
+    let mut voters_after: Vec<String> = after.iter().map(|p| p.node_id.clone()).collect();
+    voters_after.sort();
+    Ok(plan(None, voters_after))
 }
 
 /// What `vaultops raft autopilot set` changes; `None` keeps the current value.

@@ -94,11 +94,12 @@ pub async fn change_member(
         || async {
             let (_, now) = read_peers(nodes).await.map_err(|e| e.to_string())?;
             let present = now.iter().any(|p| p.node_id == node_id);
-            let voters: Vec<String> = now
+            let mut voters: Vec<String> = now
                 .iter()
                 .filter(|p| p.voter)
                 .map(|p| p.node_id.clone())
                 .collect();
+            voters.sort();
             let settled = (action != MemberAction::RemovePeer || !present)
                 && voters == want
                 && now.iter().all(|p| p.healthy);

@@ -11,6 +11,7 @@ fn peer(id: &str, voter: bool, leader: bool, healthy: bool) -> Peer {
         voter,
         leader,
         healthy,
+        permanent_non_voter: !voter,
         last_contact: if healthy { "0s" } else { "1m0s" }.into(),
     }
 }
@@ -93,6 +94,14 @@ fn promote_demote_reruns_are_noops_and_unknown_peers_named() {
 }
 
 #[test]
+fn a_peer_autopilot_will_promote_is_not_promoted_by_hand() {
+    let mut peers = cluster(3, 1, 0b1111);
+    peers[3].permanent_non_voter = false;
+    let p = plan_member_change(&peers, MemberAction::Promote, "node4").unwrap();
+    assert!(p.noop.unwrap().contains("autopilot promotes it"));
+}
+
+#[test]
 fn promote_needs_a_caught_up_peer() {
     let peers = cluster(3, 2, 0b01111);
     let err = plan_member_change(&peers, MemberAction::Promote, "node5").unwrap_err();
@@ -169,7 +178,7 @@ fn expected_ok(peers: &[Peer], action: MemberAction, id: &str) -> bool {
         return action == MemberAction::RemovePeer;
     };
     let noop = match action {
-        MemberAction::Promote => t.voter,
+        MemberAction::Promote => t.voter || !t.permanent_non_voter,
         MemberAction::Demote => !t.voter,
         MemberAction::RemovePeer => false,
     };

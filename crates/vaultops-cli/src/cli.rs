@@ -118,6 +118,11 @@ pub enum Command {
     Rekey(RekeyArgs),
     /// Rotate the barrier encryption key (a new key term; data stays readable).
     RotateEncryptionKey(RotateEncryptionKeyArgs),
+    // --- raft membership (grammar in raft_args.rs) ---
+    /// Raft membership: peers, remove-peer, promote, demote, autopilot (plan first; refuses
+    /// changes that would lose quorum; docs/runbooks/membership.md).
+    #[command(subcommand)]
+    Raft(crate::raft_args::RaftCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -113,4 +113,18 @@ impl Cluster {
         self.start_node(i);
         i
     }
+
+    /// Waits until node `i` answers `sys/health` uninitialised or sealed (a node just added
+    /// or restarted with empty storage).
+    pub async fn wait_node_listening(&self, i: usize, deadline: std::time::Duration) {
+        use vaultops_api::NodeRole;
+        vaultops_bootstrap::NodeSet::new(vec![self.client(i)])
+            .wait_all(
+                "the added node's listener",
+                &[NodeRole::Uninitialized, NodeRole::Sealed],
+                deadline,
+            )
+            .await
+            .unwrap_or_else(|e| self.fail("waiting for the added node", &e));
+    }
 }
