@@ -85,7 +85,11 @@ pub struct RaftJoinRequest {
     /// Keep retrying in the background instead of failing on the first error.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retry: bool,
-    /// Join as a permanent non-voter (autopilot never promotes it).
+    /// Join as a permanent non-voter (autopilot never promotes it; `raft_promote` does).
+    /// OpenBao 2.7.2 drops it when the joining node uses Shamir: the join answer is sent
+    /// from the unseal path, which never sets the flag (read in the source,
+    /// `internal/vault/raft.go`/`core.go`; measured: such a node became a voter). With an
+    /// auto-unseal seal it is kept (measured).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub non_voter: bool,
 }
