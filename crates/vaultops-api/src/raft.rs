@@ -369,7 +369,9 @@ impl NodeClient {
     /// `POST sys/storage/raft/promote`: makes the permanent non-voter `node_id` (joined with
     /// `non_voter`, or demoted) a voter. Send it to the active node. Exists in OpenBao 2.x
     /// (read in the 2.7.2 binary's paths and `bao operator raft promote`); Vault has no such
-    /// endpoint.
+    /// endpoint. Measured refusals (HTTP 500, message kept): an unknown id ("server … not
+    /// found in raft configuration"), a peer that is not a permanent non-voter ("server is
+    /// not a non-voter"); demoting one twice: "server is already a non-voter".
     pub async fn raft_promote(&self, node_id: &str) -> Result<(), ApiError> {
         self.raft_peer_op("raft promote", "sys/storage/raft/promote", node_id)
             .await
