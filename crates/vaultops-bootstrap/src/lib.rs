@@ -53,7 +53,8 @@ pub use membership::{
     Peer, SettingDiff, MEMBERSHIP_POLICY,
 };
 pub use membership_run::{
-    apply_autopilot, change_member, plan_autopilot_change, plan_member, read_peers,
+    apply_autopilot, change_member, join_node, plan_autopilot_change, plan_join, plan_member,
+    read_peers, JoinPlan,
 };
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};

@@ -158,3 +158,101 @@ pub async fn apply_autopilot(
         Err(MembershipError::NotKept { diff: left })
     }
 }
+
+/// What [`join_node`] would do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JoinPlan {
+    /// The node asked to join.
+    pub node: String,
+    /// The active node it joins through.
+    pub leader: String,
+    /// Joins as a permanent non-voter (promote it later).
+    pub non_voter: bool,
+    /// Set when nothing needs doing (why).
+    pub noop: Option<String>,
+}
+
+/// Plans asking the uninitialised node `node` to join the cluster of `nodes`: the cluster
+/// must have an active node and every peer healthy; a node that is already initialised
+/// (joined before, or another cluster's) is a no-op with a message.
+pub async fn plan_join(
+    nodes: &NodeSet,
+    node: &NodeClient,
+    non_voter: bool,
+) -> Result<(JoinPlan, NodeClient), MembershipError> {
+    let (active, peers) = read_peers(nodes).await?;
+    let problems: Vec<String> = peers
+        .iter()
+        .filter(|p| !p.healthy)
+        .map(|p| format!("peer {} is not healthy per autopilot", p.node_id))
+        .collect();
+    if !problems.is_empty() {
+        return Err(MembershipError::Unhealthy { problems });
+    }
+    let health = node.health().await.map_err(api("health", node))?;
+    let noop = (health.role != vaultops_api::NodeRole::Uninitialized).then(|| {
+        format!(
+            "{} is already initialized ({}): it has joined already (unseal it if sealed) or belongs to another cluster",
+            node.addr(),
+            health.role
+        )
+    });
+    Ok((
+        JoinPlan {
+            node: node.addr().to_owned(),
+            leader: active.addr().to_owned(),
+            non_voter,
+            noop,
+        },
+        active,
+    ))
+}
+
+/// Plans, then sends `sys/storage/raft/join` to `node` (leader: the active node, verified
+/// with `leader_ca_pem`) and waits until the node reports itself initialised. A Shamir node
+/// then needs the unseal keys; an auto-unseal node unseals itself. OpenBao 2.7.2 drops
+/// `non_voter` when the joining node uses Shamir (see `vaultops_api::RaftJoinRequest`).
+pub async fn join_node(
+    nodes: &NodeSet,
+    node: &NodeClient,
+    non_voter: bool,
+    leader_ca_pem: Option<String>,
+    deadline: Duration,
+) -> Result<JoinPlan, MembershipError> {
+    let (plan, active) = plan_join(nodes, node, non_voter).await?;
+    if plan.noop.is_some() {
+        return Ok(plan);
+    }
+    let req = vaultops_api::RaftJoinRequest {
+        non_voter,
+        ..vaultops_api::RaftJoinRequest::new(active.addr(), leader_ca_pem)
+    };
+    let joined = node.raft_join(&req).await.map_err(api("raft join", node))?;
+    if !joined {
+        return Err(MembershipError::Unhealthy {
+            problems: vec![format!(
+                "{} answered joined=false: it could not join through {}",
+                node.addr(),
+                active.addr()
+            )],
+        });
+    }
+    wait::until(
+        &format!("{} initialized after joining", node.addr()),
+        deadline,
+        Duration::from_millis(200),
+        || async {
+            match node.health().await {
+                Ok(h) if h.role != vaultops_api::NodeRole::Uninitialized => Ok(Some(())),
+                Ok(h) => Err(format!("role {}", h.role)),
+                Err(e) => Err(e.to_string()),
+            }
+        },
+    )
+    .await
+    .map_err(|source| MembershipError::NotSettled {
+        step: "join",
+        source: Box::new(source),
+    })?;
+    Ok(plan)
+}

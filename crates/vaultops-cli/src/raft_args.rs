@@ -11,6 +11,10 @@ pub enum RaftCommand {
     /// leaves the voters without a healthy majority, and an unhealthy cluster; removing a
     /// peer that is already gone succeeds with a message.
     RemovePeer(MemberArgs),
+    /// Ask a fresh (uninitialised) node to join the cluster through the active node; then
+    /// unseal it (`vaultops unseal`) unless it auto-unseals. A node already initialised is
+    /// left alone (with a message).
+    Join(JoinArgs),
     /// Make a permanent non-voter (joined with non_voter) a voter, once it is caught up.
     Promote(MemberArgs),
     /// Make a voter a permanent non-voter (e.g. before scaling in). Refuses the leader and a
@@ -68,4 +72,21 @@ pub struct AutopilotSetArgs {
     /// Show the diff and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// API address of the node that joins (not one of --addr).
+    #[arg(long, value_name = "URL")]
+    pub node: String,
+    /// Join as a permanent non-voter (promote it with `vaultops raft promote` once caught
+    /// up). OpenBao 2.7.2 ignores this for a Shamir-sealed node.
+    #[arg(long)]
+    pub non_voter: bool,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds to wait for the node to report itself initialised after the join.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub wait: u64,
 }

@@ -5,7 +5,7 @@
 
 use crate::cli::Global;
 use crate::output::{emit, table};
-use crate::raft_args::{AutopilotCommand, AutopilotSetArgs, MemberArgs, RaftCommand};
+use crate::raft_args::{AutopilotCommand, AutopilotSetArgs, JoinArgs, MemberArgs, RaftCommand};
 use std::process::ExitCode;
 use std::time::Duration;
 use vaultops_bootstrap::{
@@ -22,6 +22,7 @@ pub async fn run(global: &Global, cmd: &RaftCommand) -> anyhow::Result<ExitCode>
     match cmd {
         RaftCommand::Peers => peers(global, &nodes).await,
         RaftCommand::RemovePeer(a) => member(global, &nodes, MemberAction::RemovePeer, a).await,
+        RaftCommand::Join(a) => join(global, &nodes, a).await,
         RaftCommand::Promote(a) => member(global, &nodes, MemberAction::Promote, a).await,
         RaftCommand::Demote(a) => member(global, &nodes, MemberAction::Demote, a).await,
         RaftCommand::Autopilot(AutopilotCommand::Show) => {
@@ -174,5 +175,61 @@ async fn autopilot_set(
             println!("done: autopilot configuration written and read back");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn join(global: &Global, nodes: &NodeSet, a: &JoinArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let cfg = vaultops_api::ClientConfig {
+        token: None, // an uninitialised node needs none: do not hand it ours
+        ..global.client_config()?
+    };
+    let node = vaultops_api::NodeClient::new(&a.node, &cfg)?;
+    let ca_pem = match &global.ca_cert {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("reading the CA certificate {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let describe = |p: &vaultops_bootstrap::JoinPlan, dry: bool| match &p.noop {
+        Some(why) => format!("nothing to do: {why}\n"),
+        None => format!(
+            "plan: {} joins through {}{}\n{}",
+            p.node,
+            p.leader,
+            if p.non_voter {
+                " as a permanent non-voter"
+            } else {
+                ""
+            },
+            if dry {
+                "dry run: nothing changed\n"
+            } else {
+                ""
+            }
+        ),
+    };
+    let (plan, _) = vaultops_bootstrap::plan_join(nodes, &node, a.non_voter).await?;
+    if a.dry_run || plan.noop.is_some() {
+        emit(global.format, &plan, || describe(&plan, a.dry_run))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let done = vaultops_bootstrap::join_node(
+        nodes,
+        &node,
+        a.non_voter,
+        ca_pem,
+        Duration::from_secs(a.wait),
+    )
+    .await?;
+    emit(global.format, &done, || {
+        format!(
+            "{}done: {} joined; unseal it unless it auto-unseals (vaultops unseal --addr {})\n",
+            describe(&done, false),
+            done.node,
+            done.node
+        )
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,13 @@
 //! `vaultops raft` on real `bao` processes, with a token holding only
 //! `vaultops_bootstrap::MEMBERSHIP_POLICY`: 3 → 5 nodes (the new ones join as non-voters
-//! and are promoted once caught up) → 3 (demoted, then removed) while a writer writes; and
+//! through `vaultops raft join` and are promoted once caught up) → 3 (demoted, then removed) while a writer writes; and
 //! `raft autopilot set` shows its diff, refuses an unsafe min_quorum and applies a safe one.
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use vaultops_api::{EnableRequest, NodeRole, RaftJoinRequest, TokenCreateRequest};
+use vaultops_api::{EnableRequest, NodeRole, TokenCreateRequest};
 use vaultops_bootstrap::{read_peers, wait_until, wait_voters, NodeSet};
 use vaultops_testkit::{Cluster, ClusterOptions, JoinMode, TestSeal};
 
@@ -51,6 +51,33 @@ async fn voters(c: &Cluster, active: usize) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Waits until the first `count` nodes are all peers, all healthy, and the added ones
+/// (node4, node5) permanent non-voters.
+async fn wait_caught_up(c: &Cluster, count: usize) {
+    let set = NodeSet::new((0..count).map(|i| c.root_client(i)).collect());
+    wait_until(
+        "the added nodes caught up as permanent non-voters",
+        WAIT,
+        Duration::from_millis(250),
+        || async {
+            let (_, peers) = read_peers(&set).await.map_err(|e| e.to_string())?;
+            let fine = peers.len() == count
+                && peers.iter().all(|p| p.healthy)
+                && peers
+                    .iter()
+                    .filter(|p| p.node_id == "node4" || p.node_id == "node5")
+                    .all(|p| !p.voter && p.permanent_non_voter);
+            if fine {
+                Ok(Some(()))
+            } else {
+                Err(format!("{peers:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,41 +132,34 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
     for name in ["node4", "node5"] {
         let i = c.add_node(name, JoinMode::Explicit);
         c.wait_node_listening(i, WAIT).await;
-        let join = RaftJoinRequest {
-            non_voter: true,
-            ..RaftJoinRequest::new(c.nodes()[active].addr.clone(), Some(c.ca_pem().to_owned()))
-        };
-        assert!(c.client(i).raft_join(&join).await.unwrap(), "{name} joined");
+        let node = c.nodes()[i].addr.clone();
+        let dry = ok(&raft(
+            &c,
+            &[0, 1, 2],
+            &token,
+            &["join", "--node", &node, "--non-voter", "--dry-run"],
+        ));
+        assert!(
+            dry.contains("as a permanent non-voter") && dry.contains("dry run"),
+            "{dry}"
+        );
+        ok(&raft(
+            &c,
+            &[0, 1, 2],
+            &token,
+            &["join", "--node", &node, "--non-voter"],
+        ));
         // The static seal unseals it once joined.
         NodeSet::new(vec![c.client(i)])
             .wait_all("the added node unsealed", &[NodeRole::Standby], WAIT)
             .await
             .unwrap();
         new.push(i);
+        wait_caught_up(&c, i + 1).await;
+        let again = ok(&raft(&c, &[0, 1, 2], &token, &["join", "--node", &node]));
+        assert!(again.contains("already initialized"), "{again}");
     }
     let all: Vec<usize> = (0..5).collect();
-    let set = NodeSet::new(all.iter().map(|&i| c.root_client(i)).collect());
-    wait_until(
-        "node4 and node5 caught up as non-voters",
-        WAIT,
-        Duration::from_millis(250),
-        || async {
-            let (_, peers) = read_peers(&set).await.map_err(|e| e.to_string())?;
-            let fine = peers.len() == 5
-                && peers.iter().all(|p| p.healthy)
-                && peers
-                    .iter()
-                    .filter(|p| p.node_id == "node4" || p.node_id == "node5")
-                    .all(|p| !p.voter && p.permanent_non_voter);
-            if fine {
-                Ok(Some(()))
-            } else {
-                Err(format!("{peers:?}"))
-            }
-        },
-    )
-    .await
-    .unwrap();
     assert_eq!(voters(&c, active).await, ["node1", "node2", "node3"]);
     let peers = ok(&raft(&c, &all, &token, &["peers"]));
     assert!(
