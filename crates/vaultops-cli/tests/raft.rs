@@ -41,6 +41,28 @@ fn ok(out: &Output) -> String {
     stdout
 }
 
+/// Runs a changing command until it succeeds: under the writer's load a peer can trail
+/// briefly and the safeguards refuse ("refusing …"); the operator re-runs, so does this.
+async fn ok_eventually(c: &Cluster, nodes: &[usize], token: &str, args: &[&str]) -> String {
+    wait_until(
+        &format!("vaultops raft {}", args.join(" ")),
+        WAIT,
+        Duration::from_millis(250),
+        || async {
+            let out = raft(c, nodes, token, args);
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            if out.status.success() {
+                Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+            } else {
+                assert!(err.contains("refusing"), "not a refusal: {err}");
+                Err(err)
+            }
+        },
+    )
+    .await
+    .unwrap()
+}
+
 async fn voters(c: &Cluster, active: usize) -> Vec<String> {
     let cfg = c.root_client(active).raft_configuration().await.unwrap();
     let mut v: Vec<String> = cfg
@@ -133,22 +155,24 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
         let i = c.add_node(name, JoinMode::Explicit);
         c.wait_node_listening(i, WAIT).await;
         let node = c.nodes()[i].addr.clone();
-        let dry = ok(&raft(
+        let dry = ok_eventually(
             &c,
             &[0, 1, 2],
             &token,
             &["join", "--node", &node, "--non-voter", "--dry-run"],
-        ));
+        )
+        .await;
         assert!(
             dry.contains("as a permanent non-voter") && dry.contains("dry run"),
             "{dry}"
         );
-        ok(&raft(
+        ok_eventually(
             &c,
             &[0, 1, 2],
             &token,
             &["join", "--node", &node, "--non-voter"],
-        ));
+        )
+        .await;
         // The static seal unseals it once joined.
         NodeSet::new(vec![c.client(i)])
             .wait_all("the added node unsealed", &[NodeRole::Standby], WAIT)
@@ -156,7 +180,7 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
             .unwrap();
         new.push(i);
         wait_caught_up(&c, i + 1).await;
-        let again = ok(&raft(&c, &[0, 1, 2], &token, &["join", "--node", &node]));
+        let again = ok_eventually(&c, &[0, 1, 2], &token, &["join", "--node", &node]).await;
         assert!(again.contains("already initialized"), "{again}");
     }
     let all: Vec<usize> = (0..5).collect();
@@ -168,7 +192,7 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
     );
 
     // Promote: the plan first (nothing changes), then for real; a re-run is a no-op.
-    let plan = ok(&raft(&c, &all, &token, &["promote", "node4", "--dry-run"]));
+    let plan = ok_eventually(&c, &all, &token, &["promote", "node4", "--dry-run"]).await;
     assert!(
         plan.contains("voters after: node1, node2, node3, node4"),
         "{plan}"
@@ -176,7 +200,7 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
     assert!(plan.contains("dry run"), "{plan}");
     assert_eq!(voters(&c, active).await.len(), 3);
     for name in ["node4", "node5"] {
-        ok(&raft(&c, &all, &token, &["promote", name]));
+        ok_eventually(&c, &all, &token, &["promote", name]).await;
     }
     assert_eq!(
         voters(&c, active).await,
@@ -247,8 +271,8 @@ async fn scale_out_with_non_voters_then_in_and_autopilot_settings() {
         String::from_utf8_lossy(&out.stderr)
     );
     for (name, i) in [("node5", new[1]), ("node4", new[0])] {
-        ok(&raft(&c, &all, &token, &["demote", name]));
-        ok(&raft(&c, &all, &token, &["remove-peer", name]));
+        ok_eventually(&c, &all, &token, &["demote", name]).await;
+        ok_eventually(&c, &all, &token, &["remove-peer", name]).await;
         c.kill_node(i);
     }
     let gone = ok(&raft(&c, &[0, 1, 2], &token, &["remove-peer", "node5"]));
