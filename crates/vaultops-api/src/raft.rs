@@ -1,5 +1,5 @@
 //! Integrated storage (raft) endpoints, `sys/storage/raft/*`: the peer set
-//! (configuration, join, remove-peer), autopilot (state and configuration) and snapshots.
+//! (configuration, join, remove-peer, promote, demote), autopilot (state and configuration) and snapshots.
 //!
 //! Snapshots are streamed, never held whole in memory: a save streams the response body
 //! into a [`vaultops_fs::AsyncAtomicFile`] (hashing it on the way), so the target is either
@@ -85,7 +85,11 @@ pub struct RaftJoinRequest {
     /// Keep retrying in the background instead of failing on the first error.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retry: bool,
-    /// Join as a permanent non-voter (autopilot never promotes it).
+    /// Join as a permanent non-voter (autopilot never promotes it; `raft_promote` does).
+    /// OpenBao 2.7.2 drops it when the joining node uses Shamir: the join answer is sent
+    /// from the unseal path, which never sets the flag (read in the source,
+    /// `internal/vault/raft.go`/`core.go`; measured: such a node became a voter). With an
+    /// auto-unseal seal it is kept (measured).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub non_voter: bool,
 }
@@ -357,6 +361,45 @@ impl NodeClient {
             OP,
             Method::POST,
             "sys/storage/raft/remove-peer",
+            Some(&serde_json::json!({ "server_id": node_id })),
+        )
+        .await
+    }
+
+    /// `POST sys/storage/raft/promote`: makes the permanent non-voter `node_id` (joined with
+    /// `non_voter`, or demoted) a voter. Send it to the active node. Exists in OpenBao 2.x
+    /// (read in the 2.7.2 binary's paths and `bao operator raft promote`); Vault has no such
+    /// endpoint. Measured refusals (HTTP 500, message kept): an unknown id ("server … not
+    /// found in raft configuration"), a peer that is not a permanent non-voter ("server is
+    /// not a non-voter"); demoting one twice: "server is already a non-voter".
+    pub async fn raft_promote(&self, node_id: &str) -> Result<(), ApiError> {
+        self.raft_peer_op("raft promote", "sys/storage/raft/promote", node_id)
+            .await
+    }
+
+    /// `POST sys/storage/raft/demote`: makes the voter `node_id` a permanent non-voter
+    /// (autopilot no longer promotes it). Send it to the active node. OpenBao 2.x only.
+    pub async fn raft_demote(&self, node_id: &str) -> Result<(), ApiError> {
+        self.raft_peer_op("raft demote", "sys/storage/raft/demote", node_id)
+            .await
+    }
+
+    async fn raft_peer_op(
+        &self,
+        op: &'static str,
+        path: &'static str,
+        node_id: &str,
+    ) -> Result<(), ApiError> {
+        if node_id.trim().is_empty() {
+            return Err(self.err(
+                op,
+                ErrorKind::InvalidRequest("node id is empty; give the peer's raft node_id".into()),
+            ));
+        }
+        self.call_empty(
+            op,
+            Method::POST,
+            path,
             Some(&serde_json::json!({ "server_id": node_id })),
         )
         .await

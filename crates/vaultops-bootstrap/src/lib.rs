@@ -6,8 +6,10 @@
 //! testbed, the test harness and the throwaway restore node share; [`prepare_unsealer`]
 //! prepares a transit unsealer; [`plan_rekey`]…[`rekey_verify`] rotate the unseal shares and
 //! [`rotate_encryption_key`] the barrier key; [`served_certificates`]/[`wait_served`] prove
-//! which certificate each node serves; [`apply_baseline`] applies the shipped example rollout
-//! through [`apply()`]; [`next_action`] and its siblings drive a rolling upgrade.
+//! which certificate each node serves; [`plan_member`]/[`change_member`] and
+//! [`plan_autopilot_change`]/[`apply_autopilot`] change the raft peer set and autopilot
+//! safely; [`apply_baseline`] applies the shipped example rollout through [`apply()`];
+//! [`next_action`] and its siblings drive a rolling upgrade.
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
@@ -18,6 +20,8 @@ mod bringup;
 mod check;
 mod cluster;
 mod error;
+mod membership;
+mod membership_run;
 mod nodes;
 mod raft;
 mod rekey;
@@ -47,6 +51,15 @@ pub use cluster::{
     init_cluster, init_cluster_reporting, unseal_cluster, unseal_when_joined, InitProgress,
 };
 pub use error::BootstrapError;
+pub use membership::{
+    diff_configs, parse_go_duration, peers, plan_autopilot, plan_member_change, quorum,
+    safe_min_quorum, AutopilotChange, AutopilotPlan, MemberAction, MemberPlan, MembershipError,
+    Peer, SettingDiff, MEMBERSHIP_POLICY,
+};
+pub use membership_run::{
+    apply_autopilot, change_member, join_node, plan_autopilot_change, plan_join, plan_member,
+    read_peers, JoinPlan,
+};
 pub use nodes::{NodeSet, NodeState};
 pub use raft::{tune_autopilot, wait_voters};
 pub use rekey::{

@@ -122,6 +122,11 @@ pub enum Command {
     /// then the old active; you swap the binaries, this drives the order and the checks.
     #[command(subcommand)]
     Upgrade(UpgradeCommand),
+    // --- raft membership (grammar in raft_args.rs) ---
+    /// Raft membership: peers, remove-peer, promote, demote, autopilot (plan first; refuses
+    /// changes that would lose quorum; docs/runbooks/membership.md).
+    #[command(subcommand)]
+    Raft(crate::raft_args::RaftCommand),
 }
 
 // ---- vaultops upgrade (one block: grammar of upgrade_cmd.rs) ----

@@ -12,6 +12,8 @@ mod config_cmd;
 mod history_cmd;
 mod init_cmd;
 mod output;
+mod raft_args;
+mod raft_cmd;
 mod rekey_cmd;
 mod render_cmd;
 mod restore_cmd;
@@ -76,5 +78,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
             rekey_cmd::rotate_encryption_key(&args.global, cmd).await
         }
         cli::Command::Upgrade(cmd) => upgrade_cmd::run(&args.global, cmd).await,
+        // Raft membership (issue 14 item 5).
+        cli::Command::Raft(cmd) => raft_cmd::run(&args.global, cmd).await,
     }
 }

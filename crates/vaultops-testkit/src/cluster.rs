@@ -118,10 +118,10 @@ pub struct NodeInfo {
 #[derive(Debug)]
 pub struct Cluster {
     dir: tempfile::TempDir,
-    nodes: Vec<NodeInfo>,
-    procs: Vec<Option<BaoProcess>>,
+    pub(crate) nodes: Vec<NodeInfo>,
+    pub(crate) procs: Vec<Option<BaoProcess>>,
     /// The binary each node runs (and is restarted with).
-    binaries: Vec<PathBuf>,
+    pub(crate) binaries: Vec<PathBuf>,
     ca_pem: String,
     init: Option<InitResponse>,
     client_config: ClientConfig,
@@ -130,6 +130,8 @@ pub struct Cluster {
     seal_env: Option<(&'static str, Token)>,
     /// See [`ClusterOptions::syslog_dir`]: the nodes then run in their own mount namespace.
     syslog_dir: Option<PathBuf>,
+    /// What the nodes were rendered with, for nodes added later (`membership`).
+    pub(crate) render: (ClusterOptions, vaultops_config::Seal),
     /// The transit unsealer; declared last so it outlives the nodes while they drop.
     unsealer: Option<Box<Cluster>>,
 }
@@ -245,6 +247,7 @@ impl Cluster {
             seal: opts.seal,
             seal_env,
             syslog_dir: opts.syslog_dir.clone(),
+            render: (opts.clone(), seal.clone()),
             unsealer,
         };
         cluster.procs = (0..cluster.nodes.len()).map(|_| None).collect();
@@ -292,7 +295,7 @@ impl Cluster {
         self.init = Some(up.init);
     }
 
-    fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {
+    pub(crate) fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {
         let mut logs = String::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let text = std::fs::read_to_string(&n.log_path).unwrap_or_default();
@@ -558,17 +561,17 @@ impl Cluster {
 
 /// Files of one node, as paths on this machine.
 #[derive(Clone, Copy)]
-struct NodePaths<'a> {
-    cert: &'a Path,
-    key: &'a Path,
-    ca: &'a Path,
-    data: &'a Path,
-    audit_log: Option<&'a Path>,
+pub(crate) struct NodePaths<'a> {
+    pub(crate) cert: &'a Path,
+    pub(crate) key: &'a Path,
+    pub(crate) ca: &'a Path,
+    pub(crate) data: &'a Path,
+    pub(crate) audit_log: Option<&'a Path>,
 }
 
 /// Renders node `node`'s config with the shared templates: raft with retry_join to every
 /// other node, TLS listener on 127.0.0.1, Prometheus telemetry.
-fn render_node(
+pub(crate) fn render_node(
     node: &NodeInfo,
     all: &[NodeInfo],
     paths: &NodePaths<'_>,

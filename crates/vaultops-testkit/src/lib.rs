@@ -8,6 +8,8 @@
 //!   auto-unseal with `static` (key file) or `transit` (a separate unsealer node the testkit
 //!   starts too). Audit devices: file, or syslog into a socket the test reads (each node in
 //!   its own mount namespace, root only).
+//! - Membership (module `membership`): [`Cluster::wipe_node`] loses a node's volume,
+//!   [`Cluster::add_node`] adds a fresh node with a new identity ([`JoinMode`]).
 //! - [`TlsListeners`]: one uninitialised node (in-memory storage) with a TLS listener per
 //!   certificate given: for expired, not-yet-valid, wrong-name and foreign-CA certificates.
 //!
@@ -18,12 +20,14 @@
 
 mod cluster;
 mod listeners;
+mod membership;
 mod process;
 
 mod dev;
 pub use cluster::{Cluster, ClusterOptions, TestSeal, SYSLOG_TAG};
 pub use dev::DevServer;
 pub use listeners::{ListenerCert, TlsListeners};
+pub use membership::JoinMode;
 pub use process::{free_port, BaoProcess};
 
 /// Path of the verified `bao` binary (installs it on first use).
