@@ -1,6 +1,7 @@
 //! `vaultops approle credentials|rotate|login-check` and `vaultops migrate-env`.
 
-use crate::cli::{ApproleCommand, Format, Global, IssueArgs, MigrateEnvArgs, RetireArgs, SinkArgs};
+use crate::approle_args::{ApproleCommand, IssueArgs, MigrateEnvArgs, RetireArgs, SinkArgs};
+use crate::cli::{Format, Global};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 //! turns arguments into library calls and prints the result as a table or JSON.
 
 mod apply_cmd;
+mod approle_args;
 mod approle_cmd;
 mod backup_cmd;
 mod check_cmd;
