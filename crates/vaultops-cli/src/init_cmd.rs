@@ -204,17 +204,27 @@ enum Custody {
     PrintOnly,
 }
 
+/// The `--age-recipient` values for `split`: one per share, or exactly one for all (shared
+/// by `init` and `rekey`).
+pub(crate) fn recipients_for_split(
+    texts: &[String],
+    split: KeySplit,
+) -> anyhow::Result<Vec<vaultops_custody::AgeRecipient>> {
+    let r = parse_recipients(texts)?;
+    if r.len() != 1 && r.len() != split.shares() as usize {
+        bail!(
+            "{} --age-recipient for {} shares: give one per share, or exactly one for all",
+            r.len(),
+            split.shares()
+        );
+    }
+    Ok(r)
+}
+
 impl Custody {
     fn from_args(args: &InitArgs, split: KeySplit) -> anyhow::Result<Self> {
         if !args.age_recipients.is_empty() {
-            let shares = parse_recipients(&args.age_recipients)?;
-            if shares.len() != 1 && shares.len() != split.shares() as usize {
-                bail!(
-                    "{} --age-recipient for {} shares: give one per share, or exactly one for all",
-                    shares.len(),
-                    split.shares()
-                );
-            }
+            let shares = recipients_for_split(&args.age_recipients, split)?;
             let root = match &args.root_token_age_recipient {
                 Some(r) => parse_recipients(std::slice::from_ref(r))?.remove(0),
                 None => shares[0].clone(),

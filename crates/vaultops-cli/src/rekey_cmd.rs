@@ -21,8 +21,8 @@ use vaultops_bootstrap::{
     plan_rekey, probe_shares, rekey_cancel, rekey_persisted, rekey_verify, NodeSet, RekeyPlan,
 };
 use vaultops_custody::{
-    check_writable, encrypt_shares, parse_recipients, public_key_base64, write_bundle,
-    EncryptedSecret, InitBundle, KeyKind, ShareCustody, FORMAT,
+    check_writable, encrypt_shares, public_key_base64, write_bundle, EncryptedSecret, InitBundle,
+    KeyKind, ShareCustody, FORMAT,
 };
 
 #[derive(Serialize)]
@@ -225,14 +225,7 @@ enum Custody {
 impl Custody {
     fn from_args(args: &RekeyArgs, split: KeySplit) -> anyhow::Result<Self> {
         if !args.age_recipients.is_empty() {
-            let r = parse_recipients(&args.age_recipients)?;
-            if r.len() != 1 && r.len() != split.shares() as usize {
-                bail!(
-                    "{} --age-recipient for {} shares: give one per share, or exactly one for all",
-                    r.len(),
-                    split.shares()
-                );
-            }
+            let r = crate::init_cmd::recipients_for_split(&args.age_recipients, split)?;
             // Rehearse: a recipient that cannot be encrypted to fails before any share is sent.
             let fake: Vec<UnsealKey> = (0..split.shares())
                 .map(|i| UnsealKey::new(format!("rehearsal-{i}")))
