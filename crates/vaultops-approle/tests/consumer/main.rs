@@ -334,9 +334,8 @@ fn parent() {
                     .unwrap_or_else(|e| panic!("after rotation {i}, {s} does not log in: {e}"));
             }
         }
-        // One more poll of the kubelet, then let every consumer log in once more.
+        // The mounted files caught up with the last rotation before the consumers stop.
         kubelet.wait_synced(&k8s_sink, Duration::from_secs(10));
-        std::thread::sleep(Duration::from_secs(2));
         std::fs::write(tmp.path().join("stop"), "").unwrap();
         let env_counts = finish(env_consumer);
         let files_counts = finish(files_consumer);
