@@ -497,16 +497,13 @@ impl Drop for ScratchNode {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released; a clash shows as the server failing
-/// to bind, reported with its log).
+/// A free TCP port on 127.0.0.1, never one this process handed out before
+/// ([`vaultops_fs::ports`]).
 fn free_port() -> Result<u16, BackupError> {
-    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|source| BackupError::Io {
-            path: PathBuf::from("127.0.0.1:0"),
-            source,
-        })
+    vaultops_fs::ports::free_loopback_port().map_err(|source| BackupError::Io {
+        path: PathBuf::from("127.0.0.1 (a free port)"),
+        source,
+    })
 }
 
 #[cfg(test)]

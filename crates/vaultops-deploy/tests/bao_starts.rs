@@ -22,20 +22,12 @@ use std::time::Duration;
 use vaultops_api::{ClientConfig, InitRequest, KeySplit, NodeClient, NodeRole};
 use vaultops_config::{lint, AuditKind, HostFacts, ListenerTls, Storage};
 use vaultops_deploy::{every_unsealed_server, host_node, DeployOptions, Profile, METRICS_PORT};
-use vaultops_testkit::BaoProcess;
+use vaultops_testkit::{free_port, BaoProcess};
 use vaultops_types::Engine;
 
 const IGNORED_FIELD_WARNING: &str = "unknown or unsupported field";
 const DEADLINE: Duration = Duration::from_secs(45);
 const POLL: Duration = Duration::from_millis(100);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn path_str(p: &Path) -> String {
     p.to_str().expect("temp paths are UTF-8").to_owned()

@@ -20,11 +20,16 @@
 //! extraction) through [`AtomicFile`] (a `std::io::Write`) or [`AsyncAtomicFile`] (a tokio
 //! `AsyncWrite`), finished with `commit`. An intermediate plaintext that is only a step
 //! towards a result lives in a [`ScratchFile`].
+//!
+//! The other local resource vaultops takes is a loopback port for a server it starts itself
+//! (a restore check's scratch server, test clusters, the testbed): [`ports`] is the one way
+//! such a port is chosen.
 
 mod async_file;
 mod error;
 mod file;
 mod options;
+pub mod ports;
 mod scratch;
 mod steps;
 

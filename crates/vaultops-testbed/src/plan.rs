@@ -180,21 +180,10 @@ pub fn host_ports_with_unsealer(
     }
 }
 
-/// `n` distinct ports that were free on 127.0.0.1 a moment ago. All listeners are held until
-/// every port is chosen, so the OS cannot hand out the same port twice.
+/// `n` distinct ports that were free on 127.0.0.1 a moment ago ([`vaultops_fs::ports`]: below
+/// the ephemeral range, never one this process handed out before).
 pub fn free_ports(n: usize) -> Result<Vec<u16>, PortError> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PortError::NoFreePort(e.to_string()))?;
-    listeners
-        .iter()
-        .map(|l| {
-            l.local_addr()
-                .map(|a| a.port())
-                .map_err(|e| PortError::NoFreePort(e.to_string()))
-        })
-        .collect()
+    vaultops_fs::ports::free_loopback_ports(n).map_err(|e| PortError::NoFreePort(e.to_string()))
 }
 
 /// Fails with [`PortError::InUse`] for the first port something already listens on; the

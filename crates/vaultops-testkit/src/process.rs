@@ -1,6 +1,5 @@
 //! A child `bao` process that is killed on drop, with its output captured to a log file.
 
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -136,11 +135,8 @@ impl Drop for BaoProcess {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, then released: good enough for tests that start the
-/// server right away; a clash shows as the server failing to bind, which the caller reports).
+/// A free TCP port on 127.0.0.1 that this process has not handed out before (see
+/// [`vaultops_fs::ports`]: below the ephemeral range, never the same port twice).
 pub fn free_port() -> u16 {
-    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0 for a free port")
+    vaultops_fs::ports::free_loopback_port().expect("choosing a free loopback port")
 }

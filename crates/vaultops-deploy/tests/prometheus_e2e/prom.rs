@@ -21,11 +21,7 @@ impl Drop for Prometheus {
 impl Prometheus {
     /// Starts Prometheus on a free loopback port with storage under `dir`; waits until ready.
     pub(crate) async fn start(config: &Path, dir: &Path) -> Prometheus {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = vaultops_testkit::free_port();
         let log = dir.join("prometheus.log");
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new(PROMETHEUS)
