@@ -66,9 +66,22 @@ async fn racing_writers_never_destroy_what_the_other_delivered() {
     let sweep_opts = opts(2000, DestroyScope::AllOthers);
     let deliver_opts = opts(0, DestroyScope::SinkHeld);
     let b_sinks = [b.clone()];
+    let before = a.read_pair().unwrap().pair;
     let sweeping = rotate(&rotator, MOUNT, ROLE, &sweep, &sweep_opts);
     let delivering = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // The delivery starts once the sweep has: its new pair is in sink a (it then waits
+        // out its 2 s grace before destroying), so b's secret-id is newer than the sweep.
+        vaultops_bootstrap::wait_until(
+            "the sweep to publish its new pair into sink a",
+            Duration::from_secs(30),
+            Duration::from_millis(20),
+            || async {
+                let now = a.read_pair().map_err(|e| e.to_string())?.pair;
+                Ok((now != before).then_some(()))
+            },
+        )
+        .await
+        .unwrap();
         replace_credentials(&rotator, MOUNT, ROLE, &b_sinks, &deliver_opts).await
     };
     let (swept, delivered) = tokio::join!(sweeping, delivering);
