@@ -6,75 +6,29 @@
 //! A custom `main` (`harness = false`) tells the two roles apart by an environment
 //! variable, so the child needs no separate binary or example target to be built first.
 
+#[path = "common/abort_child.rs"]
+mod abort_child;
 mod common;
 
+use abort_child::{child_step, rotate_and_abort, run_child, runtime, var};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-use vaultops_api::{ClientConfig, NodeClient, Token};
+use std::time::Duration;
 use vaultops_approle::{
-    issue, login, rotate, CredentialPair, EnvFileSink, IssueOptions, RotateOptions, RotateStep,
-    Sink,
+    issue, login, CredentialPair, EnvFileSink, IssueOptions, RotateOptions, RotateStep, Sink,
 };
 
-const CHILD: &str = "VAULTOPS_TEST_ROTATE_ABORT_AFTER";
-const ADDR: &str = "VAULTOPS_TEST_ADDR";
-const CA: &str = "VAULTOPS_TEST_CA";
-const TOKEN: &str = "VAULTOPS_TEST_TOKEN";
 const SINK: &str = "VAULTOPS_TEST_SINK";
-
-static ABORT_AFTER: AtomicUsize = AtomicUsize::new(0);
-
-fn abort_after(step: RotateStep) {
-    if step.number() == ABORT_AFTER.load(Ordering::SeqCst) {
-        // Like a kill -9 at this point: no destructors, no flushing, no clean-up.
-        std::process::abort();
-    }
-}
 
 fn sink(path: &Path) -> Sink {
     Sink::EnvFile(EnvFileSink::new(path))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn main() {
-    match std::env::var(CHILD) {
-        Ok(k) => child(k.parse().expect("step number")),
-        Err(_) => parent(),
+    match child_step() {
+        Some(k) => rotate_and_abort(k, &[sink(Path::new(&var(SINK)))], RotateOptions::default()),
+        None => parent(),
     }
-}
-
-/// Rotates with the abort hook; reaching the end means the hook did not fire.
-fn child(k: usize) {
-    ABORT_AFTER.store(k, Ordering::SeqCst);
-    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} not set"));
-    let config = ClientConfig {
-        ca_pem: Some(std::fs::read(var(CA)).unwrap()),
-        token: Some(Token::new(var(TOKEN))),
-        ..Default::default()
-    };
-    let client = NodeClient::new(&var(ADDR), &config).unwrap();
-    let sinks = [sink(Path::new(&var(SINK)))];
-    runtime().block_on(async {
-        let opts = RotateOptions {
-            after_step: Some(abort_after),
-            ..Default::default()
-        };
-        rotate(&client, common::MOUNT, common::ROLE, &sinks, &opts)
-            .await
-            .expect("rotation in the child");
-    });
-    eprintln!("child: rotation finished without reaching step {k}");
-    std::process::exit(0);
 }
 
 fn parent() {
@@ -92,7 +46,13 @@ fn parent() {
         for step in RotateStep::ALL {
             let k = step.number();
             let before = env_sink.read_pair().unwrap().pair;
-            let status = run_child(k, root.addr(), &cluster.ca_path(), root.token().unwrap(), &path);
+            let status = run_child(
+                k,
+                &root,
+                &cluster.ca_path(),
+                &[(SINK, &path)],
+                Duration::from_secs(60),
+            );
             assert_eq!(
                 status.signal(),
                 Some(6),
@@ -124,34 +84,4 @@ fn parent() {
         drop(cluster);
     });
     eprintln!("rotate_kill: ok");
-}
-
-/// Runs the child with a deadline; kills it when the deadline passes.
-fn run_child(
-    k: usize,
-    addr: &str,
-    ca: &Path,
-    token: &Token,
-    sink: &Path,
-) -> std::process::ExitStatus {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD, k.to_string())
-        .env(ADDR, addr)
-        .env(CA, ca)
-        .env(TOKEN, token.expose())
-        .env(SINK, sink)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the rotation child for step {k} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -14,24 +14,21 @@
 //! test fails, naming them, when they are missing. A custom `main` (`harness = false`)
 //! re-executes this binary as the rotation child that aborts.
 
+#[path = "../common/abort_child.rs"]
+mod abort_child;
 #[path = "../common/mod.rs"]
 mod common;
 mod kubelet;
 
+use abort_child::{child_step, rotate_and_abort, run_child, runtime, var};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use vaultops_api::{ClientConfig, NodeClient, Token};
 use vaultops_approle::{
     issue, login, rotate, EnvFileSink, IssueOptions, K8sSecretSink, RotateOptions, RotateStep, Sink,
 };
 
-const CHILD: &str = "VAULTOPS_TEST_CONSUMER_ABORT_AFTER";
-const ADDR: &str = "VAULTOPS_TEST_ADDR";
-const CA: &str = "VAULTOPS_TEST_CA";
-const TOKEN: &str = "VAULTOPS_TEST_TOKEN";
 const ENV_SINK: &str = "VAULTOPS_TEST_ENV_SINK";
 const K8S_SINK: &str = "VAULTOPS_TEST_K8S_SINK";
 
@@ -39,14 +36,6 @@ const K8S_SINK: &str = "VAULTOPS_TEST_K8S_SINK";
 const ROTATIONS: usize = 20;
 /// The grace of every rotation: longer than the kubelet emulation's poll and a login.
 const GRACE: Duration = Duration::from_secs(3);
-
-static ABORT_AFTER: AtomicUsize = AtomicUsize::new(0);
-
-fn abort_after(step: RotateStep) {
-    if step.number() == ABORT_AFTER.load(Ordering::SeqCst) {
-        std::process::abort();
-    }
-}
 
 fn sinks(env: &Path, k8s: &Path) -> [Sink; 2] {
     [
@@ -67,42 +56,15 @@ fn options() -> RotateOptions {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn main() {
-    match std::env::var(CHILD) {
-        Ok(k) => child(k.parse().expect("step number")),
-        Err(_) => parent(),
+    match child_step() {
+        Some(k) => rotate_and_abort(
+            k,
+            &sinks(Path::new(&var(ENV_SINK)), Path::new(&var(K8S_SINK))),
+            options(),
+        ),
+        None => parent(),
     }
-}
-
-fn child(k: usize) {
-    ABORT_AFTER.store(k, Ordering::SeqCst);
-    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} not set"));
-    let config = ClientConfig {
-        ca_pem: Some(std::fs::read(var(CA)).unwrap()),
-        token: Some(Token::new(var(TOKEN))),
-        ..Default::default()
-    };
-    let client = NodeClient::new(&var(ADDR), &config).unwrap();
-    let sinks = sinks(Path::new(&var(ENV_SINK)), Path::new(&var(K8S_SINK)));
-    let opts = RotateOptions {
-        after_step: Some(abort_after),
-        ..options()
-    };
-    runtime().block_on(async {
-        rotate(&client, common::MOUNT, common::ROLE, &sinks, &opts)
-            .await
-            .expect("rotation in the child");
-    });
-    eprintln!("child: rotation finished without reaching step {k}");
-    std::process::exit(0);
 }
 
 /// The consumer driver: the documented client, forced to log in again every second.
@@ -318,7 +280,13 @@ fn parent() {
         for i in 0..ROTATIONS {
             if i % 2 == 1 && killed < RotateStep::ALL.len() {
                 killed += 1;
-                let status = run_child(killed, &rotator, &cluster.ca_path(), &env_path, &k8s_path);
+                let status = run_child(
+                    killed,
+                    &rotator,
+                    &cluster.ca_path(),
+                    &[(ENV_SINK, &env_path), (K8S_SINK, &k8s_path)],
+                    Duration::from_secs(120),
+                );
                 assert_eq!(status.signal(), Some(6), "rotation {i} must die right after step {killed}: {status:?}");
                 eprintln!("rotation {i}: killed after step {killed} ({})", RotateStep::ALL[killed - 1]);
             } else {
@@ -365,34 +333,4 @@ fn parent() {
         );
         drop(cluster);
     });
-}
-
-fn run_child(
-    k: usize,
-    client: &NodeClient,
-    ca: &Path,
-    env: &Path,
-    k8s: &Path,
-) -> std::process::ExitStatus {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD, k.to_string())
-        .env(ADDR, client.addr())
-        .env(CA, ca)
-        .env(TOKEN, client.token().unwrap().expose())
-        .env(ENV_SINK, env)
-        .env(K8S_SINK, k8s)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the rotation child for step {k} did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
