@@ -1,36 +1,17 @@
 //! `vaultops backup save|verify|restore` on a real cluster, with age encryption.
 
+mod common;
+
 use age::secrecy::ExposeSecret;
+use common::{one_node_with_baseline, set_value, vaultops, wait_value};
 use std::process::{Command, Output};
 use std::time::Duration;
 use vaultops_testkit::{Cluster, ClusterOptions};
 
-fn vaultops(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vaultops"))
-        .env_remove("VAULT_TOKEN")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_verify_and_restore_an_encrypted_backup() {
-    let c = Cluster::start(ClusterOptions {
-        nodes: 1,
-        ..Default::default()
-    })
-    .await;
-    let active = c.wait_active(Duration::from_secs(30)).await;
-    let root = c.root_client(active);
-    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
-    root.kv_write(
-        "secret",
-        "atmr/db",
-        &serde_json::json!({"v": "before"}),
-        None,
-    )
-    .await
-    .unwrap();
+    let (c, root, active) = one_node_with_baseline().await;
+    set_value(&root, "before").await;
 
     let dir = tempfile::tempdir().unwrap();
     let id = age::x25519::Identity::generate();
@@ -151,14 +132,7 @@ async fn save_verify_and_restore_an_encrypted_backup() {
     assert!(!out.status.success());
 
     // Restore onto the same cluster brings the old value back.
-    root.kv_write(
-        "secret",
-        "atmr/db",
-        &serde_json::json!({"v": "after"}),
-        None,
-    )
-    .await
-    .unwrap();
+    set_value(&root, "after").await;
     let out = run(&[
         "backup".into(),
         "restore".into(),
@@ -172,23 +146,7 @@ async fn save_verify_and_restore_an_encrypted_backup() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let back = vaultops_bootstrap::wait_until(
-        "the restored value",
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || {
-            let r = root.clone();
-            async move {
-                match r.kv_read("secret", "atmr/db").await {
-                    Ok(Some(s)) if s.data["v"] == "before" => Ok(Some(())),
-                    Ok(other) => Err(format!("{:?}", other.map(|s| s.data))),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        },
-    )
-    .await;
-    assert!(back.is_ok(), "{back:?}");
+    wait_value(&root, "before").await;
 }
 
 /// `backup verify --restore`: the backup of a cluster initialised with `vaultops init` (age

@@ -5,40 +5,20 @@
 //! server that stops forwarding one direction after a set number of bytes: the CLI is then
 //! stuck mid-stream, with its temporary files on disk, until the signal.
 
+mod common;
+
 use age::secrecy::ExposeSecret;
+use common::{dir_digests, one_node_with_baseline, s, set_value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vaultops_testkit::{Cluster, ClusterOptions};
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-/// Every file of `dir` with the SHA-256 of its content.
-fn files(dir: &Path) -> Vec<(String, String)> {
-    use sha2::Digest;
-    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                hex::encode(sha2::Sha256::digest(std::fs::read(&p).unwrap())),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 /// Files of `dir` that are not in `before`.
 fn extra(dir: &Path, before: &[(String, String)]) -> Vec<PathBuf> {
-    files(dir)
+    dir_digests(dir)
         .into_iter()
         .filter(|(n, _)| !before.iter().any(|(b, _)| b == n))
         .map(|(n, _)| dir.join(n))
@@ -174,31 +154,11 @@ async fn fill(root: &vaultops_api::NodeClient, count: usize, bytes: usize) {
     }
 }
 
-async fn start() -> (Cluster, vaultops_api::NodeClient, usize) {
-    let c = Cluster::start(ClusterOptions {
-        nodes: 1,
-        wait_voters: false,
-        ..Default::default()
-    })
-    .await;
-    let active = c.wait_active(Duration::from_secs(30)).await;
-    let root = c.root_client(active);
-    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
-    (c, root, active)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_save_and_restore_leave_no_temporary_file() {
-    let (c, root, active) = start().await;
+    let (c, root, active) = one_node_with_baseline().await;
     fill(&root, 40, 64 * 1024).await;
-    root.kv_write(
-        "secret",
-        "atmr/db",
-        &serde_json::json!({"v": "before"}),
-        None,
-    )
-    .await
-    .unwrap();
+    set_value(&root, "before").await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let token = d.join("root.token");
@@ -249,7 +209,7 @@ async fn interrupted_save_and_restore_leave_no_temporary_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let previous = files(&backups);
+    let previous = dir_digests(&backups);
     let size = std::fs::metadata(&file).unwrap().len();
     assert!(
         size > 2_000_000,
@@ -296,7 +256,7 @@ async fn interrupted_save_and_restore_leave_no_temporary_file() {
     kill(&child, "-INT");
     let (status, err) = finish(child).await;
     assert_eq!(
-        files(&backups),
+        dir_digests(&backups),
         previous,
         "left {tmp:?}, or the previous backup changed"
     );
@@ -311,14 +271,7 @@ async fn interrupted_save_and_restore_leave_no_temporary_file() {
 
     // SIGTERM during the restore's upload (client → server stops after 512 KiB): the decrypted
     // copy is removed, the backup and the target's data stay as they were.
-    root.kv_write(
-        "secret",
-        "atmr/db",
-        &serde_json::json!({"v": "after"}),
-        None,
-    )
-    .await
-    .unwrap();
+    set_value(&root, "after").await;
     up.stall_after(512 * 1024);
     let child = spawn(&with(
         &via,
@@ -354,7 +307,7 @@ async fn interrupted_save_and_restore_leave_no_temporary_file() {
         "{err}"
     );
     assert_eq!(
-        files(&backups),
+        dir_digests(&backups),
         previous,
         "the decrypted copy {decrypted:?} is gone"
     );
@@ -363,7 +316,7 @@ async fn interrupted_save_and_restore_leave_no_temporary_file() {
         status.code(),
         err.trim_end()
     );
-    let safety_files: Vec<String> = files(&safety).into_iter().map(|(n, _)| n).collect();
+    let safety_files: Vec<String> = dir_digests(&safety).into_iter().map(|(n, _)| n).collect();
     assert_eq!(safety_files.len(), 3, "{safety_files:?}");
     assert!(
         safety_files.iter().all(|n| !n.starts_with('.')),
@@ -408,7 +361,7 @@ impl Drop for Tmpfs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn save_onto_a_full_disk_keeps_the_previous_backup() {
-    let (c, root, active) = start().await;
+    let (c, root, active) = one_node_with_baseline().await;
     fill(&root, 4, 64 * 1024).await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("root.token");
@@ -425,7 +378,7 @@ async fn save_onto_a_full_disk_keeps_the_previous_backup() {
             format!("0123  {name}\n"),
         )
         .unwrap();
-        let before = files(&full);
+        let before = dir_digests(&full);
         let mut args = vec![
             "--ca-cert".to_string(),
             s(&c.ca_path()),
@@ -453,7 +406,7 @@ async fn save_onto_a_full_disk_keeps_the_previous_backup() {
             "{name}: {err}"
         );
         assert_eq!(
-            files(&full),
+            dir_digests(&full),
             before,
             "{name}: the previous backup changed or a file was left"
         );

@@ -3,20 +3,14 @@
 //! without --force and a pipe without --yes, and takes a safety snapshot; bad backups are
 //! refused with a message naming the problem, and nothing stored is lost.
 
+mod common;
+
 use age::secrecy::ExposeSecret;
+use common::{dir_digests, names, s, set_value, sha256_hex, value, vaultops, wait_value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use vaultops_testkit::{Cluster, ClusterOptions};
-
-fn vaultops(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vaultops"))
-        .env_remove("VAULT_TOKEN")
-        .stdin(Stdio::null())
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Runs vaultops with a terminal as standard input (util-linux `script`), typing `answer`.
 fn on_a_terminal(args: &[String], answer: &str) -> Output {
@@ -45,10 +39,6 @@ fn on_a_terminal(args: &[String], answer: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn s(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
 fn conn(c: &Cluster, addr: &str, token_file: &Path) -> Vec<String> {
     vec![
         "--ca-cert".into(),
@@ -64,47 +54,6 @@ fn args(base: &[String], rest: &[&str]) -> Vec<String> {
     let mut a = base.to_vec();
     a.extend(rest.iter().map(|x| x.to_string()));
     a
-}
-
-/// Every file of `dir` with the SHA-256 of its content.
-fn snapshot_dir(dir: &Path) -> Vec<(String, String)> {
-    use sha2::Digest;
-    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                hex::encode(sha2::Sha256::digest(std::fs::read(&p).unwrap())),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    snapshot_dir(dir).into_iter().map(|(n, _)| n).collect()
-}
-
-async fn value(root: &vaultops_api::NodeClient) -> String {
-    root.kv_read("secret", "atmr/db")
-        .await
-        .unwrap()
-        .map(|s| s.data["v"].as_str().unwrap_or_default().to_owned())
-        .unwrap_or_default()
-}
-
-async fn set_value(root: &vaultops_api::NodeClient, v: &str) {
-    root.kv_write("secret", "atmr/db", &serde_json::json!({ "v": v }), None)
-        .await
-        .unwrap();
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// One bad backup: how it is made, and what the error must say.
@@ -238,7 +187,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
             )
             .unwrap();
         }
-        let before = snapshot_dir(&bdir);
+        let before = dir_digests(&bdir);
         let id_args: Vec<&str> = if identity.as_os_str().is_empty() {
             vec![]
         } else {
@@ -255,7 +204,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
             assert!(!out.status.success(), "{} {cmd} accepted: {err}", bad.name);
             assert!(err.contains(bad.expect), "{} {cmd}: {err}", bad.name);
             assert_eq!(
-                snapshot_dir(&bdir),
+                dir_digests(&bdir),
                 before,
                 "{} {cmd}: files changed",
                 bad.name
@@ -286,7 +235,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
     let token2 = d.join("root2.token");
     std::fs::write(&token2, c2.root_token().expose()).unwrap();
     let base2 = conn(&c2, &c2.addrs()[a2], &token2);
-    let before = snapshot_dir(&backups);
+    let before = dir_digests(&backups);
     let out = vaultops(&args(
         &base2,
         &[
@@ -305,7 +254,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
         "{err}"
     );
     assert_eq!(
-        snapshot_dir(&backups),
+        dir_digests(&backups),
         before,
         "no safety snapshot, nothing else"
     );
@@ -335,7 +284,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
     ] {
         assert!(err.contains(shown), "{shown:?} not in the plan:\n{err}");
     }
-    assert_eq!(snapshot_dir(&backups), before);
+    assert_eq!(dir_digests(&backups), before);
     assert_eq!(value(&root).await, "after");
     report.push(format!(
         "restore without --yes, stdin not a terminal: exit {:?}",
@@ -357,7 +306,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
             && text.contains("not confirmed"),
         "{text}"
     );
-    assert_eq!(snapshot_dir(&backups), before);
+    assert_eq!(dir_digests(&backups), before);
     assert_eq!(value(&root).await, "after");
     report.push(format!(
         "restore on a terminal, wrong name typed: exit {:?}",
@@ -396,23 +345,7 @@ async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
         expected,
         "no temporary or decrypted file left"
     );
-    let back = vaultops_bootstrap::wait_until(
-        "the restored value",
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || {
-            let r = root.clone();
-            async move {
-                match r.kv_read("secret", "atmr/db").await {
-                    Ok(Some(s)) if s.data["v"] == "before" => Ok(Some(())),
-                    Ok(other) => Err(format!("{:?}", other.map(|s| s.data))),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-        },
-    )
-    .await;
-    assert!(back.is_ok(), "{back:?}");
+    wait_value(&root, "before").await;
 
     // The backup without a checksum is restorable when the operator says so.
     let out = vaultops(&args(
