@@ -6,7 +6,10 @@
 mod common;
 
 use age::secrecy::ExposeSecret;
-use common::{dir_digests, names, s, set_value, sha256_hex, value, vaultops, wait_value};
+use common::{
+    dir_digests, names, one_node_with_baseline, s, set_value, sha256_hex, value, vaultops,
+    wait_value,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -64,15 +67,7 @@ struct Bad {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_checks_shows_snapshots_asks_and_refuses_bad_backups() {
-    let c = Cluster::start(ClusterOptions {
-        nodes: 1,
-        wait_voters: false,
-        ..Default::default()
-    })
-    .await;
-    let active = c.wait_active(Duration::from_secs(30)).await;
-    let root = c.root_client(active);
-    vaultops_bootstrap::apply_baseline(&root).await.unwrap();
+    let (c, root, active) = one_node_with_baseline().await;
     set_value(&root, "before").await;
 
     let dir = tempfile::tempdir().unwrap();
