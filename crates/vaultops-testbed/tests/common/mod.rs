@@ -79,6 +79,35 @@ pub async fn labelled_objects(d: &bollard::Docker, name: &TestbedName) -> (usize
     (c.len(), n.len(), v.volumes.unwrap_or_default().len())
 }
 
+/// Every container of testbed `name`: its id and the time its process last started, sorted.
+/// Equal before and after an operation: nothing was recreated or restarted.
+pub async fn container_starts(d: &bollard::Docker, name: &TestbedName) -> Vec<(String, String)> {
+    let f: HashMap<String, Vec<String>> = name.label_filter();
+    let list = d
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&f)
+                .build(),
+        ))
+        .await
+        .unwrap();
+    let mut starts = Vec::new();
+    for c in list {
+        let id = c.id.unwrap_or_default();
+        let started = d
+            .inspect_container(&id, None)
+            .await
+            .unwrap()
+            .state
+            .and_then(|s| s.started_at)
+            .unwrap_or_default();
+        starts.push((id, started));
+    }
+    starts.sort();
+    starts
+}
+
 /// Runs `scenario`, then takes testbed `name` down (state under `root`) whatever happened,
 /// unless it panicked and `TESTBED_KEEP=1` asks to keep it; then re-raises the panic.
 pub async fn run_and_clean_up<F: Future<Output = ()>>(
