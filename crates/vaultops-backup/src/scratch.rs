@@ -498,9 +498,9 @@ impl Drop for ScratchNode {
 }
 
 /// A free TCP port on 127.0.0.1, never one this process handed out before
-/// ([`vaultops_fs::ports`]).
+/// ([`vaultops_fs::free_loopback_ports`]).
 fn free_port() -> Result<u16, BackupError> {
-    vaultops_fs::ports::free_loopback_port().map_err(|source| BackupError::Io {
+    vaultops_fs::free_loopback_port().map_err(|source| BackupError::Io {
         path: PathBuf::from("127.0.0.1 (a free port)"),
         source,
     })

@@ -22,14 +22,14 @@
 //! towards a result lives in a [`ScratchFile`].
 //!
 //! The other local resource vaultops takes is a loopback port for a server it starts itself
-//! (a restore check's scratch server, test clusters, the testbed): [`ports`] is the one way
+//! (a restore check's scratch server, test clusters, the testbed): [`free_loopback_ports`] is the one way
 //! such a port is chosen.
 
 mod async_file;
 mod error;
 mod file;
 mod options;
-pub mod ports;
+mod ports;
 mod scratch;
 mod steps;
 
@@ -37,4 +37,5 @@ pub use async_file::AsyncAtomicFile;
 pub use error::AtomicWriteError;
 pub use file::{write_atomic, AtomicFile};
 pub use options::{IfExists, Owner, WriteOptions};
+pub use ports::{free_loopback_port, free_loopback_ports};
 pub use scratch::ScratchFile;

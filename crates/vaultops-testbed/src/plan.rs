@@ -180,10 +180,10 @@ pub fn host_ports_with_unsealer(
     }
 }
 
-/// `n` distinct ports that were free on 127.0.0.1 a moment ago ([`vaultops_fs::ports`]: below
+/// `n` distinct ports that were free on 127.0.0.1 a moment ago ([`vaultops_fs::free_loopback_ports`]: below
 /// the ephemeral range, never one this process handed out before).
 pub fn free_ports(n: usize) -> Result<Vec<u16>, PortError> {
-    vaultops_fs::ports::free_loopback_ports(n).map_err(|e| PortError::NoFreePort(e.to_string()))
+    vaultops_fs::free_loopback_ports(n).map_err(|e| PortError::NoFreePort(e.to_string()))
 }
 
 /// Fails with [`PortError::InUse`] for the first port something already listens on; the

@@ -136,7 +136,7 @@ impl Drop for BaoProcess {
 }
 
 /// A free TCP port on 127.0.0.1 that this process has not handed out before (see
-/// [`vaultops_fs::ports`]: below the ephemeral range, never the same port twice).
+/// [`vaultops_fs::free_loopback_ports`]: below the ephemeral range, never the same port twice).
 pub fn free_port() -> u16 {
-    vaultops_fs::ports::free_loopback_port().expect("choosing a free loopback port")
+    vaultops_fs::free_loopback_port().expect("choosing a free loopback port")
 }
