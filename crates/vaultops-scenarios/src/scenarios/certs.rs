@@ -218,9 +218,17 @@ fn summary_of(r: &ServedReport, first: usize) -> String {
         .join("; ")
 }
 
-/// The first 120 characters of the first line of an error report.
+/// The first clause of an error report (up to the first `;`, at most 160 characters): for
+/// a handshake failure, the address and the TLS problem without the advice.
 pub(super) fn short(s: &str) -> String {
-    s.lines().next().unwrap_or(s).chars().take(120).collect()
+    let first = s.lines().next().unwrap_or(s);
+    first
+        .split(';')
+        .next()
+        .unwrap_or(first)
+        .chars()
+        .take(160)
+        .collect()
 }
 
 /// The control before any reload: every node serves exactly its OLD certificate (by
