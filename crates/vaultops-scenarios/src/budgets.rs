@@ -59,6 +59,15 @@ pub fn budget(scenario: Scenario) -> Budget {
         Scenario::RollbackControl => (None, s(31_500)),
         // Measured alone (`scenario upgrade --repeat 10`), not yet in docs/scenario-figures.md.
         Scenario::Upgrade => (Some(s(1_500)), s(34_000)),
+        // Measured alone, not yet in docs/scenario-figures.md: `cargo xtask testbed scenario
+        // cert-rotation --repeat 10 --summary F` (2026-12-03, 2 cores shared with other
+        // testbeds, load average 9-11): unavailability p95 0.29 s (median 0.10), wall time
+        // p95 13.2 s (median 6.0).
+        Scenario::CertRotation => (Some(s(500)), s(20_000)),
+        // `cargo xtask testbed scenario ca-rotation --repeat 10 --summary F` (same day, load
+        // average 11-15): unavailability p95 0.91 s (median 0.28), wall time p95 23.5 s
+        // (median 16.1).
+        Scenario::CaRotation => (Some(s(1_500)), s(35_500)),
     };
 
     Budget {

@@ -45,6 +45,14 @@ pub enum Scenario {
     /// (standbys, step-down, the old active), each node checked before the next. Runs on its
     /// own testbed (started on 2.6.2).
     Upgrade,
+    /// New same-CA certificates for every node under load, delivered over the configured
+    /// files and reloaded with SIGHUP one node at a time, each seen serving its new
+    /// certificate before the next; no server process restarts (`docs/runbooks/cert-rotation.md`).
+    CertRotation,
+    /// CA rotation under load in three phases (trust bundle, new-CA leaves reloaded node by
+    /// node, old CA dropped) with clients holding the bundle never failing a handshake; ends
+    /// with a standby restarted. Runs on its own testbed (its CA is replaced).
+    CaRotation,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -81,7 +89,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -97,6 +105,8 @@ impl Scenario {
         Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
         Scenario::Upgrade,
+        Scenario::CertRotation,
+        Scenario::CaRotation,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -118,6 +128,8 @@ impl Scenario {
             Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
             Scenario::Upgrade => "upgrade",
+            Scenario::CertRotation => "cert-rotation",
+            Scenario::CaRotation => "ca-rotation",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -150,6 +162,7 @@ impl Scenario {
                 openbao_version: Some(UPGRADE_FROM),
                 ..TestbedVariant::default()
             }),
+            Scenario::CaRotation => Some(TestbedVariant::default()),
             _ => None,
         }
     }

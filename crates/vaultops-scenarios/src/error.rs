@@ -49,6 +49,14 @@ pub enum ScenarioError {
     },
     #[error("upgrade: {reason}")]
     Upgrade { reason: String },
+    /// A step of a certificate or CA rotation failed (issuing, bundling, reading what a node
+    /// serves).
+    #[error("certificate rotation: {step}")]
+    CertRotation {
+        step: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
     NoRaftIndex,
     #[error("creating a client for {node}")]

@@ -12,8 +12,8 @@
 //! - `state`: `target/testbed/<name>/` (certificates, configs, `init.json`, `env.sh`);
 //! - `testbed`: [`Testbed`] and its children: `up`, `bootstrap`, `attach`, `status`,
 //!   `resources` (Docker resource creation), `ops` (node operations for scenarios: stop,
-//!   kill, pause, partition, logs, …) and `unsealer` (the transit unsealer of a
-//!   `--seal transit` testbed); [`down`];
+//!   kill, pause, partition, logs, …), `tls` (TLS files of running nodes, for certificate
+//!   rotations) and `unsealer` (the transit unsealer of a `--seal transit` testbed); [`down`];
 //! - `progress`: step reporting for the caller's display;
 //! - `error`: [`TestbedError`] and the opaque [`DockerError`].
 //!
@@ -44,6 +44,6 @@ pub use render::CONFIG_FILE;
 pub use seal::{InvalidSeal, SealKind, STATIC_KEY_FILE};
 pub use state::{default_state_root, InitFile, StateDir};
 pub use testbed::{
-    down, ensure_image, keep_from_env, NodeReport, Testbed, TestbedNode, TestbedStatus,
-    UnsealerNode, UnsealerReport, UpOptions, UpOutcome, KEEP_ENV,
+    down, ensure_image, keep_from_env, NodeReport, ServerProcess, Testbed, TestbedNode,
+    TestbedStatus, TlsDelivery, UnsealerNode, UnsealerReport, UpOptions, UpOutcome, KEEP_ENV,
 };

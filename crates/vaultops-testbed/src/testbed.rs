@@ -12,7 +12,9 @@
 //! Children: `up` (create or repair), `bootstrap` (bring-up and baseline of a new testbed),
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
 //! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
-//! upgrade's binary swap) and `unsealer` (the transit unsealer).
+//! upgrade's binary swap), `tls` (a running node's TLS files read and replaced, the server
+//! process's identity, the CA this handle's clients trust: certificate rotations) and
+//! `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
@@ -20,11 +22,13 @@ mod ops;
 mod resources;
 mod status;
 mod swap;
+mod tls;
 mod unsealer;
 mod up;
 
 pub(crate) use resources::start_container;
 pub use status::{NodeReport, TestbedStatus};
+pub use tls::{ServerProcess, TlsDelivery};
 pub use unsealer::{UnsealerNode, UnsealerReport};
 
 use std::net::Ipv4Addr;

@@ -4,6 +4,8 @@
 //! acknowledged write and the counter (in `Run::finish`), plus its own checks. Each ends with
 //! a healthy cluster again (every node running, unsealed, one active).
 
+mod ca_rotation;
+mod certs;
 mod isolation;
 mod kill;
 mod reads;
@@ -45,6 +47,8 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
         Scenario::RollbackControl => rollback::rollback(run).await,
         Scenario::Upgrade => upgrade::upgrade(run).await,
+        Scenario::CertRotation => certs::cert_rotation(run).await,
+        Scenario::CaRotation => ca_rotation::ca_rotation(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
