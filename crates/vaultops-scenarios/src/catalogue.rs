@@ -45,6 +45,11 @@ pub enum Scenario {
     /// (standbys, step-down, the old active), each node checked before the next. Runs on its
     /// own testbed (started on 2.6.2).
     Upgrade,
+    /// Unseal-key rotation under load (`vaultops rekey`'s functions: 5/3 → 6/4, new shares
+    /// into an age bundle before verification), the old shares refused and the new ones
+    /// accepted, barrier key rotation, then every node restarted and unsealed with shares
+    /// decrypted from the new bundle. Runs on its own testbed (it replaces the testbed's keys).
+    Rekey,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -81,7 +86,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -97,6 +102,7 @@ impl Scenario {
         Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
         Scenario::Upgrade,
+        Scenario::Rekey,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -118,6 +124,7 @@ impl Scenario {
             Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
             Scenario::Upgrade => "upgrade",
+            Scenario::Rekey => "rekey",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -150,6 +157,9 @@ impl Scenario {
                 openbao_version: Some(UPGRADE_FROM),
                 ..TestbedVariant::default()
             }),
+            // The rekey replaces the testbed's unseal keys: on the shared testbed, the suite's
+            // own copy of it (and every later scenario's) would still hold the old ones.
+            Scenario::Rekey => Some(TestbedVariant::default()),
             _ => None,
         }
     }

@@ -12,11 +12,13 @@
 //! Children: `up` (create or repair), `bootstrap` (bring-up and baseline of a new testbed),
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
 //! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
-//! upgrade's binary swap) and `unsealer` (the transit unsealer).
+//! upgrade's binary swap), `rekey` (the recorded unseal keys replaced after a rekey) and
+//! `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
 mod ops;
+mod rekey;
 mod resources;
 mod status;
 mod swap;

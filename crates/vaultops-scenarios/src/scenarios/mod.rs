@@ -7,6 +7,7 @@
 mod isolation;
 mod kill;
 mod reads;
+mod rekey;
 mod restarts;
 mod rollback;
 mod seal;
@@ -45,6 +46,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
         Scenario::RollbackControl => rollback::rollback(run).await,
         Scenario::Upgrade => upgrade::upgrade(run).await,
+        Scenario::Rekey => rekey::rekey(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
