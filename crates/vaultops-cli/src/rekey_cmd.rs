@@ -21,8 +21,8 @@ use vaultops_bootstrap::{
     plan_rekey, probe_shares, rekey_cancel, rekey_persisted, rekey_verify, NodeSet, RekeyPlan,
 };
 use vaultops_custody::{
-    check_writable, encrypt_shares, public_key_base64, write_bundle, EncryptedSecret, InitBundle,
-    KeyKind, ShareCustody, FORMAT,
+    check_writable, encrypt_shares, public_key_base64, rekeyed_bundle, write_bundle, BundleCluster,
+    EncryptedSecret, InitBundle, ShareCustody,
 };
 
 #[derive(Serialize)]
@@ -285,21 +285,14 @@ impl Custody {
                 })
                 .collect(),
         };
-        let mut b = InitBundle {
-            format: FORMAT.to_owned(),
-            created_at: vaultops_custody::now_rfc3339(),
-            initialized_via: format!("rekey via {}", plan.active),
-            seal_type: "shamir".into(),
-            key_kind: KeyKind::Unseal,
-            shares: split.shares(),
-            threshold: split.threshold(),
-            cluster_id: old.cluster_id.clone(),
-            cluster_name: old.cluster_name.clone(),
+        Ok(rekeyed_bundle(
             encrypted_shares,
-            root_token: None,
-            integrity_sha256: String::new(),
-        };
-        b.seal_integrity();
-        Ok(b)
+            split,
+            &plan.active,
+            BundleCluster {
+                id: old.cluster_id.clone(),
+                name: old.cluster_name.clone(),
+            },
+        ))
     }
 }

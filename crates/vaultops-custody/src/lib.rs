@@ -9,6 +9,8 @@
 //! - [`check_cluster_identity`]: refuses a bundle made for another cluster than the nodes'
 //!   (cluster id of an unsealed node, key split of any initialized one), before any share
 //!   is sent.
+//! - [`rekeyed_bundle`]: the bundle `vaultops rekey` writes (new shares, new split, the old
+//!   bundle's cluster, no root token).
 //! - [`parse_share_text`]: checks a share typed at the unseal prompt (base64 or hex, length).
 //! - `store`: the only I/O — the bundle written 0600 through a temp file and a rename,
 //!   never over an existing bundle; [`record_cluster_id`] fills in the cluster id once a
@@ -18,6 +20,7 @@ mod agekeys;
 mod bundle;
 mod cluster;
 mod pgp;
+mod rekeyed;
 mod share_text;
 mod store;
 
@@ -30,6 +33,7 @@ pub use bundle::{
 };
 pub use cluster::{check_cluster_identity, ForeignClusterError};
 pub use pgp::{decrypt_with_gpg, public_key_base64, PgpKeyError};
+pub use rekeyed::{rekeyed_bundle, BundleCluster};
 pub use share_text::{parse_share_text, ShareTextError, MAX_SHARE_BYTES, MIN_SHARE_BYTES};
 pub use store::{
     check_writable, read_bundle, record_cluster_id, write_bundle, ClusterIdRecord, StoreError,

@@ -53,6 +53,11 @@ pub enum Scenario {
     /// node, old CA dropped) with clients holding the bundle never failing a handshake; ends
     /// with a standby restarted. Runs on its own testbed (its CA is replaced).
     CaRotation,
+    /// Unseal-key rotation under load (`vaultops rekey`'s functions: 5/3 → 6/4, new shares
+    /// into an age bundle before verification), the old shares refused and the new ones
+    /// accepted, barrier key rotation, then every node restarted and unsealed with shares
+    /// decrypted from the new bundle. Runs on its own testbed (it replaces the testbed's keys).
+    Rekey,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -89,7 +94,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 19] = [
+    pub const ALL: [Scenario; 20] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -107,6 +112,7 @@ impl Scenario {
         Scenario::Upgrade,
         Scenario::CertRotation,
         Scenario::CaRotation,
+        Scenario::Rekey,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -130,6 +136,7 @@ impl Scenario {
             Scenario::Upgrade => "upgrade",
             Scenario::CertRotation => "cert-rotation",
             Scenario::CaRotation => "ca-rotation",
+            Scenario::Rekey => "rekey",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -163,6 +170,9 @@ impl Scenario {
                 ..TestbedVariant::default()
             }),
             Scenario::CaRotation => Some(TestbedVariant::default()),
+            // The rekey replaces the testbed's unseal keys: on the shared testbed, the suite's
+            // own copy of it (and every later scenario's) would still hold the old ones.
+            Scenario::Rekey => Some(TestbedVariant::default()),
             _ => None,
         }
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::analysis;
 use crate::catalogue::Scenario;
 use crate::details::{
-    Details, Outage, PauseRecord, PhaseGap, RestartPhase, StaleLeaderAnswers, WritesWithoutQuorum,
+    Details, Outage, PauseRecord, PhaseGap, RekeyRecord, RestartPhase, StaleLeaderAnswers,
+    WritesWithoutQuorum,
 };
 use crate::model::{node_name, Check, Op, Outcome, PROBE_WRITER};
 use crate::options::Budgets;
@@ -23,6 +24,7 @@ pub(crate) const PAUSE_CHECK: &str =
     "old leader acknowledged nothing after the new leader was elected";
 pub(crate) const ROLLING_CHECK: &str = "writes continue while standbys restart";
 pub(crate) const QUORUM_CHECK: &str = "no write acknowledged without quorum";
+pub(crate) const REKEY_CHECK: &str = "writes continue while the keys are rotated";
 
 /// What a post-run check needs besides the scenario's record.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +61,15 @@ pub(crate) fn post_checks(
         Scenario::QuorumLoss => {
             let (check, writes) = quorum_check(details.outage.as_ref(), facts.log);
             details.writes_without_quorum = writes;
+            vec![check]
+        }
+        Scenario::Rekey => {
+            let (check, record) = rekey_check(
+                details.rekey.take(),
+                facts.log,
+                budgets.standby_unavailability,
+            );
+            details.rekey = record;
             vec![check]
         }
         Scenario::RollbackControl => {
@@ -255,6 +266,38 @@ pub(crate) fn rolling_check(
     (check, Some(gaps))
 }
 
+/// The rekey's check that writes went on while the unseal shares and the barrier key were
+/// rotated (every node up): the largest gap between acknowledgements in that phase.
+pub(crate) fn rekey_check(
+    record: Option<RekeyRecord>,
+    log: &WorkloadLog,
+    budget: Duration,
+) -> (Check, Option<RekeyRecord>) {
+    let Some(mut r) = record else {
+        return (failed(REKEY_CHECK, "no rotation phase recorded"), None);
+    };
+    if r.to < r.from {
+        return (
+            failed(REKEY_CHECK, "the rotation phase ends before it began"),
+            Some(r),
+        );
+    }
+    let gap = analysis::largest_gap_within(&analysis::ack_times(&log.attempts), r.from, r.to);
+    r.largest_write_gap = Some(gap);
+    let check = Check {
+        name: REKEY_CHECK.into(),
+        passed: gap <= budget,
+        detail: format!(
+            "largest write gap from the rekey plan to the new key term ({:.2} s long) {:.2} s \
+             (budget {:.1} s)",
+            r.to.saturating_sub(r.from).as_secs_f64(),
+            gap.as_secs_f64(),
+            budget.as_secs_f64()
+        ),
+    };
+    (check, Some(r))
+}
+
 /// Quorum loss must refuse writes with clear errors while it lasts.
 pub(crate) fn quorum_check(
     outage: Option<&Outage>,
@@ -405,6 +448,37 @@ mod tests {
             write(PROBE_WRITER, 1, 0, 2.5, 7.1, false),
             write(1, 1, 1, 5.0, 5.1, true),
         ])
+    }
+
+    #[test]
+    fn rekey_check_measures_the_rotation_phase_and_fails_on_a_stall_or_no_record() {
+        let rec = |from: f64, to: f64| RekeyRecord {
+            from: secs(from),
+            to: secs(to),
+            term_before: 1,
+            term_after: 2,
+            largest_write_gap: None,
+        };
+        let acks = |ts: &[f64]| {
+            log(ts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| write(0, i as u64, 0, t - 0.01, *t, true))
+                .collect())
+        };
+        let budget = secs(2.5);
+        // Writes every 0.5 s through the phase 1 s .. 4 s: the gap is 0.5 s.
+        let l = acks(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5]);
+        let (c, r) = rekey_check(Some(rec(1.0, 4.0)), &l, budget);
+        assert!(c.passed, "{c:?}");
+        assert_eq!(r.unwrap().largest_write_gap, Some(secs(0.5)));
+        // Forged stall: no acknowledgement from 1 s to 4.5 s.
+        let l = acks(&[0.5, 1.0, 4.5]);
+        let (c, r) = rekey_check(Some(rec(1.0, 4.0)), &l, budget);
+        assert!(!c.passed && c.detail.contains("3.00 s (budget"), "{c:?}");
+        assert_eq!(r.unwrap().largest_write_gap, Some(secs(3.0)));
+        let (c, _) = rekey_check(None, &l, budget);
+        assert!(!c.passed && c.detail.contains("no rotation phase"), "{c:?}");
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct Details {
     /// `backup-restore`: seconds to bring the target testbed up (also in `backup`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_up_s: Option<f64>,
+    /// `rekey`: the rotation phase (rekey, verification, probes, barrier key rotation) and
+    /// the largest write gap in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekey: Option<RekeyRecord>,
     /// `rollback-control`: when the snapshot was taken and restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackRecord>,
@@ -54,6 +58,27 @@ pub struct Details {
     /// reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_findings: Option<RollbackFindings>,
+}
+
+/// `rekey`: the rotation phase, from the plan to the new barrier key term (run clock), under
+/// load and with every node up: the largest gap between acknowledged writes in it is filled
+/// in by the post-run check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RekeyRecord {
+    #[serde(rename = "from_s", with = "secs")]
+    pub from: Duration,
+    #[serde(rename = "to_s", with = "secs")]
+    pub to: Duration,
+    /// The barrier key term before and after `rotate-encryption-key`.
+    pub term_before: u64,
+    pub term_after: u64,
+    #[serde(
+        rename = "largest_write_gap_s",
+        default,
+        with = "secs::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub largest_write_gap: Option<Duration>,
 }
 
 /// `rollback-control`: the snapshot and its forced restore, under load (run clock).

@@ -57,6 +57,22 @@ pub enum ScenarioError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("rekey: {step}")]
+    Rekey {
+        step: &'static str,
+        #[source]
+        source: Box<vaultops_bootstrap::RekeyError>,
+    },
+    #[error("rekey: reading the new bundle {}", path.display())]
+    RekeyBundle {
+        path: PathBuf,
+        #[source]
+        source: vaultops_custody::StoreError,
+    },
+    #[error("rekey: decrypting a share of the new bundle")]
+    RekeyShare(#[source] vaultops_custody::AgeError),
+    #[error("rekey: the new bundle opened {opened} shares with the holders' identities, {shares} expected")]
+    RekeyShares { opened: usize, shares: u8 },
     #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
     NoRaftIndex,
     #[error("creating a client for {node}")]

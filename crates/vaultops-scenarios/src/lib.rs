@@ -55,8 +55,8 @@ pub use analysis::median;
 pub use budgets::{budget, Budget, MARGIN};
 pub use catalogue::{Scenario, UnknownScenario};
 pub use details::{
-    BackupFigures, Details, NodeReads, Outage, PauseRecord, PhaseGap, ReadAfterWrite, RestartPhase,
-    StaleLeaderAnswers, WritesWithoutQuorum,
+    BackupFigures, Details, NodeReads, Outage, PauseRecord, PhaseGap, ReadAfterWrite, RekeyRecord,
+    RestartPhase, StaleLeaderAnswers, WritesWithoutQuorum,
 };
 pub use error::ScenarioError;
 pub use latency::{fault_window, write_latency, Percentiles, WriteLatency};

@@ -170,6 +170,8 @@ pub enum TestbedError {
     NotFound { name: String },
     #[error("testbed {name} exists but {reason}: remove it with `cargo xtask testbed down --name {name}` and run up again")]
     Inconsistent { name: String, reason: String },
+    #[error("testbed {name}: its unseal keys were not replaced ({reason}); init.json and the keys in memory are unchanged")]
+    ReplaceKeys { name: String, reason: String },
     #[error("testbed {name} has no {node} (it has {nodes} nodes)")]
     NoSuchNode {
         name: String,

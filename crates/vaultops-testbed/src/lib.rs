@@ -12,8 +12,10 @@
 //! - `state`: `target/testbed/<name>/` (certificates, configs, `init.json`, `env.sh`);
 //! - `testbed`: [`Testbed`] and its children: `up`, `bootstrap`, `attach`, `status`,
 //!   `resources` (Docker resource creation), `ops` (node operations for scenarios: stop,
-//!   kill, pause, partition, logs, …), `tls` (TLS files of running nodes, for certificate
-//!   rotations) and `unsealer` (the transit unsealer of a `--seal transit` testbed); [`down`];
+//!   kill, pause, partition, logs, …), `swap` (a node on another pinned release), `tls` (TLS
+//!   files of running nodes, for certificate rotations), `rekey` (the recorded unseal keys
+//!   replaced after a rekey) and `unsealer` (the transit unsealer of a `--seal transit`
+//!   testbed); [`down`];
 //! - `progress`: step reporting for the caller's display;
 //! - `error`: [`TestbedError`] and the opaque [`DockerError`].
 //!

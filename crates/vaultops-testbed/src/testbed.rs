@@ -13,12 +13,14 @@
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
 //! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
 //! upgrade's binary swap), `tls` (a running node's TLS files read and replaced, the server
-//! process's identity, the CA this handle's clients trust: certificate rotations) and
+//! process's identity, the CA this handle's clients trust: certificate rotations), `rekey`
+//! (the recorded unseal keys replaced after a rekey) and
 //! `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
 mod ops;
+mod rekey;
 mod resources;
 mod status;
 mod swap;

@@ -9,6 +9,7 @@ mod certs;
 mod isolation;
 mod kill;
 mod reads;
+mod rekey;
 mod restarts;
 mod rollback;
 mod seal;
@@ -49,6 +50,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::Upgrade => upgrade::upgrade(run).await,
         Scenario::CertRotation => certs::cert_rotation(run).await,
         Scenario::CaRotation => ca_rotation::ca_rotation(run).await,
+        Scenario::Rekey => rekey::rekey(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
