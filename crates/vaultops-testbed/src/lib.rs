@@ -11,7 +11,8 @@
 //! - `docker`: connection, label queries, idempotent removal, uploads and logs;
 //! - `state`: `target/testbed/<name>/` (certificates, configs, `init.json`, `env.sh`);
 //! - `testbed`: [`Testbed`] and its children: `up`, `bootstrap`, `attach`, `status`,
-//!   `resources` (Docker resource creation), `ops` (node operations for scenarios: stop,
+//!   `resources` (Docker resource creation), `membership` (add a node with a new identity,
+//!   remove one with its volume), `ops` (node operations for scenarios: stop,
 //!   kill, pause, partition, logs, …) and `unsealer` (the transit unsealer of a
 //!   `--seal transit` testbed); [`down`];
 //! - `progress`: step reporting for the caller's display;
@@ -44,6 +45,6 @@ pub use render::CONFIG_FILE;
 pub use seal::{InvalidSeal, SealKind, STATIC_KEY_FILE};
 pub use state::{default_state_root, InitFile, StateDir};
 pub use testbed::{
-    down, ensure_image, keep_from_env, NodeReport, Testbed, TestbedNode, TestbedStatus,
+    down, ensure_image, keep_from_env, JoinBy, NodeReport, Testbed, TestbedNode, TestbedStatus,
     UnsealerNode, UnsealerReport, UpOptions, UpOutcome, KEEP_ENV,
 };
