@@ -45,6 +45,14 @@ pub enum Scenario {
     /// (standbys, step-down, the old active), each node checked before the next. Runs on its
     /// own testbed (started on 2.6.2).
     Upgrade,
+    /// Under load, a standby's container and volume are lost; the dead peer is removed with
+    /// `vaultops raft remove-peer`'s code (refusals checked first), a node with a new
+    /// identity joins, is unsealed and becomes a voter. Runs on its own testbed.
+    ReplaceNode,
+    /// Under load, 3 → 5 nodes (each new node held back as a permanent non-voter until
+    /// caught up, then promoted) → 3 (demote, remove-peer, node removed), with autopilot's
+    /// dead-server cleanup and a safe `min_quorum`. Runs on its own testbed.
+    ScaleOutIn,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -81,7 +89,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -97,6 +105,8 @@ impl Scenario {
         Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
         Scenario::Upgrade,
+        Scenario::ReplaceNode,
+        Scenario::ScaleOutIn,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -118,6 +128,8 @@ impl Scenario {
             Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
             Scenario::Upgrade => "upgrade",
+            Scenario::ReplaceNode => "replace-node",
+            Scenario::ScaleOutIn => "scale-out-in",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -150,6 +162,9 @@ impl Scenario {
                 openbao_version: Some(UPGRADE_FROM),
                 ..TestbedVariant::default()
             }),
+            // Their node set changes (node2 → node4; node4 and node5 come and go): the
+            // shared testbed keeps node1..node3 for the scenarios after them.
+            Scenario::ReplaceNode | Scenario::ScaleOutIn => Some(TestbedVariant::default()),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@
 
 mod isolation;
 mod kill;
+mod membership;
 mod reads;
 mod restarts;
 mod rollback;
@@ -45,6 +46,8 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
         Scenario::RollbackControl => rollback::rollback(run).await,
         Scenario::Upgrade => upgrade::upgrade(run).await,
+        Scenario::ReplaceNode => membership::replace_node(run).await,
+        Scenario::ScaleOutIn => membership::scale_out_in(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
