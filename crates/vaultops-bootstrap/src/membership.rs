@@ -216,7 +216,12 @@ pub fn plan_member_change(
                 voters_before.clone(),
             ))
         }
-        MemberAction::Demote if !target.voter => {
+        // A raft non-voter that autopilot is about to promote is demoted like a voter: OpenBao
+        // 2.7.2 answers 204 and makes it a permanent non-voter that autopilot leaves alone
+        // (measured: a Shamir node joined by retry_join, demoted while pending, stayed a
+        // non-voter past server_stabilization_time). That is how a new Shamir node is held
+        // back before it ever votes (the join's `non_voter` is lost under Shamir).
+        MemberAction::Demote if !target.voter && target.permanent_non_voter => {
             return Ok(plan(
                 Some(format!("{node_id} is already a non-voter")),
                 voters_before.clone(),

@@ -94,6 +94,21 @@ fn promote_demote_reruns_are_noops_and_unknown_peers_named() {
 }
 
 #[test]
+fn a_peer_autopilot_will_promote_can_be_demoted_before_it_votes() {
+    let mut peers = cluster(3, 1, 0b0111);
+    // Just joined: not caught up yet, promotion pending.
+    peers[3].permanent_non_voter = false;
+    let d = plan_member_change(&peers, MemberAction::Demote, "node4").unwrap();
+    assert_eq!(d.noop, None, "{d:?}");
+    assert_eq!(d.voters_after, d.voters_before);
+    assert_eq!(d.voters_after, ["node1", "node2", "node3"]);
+    // Another unhealthy peer still refuses it.
+    peers[1].healthy = false;
+    let err = plan_member_change(&peers, MemberAction::Demote, "node4").unwrap_err();
+    assert!(matches!(err, MembershipError::Unhealthy { .. }), "{err}");
+}
+
+#[test]
 fn a_peer_autopilot_will_promote_is_not_promoted_by_hand() {
     let mut peers = cluster(3, 1, 0b1111);
     peers[3].permanent_non_voter = false;
@@ -129,16 +144,20 @@ fn an_unhealthy_bystander_refuses_the_change_and_is_named() {
     }
 }
 
-/// Exhaustive: every action on every peer of every cluster up to 5 voters + 2 non-voters in
-/// every health combination agrees with the rules stated independently here.
+/// Exhaustive: every action on every peer of every cluster up to 5 voters + 2 non-voters
+/// (permanent or promotion pending) in every health combination agrees with the rules stated independently here.
 #[test]
 fn exhaustive_against_the_rules() {
     let mut checked = 0;
     for voters in 1..=5usize {
         for non_voters in 0..=2usize {
             let n = voters + non_voters;
-            for mask in 0..(1u32 << n) {
-                let peers = cluster(voters, non_voters, mask);
+            for (mask, pending) in (0..(1u32 << n)).flat_map(|m| [(m, false), (m, true)]) {
+                let mut peers = cluster(voters, non_voters, mask);
+                // Non-voters that autopilot is about to promote, or permanent ones.
+                for p in peers.iter_mut().filter(|p| !p.voter) {
+                    p.permanent_non_voter = !pending;
+                }
                 for target in 0..=n {
                     let id = format!("node{}", target + 1);
                     for action in [
@@ -179,7 +198,7 @@ fn expected_ok(peers: &[Peer], action: MemberAction, id: &str) -> bool {
     };
     let noop = match action {
         MemberAction::Promote => t.voter || !t.permanent_non_voter,
-        MemberAction::Demote => !t.voter,
+        MemberAction::Demote => !t.voter && t.permanent_non_voter,
         MemberAction::RemovePeer => false,
     };
     if noop {

@@ -74,6 +74,15 @@ pub fn budget(scenario: Scenario) -> Budget {
         // no write), wall time p95 26.4 s (median 21.0); × 1.5 rounded up. Not yet in
         // docs/scenario-figures.md.
         Scenario::Rekey => (Some(s(15_500)), s(40_000)),
+        // replace-node --repeat 10 --summary …` (2026-12-03, 2 cores, load average ~10 from
+        // other builds): unavailability median 0.27 s, p95 0.60 s; wall time median 25.4 s,
+        // p95 30.9 s (10 s of it: autopilot's last_contact_threshold before the dead node is
+        // unhealthy and the quorum refusal can be checked).
+        Scenario::ReplaceNode => (Some(s(1_000)), s(46_500)),
+        // `cargo xtask testbed scenario scale-out-in --repeat 10 --summary …` (same machine
+        // and day): unavailability median 0.18 s, p95 0.44 s; wall time median 25.8 s, p95
+        // 38.3 s.
+        Scenario::ScaleOutIn => (Some(s(1_000)), s(57_500)),
     };
 
     Budget {

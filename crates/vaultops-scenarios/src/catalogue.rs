@@ -58,6 +58,14 @@ pub enum Scenario {
     /// accepted, barrier key rotation, then every node restarted and unsealed with shares
     /// decrypted from the new bundle. Runs on its own testbed (it replaces the testbed's keys).
     Rekey,
+    /// Under load, a standby's container and volume are lost; the dead peer is removed with
+    /// `vaultops raft remove-peer`'s code (refusals checked first), a node with a new
+    /// identity joins, is unsealed and becomes a voter. Runs on its own testbed.
+    ReplaceNode,
+    /// Under load, 3 → 5 nodes (each new node held back as a permanent non-voter until
+    /// caught up, then promoted) → 3 (demote, remove-peer, node removed), with autopilot's
+    /// dead-server cleanup and a safe `min_quorum`. Runs on its own testbed.
+    ScaleOutIn,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -94,7 +102,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 20] = [
+    pub const ALL: [Scenario; 22] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -113,6 +121,8 @@ impl Scenario {
         Scenario::CertRotation,
         Scenario::CaRotation,
         Scenario::Rekey,
+        Scenario::ReplaceNode,
+        Scenario::ScaleOutIn,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -137,6 +147,8 @@ impl Scenario {
             Scenario::CertRotation => "cert-rotation",
             Scenario::CaRotation => "ca-rotation",
             Scenario::Rekey => "rekey",
+            Scenario::ReplaceNode => "replace-node",
+            Scenario::ScaleOutIn => "scale-out-in",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -173,6 +185,9 @@ impl Scenario {
             // The rekey replaces the testbed's unseal keys: on the shared testbed, the suite's
             // own copy of it (and every later scenario's) would still hold the old ones.
             Scenario::Rekey => Some(TestbedVariant::default()),
+            // Their node set changes (node2 → node4; node4 and node5 come and go): the
+            // shared testbed keeps node1..node3 for the scenarios after them.
+            Scenario::ReplaceNode | Scenario::ScaleOutIn => Some(TestbedVariant::default()),
             _ => None,
         }
     }

@@ -73,6 +73,14 @@ pub enum ScenarioError {
     RekeyShare(#[source] vaultops_custody::AgeError),
     #[error("rekey: the new bundle opened {opened} shares with the holders' identities, {shares} expected")]
     RekeyShares { opened: usize, shares: u8 },
+    #[error("membership: {step}")]
+    MembershipStep {
+        step: &'static str,
+        #[source]
+        source: Box<vaultops_bootstrap::MembershipError>,
+    },
+    #[error("membership: {reason}")]
+    Membership { reason: String },
     #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
     NoRaftIndex,
     #[error("creating a client for {node}")]

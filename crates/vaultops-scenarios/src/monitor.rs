@@ -61,30 +61,25 @@ impl Monitor {
         let tasks = nodes
             .into_iter()
             .enumerate()
-            .map(|(i, client)| {
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    while !shared.stop.load(Ordering::Relaxed) {
-                        let started = clock.now();
-                        let seen = match client.health().await {
-                            Ok(h) => Observed::from_role(h.role),
-                            Err(e) => Observed::from_error(&e),
-                        };
-                        let t = clock.now();
-                        {
-                            let mut nodes = shared.nodes.lock().expect("monitor lock");
-                            let tl = &mut nodes[i];
-                            if tl.transitions.last().map(|tr| tr.seen) != Some(seen) {
-                                tl.transitions.push(Transition { t, seen });
-                            }
-                        }
-                        let next = started + POLL_EVERY;
-                        tokio::time::sleep(next.saturating_sub(clock.now())).await;
-                    }
-                })
-            })
+            .map(|(i, client)| poll(shared.clone(), i, client, clock))
             .collect();
         Monitor { shared, tasks }
+    }
+
+    /// Starts polling one more node (added to the cluster during the run), named after its
+    /// index like the others; returns that index.
+    pub fn add_node(&mut self, client: NodeClient, clock: Clock) -> usize {
+        let i = {
+            let mut nodes = self.shared.nodes.lock().expect("monitor lock");
+            let node = node_name(nodes.len());
+            nodes.push(NodeTimeline {
+                node,
+                transitions: Vec::new(),
+            });
+            nodes.len() - 1
+        };
+        self.tasks.push(poll(self.shared.clone(), i, client, clock));
+        i
     }
 
     /// The timelines so far.
@@ -181,4 +176,28 @@ pub fn describe(tls: &[NodeTimeline]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Node `i`'s polling task: its health every [`POLL_EVERY`] until the monitor stops, each
+/// change of what it answers recorded on `clock`.
+fn poll(shared: Arc<Shared>, i: usize, client: NodeClient, clock: Clock) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while !shared.stop.load(Ordering::Relaxed) {
+            let started = clock.now();
+            let seen = match client.health().await {
+                Ok(h) => Observed::from_role(h.role),
+                Err(e) => Observed::from_error(&e),
+            };
+            let t = clock.now();
+            {
+                let mut nodes = shared.nodes.lock().expect("monitor lock");
+                let tl = &mut nodes[i];
+                if tl.transitions.last().map(|tr| tr.seen) != Some(seen) {
+                    tl.transitions.push(Transition { t, seen });
+                }
+            }
+            let next = started + POLL_EVERY;
+            tokio::time::sleep(next.saturating_sub(clock.now())).await;
+        }
+    })
 }

@@ -234,6 +234,50 @@ impl<'o> Run<'o> {
         Ok(active)
     }
 
+    /// Adds testbed node `id` (just added to the testbed) to the role monitor; its index is
+    /// `id.index()`, like every node's. Nodes added must come in id order with no gap (the
+    /// next index).
+    pub fn watch_node(&mut self, id: vaultops_testbed::NodeId) -> Result<usize, ScenarioError> {
+        let health = self.client_for(id, &monitor::health_config(self.tb.client_config()))?;
+        let i = self
+            .monitor
+            .as_mut()
+            .expect("the monitor was started")
+            .add_node(health, self.clock);
+        assert_eq!(i, id.index(), "nodes are watched in id order");
+        Ok(i)
+    }
+
+    /// Lets the workload's writers send to node `id` too (a load balancer that adds a node
+    /// once its health check passes).
+    pub fn send_writes_to(&self, id: vaultops_testbed::NodeId) -> Result<(), ScenarioError> {
+        let cfg = self
+            .opts
+            .workload
+            .client_config(self.tb.client_config(), self.tb.root_token().cloned());
+        let writer = self.client_for(id, &cfg)?;
+        self.workload().set_node(id.index(), Some(writer));
+        Ok(())
+    }
+
+    /// Takes node index `i` out of the workload's nodes (a load balancer drained before the
+    /// node is removed); the monitor keeps watching it.
+    pub fn unwatch_writes(&self, i: usize) {
+        self.workload().set_node(i, None);
+    }
+
+    fn client_for(
+        &self,
+        id: vaultops_testbed::NodeId,
+        cfg: &ClientConfig,
+    ) -> Result<NodeClient, ScenarioError> {
+        let n = self.tb.node(id).map_err(testbed("finding an added node"))?;
+        NodeClient::new(&n.host_addr(), cfg).map_err(|source| ScenarioError::Client {
+            node: id.to_string(),
+            source,
+        })
+    }
+
     /// Waits until the workload has `n` more acknowledged writes.
     pub async fn wait_acks(&self, n: u64, what: &str) -> Result<(), ScenarioError> {
         let wl = self.workload();
@@ -387,10 +431,10 @@ impl<'o> Run<'o> {
                         c.target_index,
                         c.applied
                             .iter()
-                            .enumerate()
-                            .map(|(n, i)| format!(
+                            .zip(self.tb.nodes())
+                            .map(|(i, n)| format!(
                                 "{} {}",
-                                node_name(n),
+                                n.id,
                                 i.map_or("no answer".to_owned(), |i| i.to_string())
                             ))
                             .collect::<Vec<_>>()
@@ -523,13 +567,21 @@ impl<'o> Run<'o> {
             history: &self.history,
             clock: self.clock,
         };
-        let mut v = verify::verify(&self.root(i), log, obs).await?;
+        // Indices of the testbed's node list as it is now: after a membership change they
+        // are not node ids minus one.
+        let active = self.tb.root_client(self.tb.nodes()[i].id);
+        let mut v = verify::verify(&active, log, obs).await?;
         self.say(&format!(
             "verified {} of {} acknowledged key writes; counter {} (acknowledged increments {})",
             v.verified, v.acked_writes, v.counter.final_value, v.counter.acked_increments
         ));
-        let nodes: Vec<NodeClient> = (0..self.nodes()).map(|n| self.root(n)).collect();
-        v.convergence = Some(verify::converge(&self.root(i), &nodes).await?);
+        let nodes: Vec<NodeClient> = self
+            .tb
+            .nodes()
+            .iter()
+            .map(|n| self.tb.root_client(n.id))
+            .collect();
+        v.convergence = Some(verify::converge(&active, &nodes).await?);
         Ok(v)
     }
 

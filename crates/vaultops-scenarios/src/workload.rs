@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -209,7 +209,12 @@ pub struct Workload {
     writers: Vec<JoinHandle<()>>,
     probes: Mutex<Vec<JoinHandle<()>>>,
     clock: Clock,
+    /// The nodes the writers send to, by node index (`None`: not sent to).
+    nodes: WriterNodes,
 }
+
+/// The writers' nodes, by node index; `None` for a node taken out (see [`Workload::set_node`]).
+type WriterNodes = Arc<RwLock<Vec<Option<NodeClient>>>>;
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -275,7 +280,7 @@ impl Workload {
             stop: AtomicBool::new(false),
             probe_seq: AtomicU64::new(0),
         });
-        let nodes = Arc::new(nodes);
+        let nodes = Arc::new(RwLock::new(nodes.into_iter().map(Some).collect()));
         let writers = (0..cfg.writers)
             .map(|w| {
                 let ctx = WriterCtx {
@@ -299,7 +304,19 @@ impl Workload {
             writers,
             probes: Mutex::new(Vec::new()),
             clock,
+            nodes,
         })
+    }
+
+    /// Adds the node of index `i` to the nodes the writers send to (`Some`), or takes it out
+    /// (`None`: a load balancer drained before the node goes away). A membership change
+    /// during a run; requests already sent finish as they do.
+    pub fn set_node(&self, i: usize, client: Option<NodeClient>) {
+        let mut nodes = self.nodes.write().expect("writer nodes lock");
+        if nodes.len() <= i {
+            nodes.resize(i + 1, None);
+        }
+        nodes[i] = client;
     }
 
     /// Acknowledged writes so far.
@@ -379,7 +396,7 @@ struct WriterCtx {
     /// Tags this writer has written so far (makes its values unique).
     tags: u64,
     id: u16,
-    nodes: Arc<Vec<NodeClient>>,
+    nodes: WriterNodes,
     keys: Keyspace,
     cfg: WorkloadConfig,
     clock: Clock,
@@ -391,7 +408,7 @@ impl WriterCtx {
         let started = self.clock.now();
         let mut rng = XorShift::seeded(u64::from(self.id) + 1);
         let mut seq = 0u64;
-        let mut avoid_until = vec![Duration::ZERO; self.nodes.len()];
+        let mut avoid_until: Vec<Duration> = Vec::new();
         for op in 0..self.cfg.max_ops_per_writer {
             if self.shared.stop.load(Ordering::Relaxed)
                 || self.clock.now().saturating_sub(started) >= self.cfg.max_duration
@@ -399,16 +416,26 @@ impl WriterCtx {
                 break;
             }
             let now = self.clock.now();
-            let usable: Vec<usize> = (0..self.nodes.len())
+            let nodes: Vec<Option<NodeClient>> =
+                self.nodes.read().expect("writer nodes lock").clone();
+            avoid_until.resize(nodes.len(), Duration::ZERO);
+            let present: Vec<usize> = (0..nodes.len()).filter(|i| nodes[*i].is_some()).collect();
+            let usable: Vec<usize> = present
+                .iter()
+                .copied()
                 .filter(|i| avoid_until[*i] <= now)
                 .collect();
-            let node = if usable.is_empty() {
-                rng.below(self.nodes.len())
-            } else {
-                usable[rng.below(usable.len())]
+            let node = match (usable.is_empty(), present.is_empty()) {
+                (false, _) => usable[rng.below(usable.len())],
+                (true, false) => present[rng.below(present.len())],
+                (true, true) => {
+                    tokio::time::sleep(self.cfg.pace).await;
+                    continue;
+                }
             };
-            let nodes = self.nodes.clone();
-            let client = &nodes[node];
+            let Some(client) = nodes[node].as_ref() else {
+                continue;
+            };
             let class = if self.cfg.counter_every > 0
                 && op % self.cfg.counter_every == self.cfg.counter_every - 1
             {

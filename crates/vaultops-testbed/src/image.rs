@@ -211,6 +211,14 @@ fn busybox_at(p: &Path) -> Result<(PathBuf, String), TestbedError> {
         .map_err(|_| TestbedError::BusyboxMissing { path: p.to_owned() })
 }
 
+/// The server binary inside every image of `engine` (the containers' entrypoint).
+pub(crate) fn binary_path(engine: Engine) -> &'static str {
+    match engine {
+        Engine::OpenBao => "/bin/bao",
+        Engine::Vault => "/bin/vault",
+    }
+}
+
 /// Picks (and if needed pulls or builds) the image for `engine`; see the module docs for the
 /// order. `explicit` names an image to use instead (it must be present or pullable). For
 /// OpenBao, `release` is the version the image carries (official tag, local tag and binary).
@@ -220,10 +228,7 @@ pub(crate) async fn ensure_image(
     explicit: Option<&str>,
     release: &'static vaultops_install::PinnedRelease,
 ) -> Result<ServerImage, TestbedError> {
-    let binary = match engine {
-        Engine::OpenBao => "/bin/bao",
-        Engine::Vault => "/bin/vault",
-    };
+    let binary = binary_path(engine);
     if let Some(reference) = explicit {
         if !image_present(docker, reference).await? {
             pull(docker, reference)

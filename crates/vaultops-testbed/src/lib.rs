@@ -11,11 +11,12 @@
 //! - `docker`: connection, label queries, idempotent removal, uploads and logs;
 //! - `state`: `target/testbed/<name>/` (certificates, configs, `init.json`, `env.sh`);
 //! - `testbed`: [`Testbed`] and its children: `up`, `bootstrap`, `attach`, `status`,
-//!   `resources` (Docker resource creation), `ops` (node operations for scenarios: stop,
-//!   kill, pause, partition, logs, …), `swap` (a node on another pinned release), `tls` (TLS
-//!   files of running nodes, for certificate rotations), `rekey` (the recorded unseal keys
-//!   replaced after a rekey) and `unsealer` (the transit unsealer of a `--seal transit`
-//!   testbed); [`down`];
+//!   `resources` (Docker resource creation), `membership` (add a node with a new identity,
+//!   remove one with its volume), `ops` (node operations for scenarios: stop, kill, pause,
+//!   partition, logs, …), `swap` (a node on another pinned release), `tls` (TLS files of
+//!   running nodes, for certificate rotations), `rekey` (the recorded unseal keys replaced
+//!   after a rekey) and `unsealer` (the transit unsealer of a `--seal transit` testbed);
+//!   [`down`];
 //! - `progress`: step reporting for the caller's display;
 //! - `error`: [`TestbedError`] and the opaque [`DockerError`].
 //!
@@ -46,6 +47,6 @@ pub use render::CONFIG_FILE;
 pub use seal::{InvalidSeal, SealKind, STATIC_KEY_FILE};
 pub use state::{default_state_root, InitFile, StateDir};
 pub use testbed::{
-    down, ensure_image, keep_from_env, NodeReport, ServerProcess, Testbed, TestbedNode,
+    down, ensure_image, keep_from_env, JoinBy, NodeReport, ServerProcess, Testbed, TestbedNode,
     TestbedStatus, TlsDelivery, UnsealerNode, UnsealerReport, UpOptions, UpOutcome, KEEP_ENV,
 };

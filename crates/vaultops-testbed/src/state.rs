@@ -94,6 +94,28 @@ impl StateDir {
             .join("config.hcl")
     }
 
+    /// The nodes that have a config here (`nodes/<id>/config.hcl`), sorted: the testbed's
+    /// node set. Empty when there is none.
+    pub fn node_ids(&self) -> Result<Vec<NodeId>, TestbedError> {
+        let dir = self.dir.join("nodes");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(TestbedError::state(&dir, e)),
+        };
+        let mut ids = Vec::new();
+        for e in entries {
+            let e = e.map_err(|e| TestbedError::state(&dir, e))?;
+            if let Ok(id) = e.file_name().to_string_lossy().parse::<NodeId>() {
+                if self.node_config(id).is_file() {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     pub fn init_file(&self) -> PathBuf {
         self.dir.join("init.json")
     }
@@ -262,6 +284,27 @@ mod tests {
 
     fn mode(p: &Path) -> u32 {
         fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_node_set_is_the_node_configs() {
+        let root = tempfile::tempdir().unwrap();
+        let s = StateDir::new(root.path(), &TestbedName::new("dev").unwrap());
+        assert!(s.node_ids().unwrap().is_empty());
+        for n in [4, 1, 3] {
+            s.write_file(&s.node_config(NodeId::new(n).unwrap()), b"x")
+                .unwrap();
+        }
+        // A directory without a config, and the unsealer's, are not nodes.
+        fs::create_dir_all(s.dir().join("nodes").join("node2")).unwrap();
+        s.write_file(&s.unsealer_config(), b"x").unwrap();
+        let ids: Vec<String> = s
+            .node_ids()
+            .unwrap()
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(ids, ["node1", "node3", "node4"]);
     }
 
     #[test]

@@ -11,14 +11,15 @@
 //!
 //! Children: `up` (create or repair), `bootstrap` (bring-up and baseline of a new testbed),
 //! `attach`, `status`, `resources` (Docker resource creation), `ops` (node operations for
-//! scenarios), `swap` (a node's container replaced by another pinned release's: a rolling
+//! scenarios), `membership` (a node added with a new identity, a node removed with its
+//! volume), `swap` (a node's container replaced by another pinned release's: a rolling
 //! upgrade's binary swap), `tls` (a running node's TLS files read and replaced, the server
 //! process's identity, the CA this handle's clients trust: certificate rotations), `rekey`
-//! (the recorded unseal keys replaced after a rekey) and
-//! `unsealer` (the transit unsealer).
+//! (the recorded unseal keys replaced after a rekey) and `unsealer` (the transit unsealer).
 
 mod attach;
 mod bootstrap;
+mod membership;
 mod ops;
 mod rekey;
 mod resources;
@@ -28,6 +29,7 @@ mod tls;
 mod unsealer;
 mod up;
 
+pub use membership::JoinBy;
 pub(crate) use resources::start_container;
 pub use status::{NodeReport, TestbedStatus};
 pub use tls::{ServerProcess, TlsDelivery};
@@ -232,8 +234,20 @@ impl Testbed {
 
     /// The layout this testbed was created with.
     pub fn plan_view(&self) -> Plan {
-        let ports: Vec<u16> = self.nodes.iter().map(|n| n.host_port).collect();
-        Plan::new(&self.name, self.subnet, &ports)
+        let mut plan = Plan::new(&self.name, self.subnet, &[]);
+        // From the nodes as they are: after a membership change the ids need not be 1..=n.
+        plan.nodes = self
+            .nodes
+            .iter()
+            .map(|n| crate::plan::NodePlan {
+                id: n.id,
+                container: n.container.clone(),
+                volume: self.name.node_volume(n.id),
+                ip: n.ip,
+                host_port: n.host_port,
+            })
+            .collect();
+        plan
     }
 
     // ---- accessors -------------------------------------------------------------------
@@ -258,7 +272,8 @@ impl Testbed {
     /// The node `id`, or [`TestbedError::NoSuchNode`].
     pub fn node(&self, id: NodeId) -> Result<&TestbedNode, TestbedError> {
         self.nodes
-            .get(id.index())
+            .iter()
+            .find(|n| n.id == id)
             .ok_or_else(|| TestbedError::NoSuchNode {
                 name: self.name.to_string(),
                 node: id.to_string(),

@@ -8,6 +8,7 @@ mod ca_rotation;
 mod certs;
 mod isolation;
 mod kill;
+mod membership;
 mod reads;
 mod rekey;
 mod restarts;
@@ -51,6 +52,8 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::CertRotation => certs::cert_rotation(run).await,
         Scenario::CaRotation => ca_rotation::ca_rotation(run).await,
         Scenario::Rekey => rekey::rekey(run).await,
+        Scenario::ReplaceNode => membership::replace_node(run).await,
+        Scenario::ScaleOutIn => membership::scale_out_in(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),

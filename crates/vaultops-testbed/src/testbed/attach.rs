@@ -13,8 +13,8 @@ use super::*;
 use crate::docker::{self as dk, is_not_found};
 use crate::error::TestbedError;
 use crate::names::{
-    NodeCount, NodeId, TestbedName, LABEL_ENGINE, LABEL_NODE, LABEL_ROLE, LABEL_SEAL,
-    ROLE_AUDIT_SINK, ROLE_NODE, ROLE_UNSEALER,
+    NodeId, TestbedName, LABEL_ENGINE, LABEL_NODE, LABEL_ROLE, LABEL_SEAL, ROLE_AUDIT_SINK,
+    ROLE_NODE, ROLE_UNSEALER,
 };
 use crate::plan::{Subnet, API_PORT};
 use crate::seal::SealKind;
@@ -108,17 +108,22 @@ impl Testbed {
             }
         }
         nodes.sort_by_key(|n| n.id);
-        let complete = !nodes.is_empty()
-            && nodes.iter().enumerate().all(|(i, n)| n.id.index() == i)
-            && NodeCount::new(nodes.len() as u32).is_ok();
-        if !complete {
-            return Err(inconsistent(format!(
-                "its node containers are incomplete ({})",
-                nodes
-                    .iter()
-                    .map(|n| n.id.to_string())
+        let state = StateDir::new(state_root, name);
+        // The node set is what the state dir has configs for: `up` writes one per node and
+        // a membership change adds or removes one with its container (`membership`).
+        let expected = state.node_ids()?;
+        let found: Vec<NodeId> = nodes.iter().map(|n| n.id).collect();
+        if found.is_empty() || found != expected {
+            let list = |ids: &[NodeId]| {
+                ids.iter()
+                    .map(NodeId::to_string)
                     .collect::<Vec<_>>()
                     .join(", ")
+            };
+            return Err(inconsistent(format!(
+                "its node containers are incomplete ({}; its state dir has configs for {})",
+                list(&found),
+                list(&expected)
             )));
         }
         let state = StateDir::new(state_root, name);

@@ -119,28 +119,8 @@ pub(super) fn write_material(
     vaultops_tls::write_ca(&state.tls_dir(), &bundle, vaultops_tls::Overwrite::Force)
         .map_err(|e| tls("the CA", &e))?;
     let ca = vaultops_tls::Ca::from_bundle(&bundle).map_err(|e| tls("the CA", &e))?;
-    let cert_for = |host: &str, ip: Ipv4Addr| {
-        let cert = vaultops_tls::create_node_cert(
-            &ca,
-            &vaultops_tls::NodeParams {
-                name: host.to_owned(),
-                dns: vec![host.to_owned(), "localhost".into()],
-                ips: vec![ip.into(), Ipv4Addr::LOCALHOST.into()],
-                ..Default::default()
-            },
-        )
-        .map_err(|e| tls(host, &e))?;
-        vaultops_tls::write_node(&state.tls_dir(), host, &cert).map_err(|e| tls(host, &e))?;
-        Ok::<_, TestbedError>(cert)
-    };
-    let files = |rendered: vaultops_config::Rendered, cert: vaultops_tls::NodeCert| {
-        use secrecy::ExposeSecret;
-        NodeFiles {
-            config: rendered.hcl.into_bytes(),
-            cert: cert.cert_pem.into_bytes(),
-            key: zeroize::Zeroizing::new(cert.key_pem.expose_secret().as_bytes().to_vec()),
-        }
-    };
+    let cert_for = |host: &str, ip: Ipv4Addr| issue_node_cert(state, &ca, host, ip);
+    let files = node_files;
     let node_seal = crate::seal::node_seal(seal, render::CA_FILE);
     let mut nodes = Vec::new();
     for n in &plan.nodes {
@@ -189,6 +169,59 @@ pub(super) fn write_material(
         unsealer,
         static_key,
     })
+}
+
+/// Issues node `host`'s certificate from the testbed CA (SANs: `host`, `localhost`, `ip`,
+/// 127.0.0.1) and writes it under the state dir's `tls/`.
+pub(super) fn issue_node_cert(
+    state: &StateDir,
+    ca: &vaultops_tls::Ca,
+    host: &str,
+    ip: Ipv4Addr,
+) -> Result<vaultops_tls::NodeCert, TestbedError> {
+    let tls = |e: &dyn std::fmt::Display| TestbedError::Tls {
+        what: host.to_owned(),
+        reason: e.to_string(),
+    };
+    let cert = vaultops_tls::create_node_cert(
+        ca,
+        &vaultops_tls::NodeParams {
+            name: host.to_owned(),
+            dns: vec![host.to_owned(), "localhost".into()],
+            ips: vec![ip.into(), Ipv4Addr::LOCALHOST.into()],
+            ..Default::default()
+        },
+    )
+    .map_err(|e| tls(&e))?;
+    vaultops_tls::write_node(&state.tls_dir(), host, &cert).map_err(|e| tls(&e))?;
+    Ok(cert)
+}
+
+/// What a server container is given: its rendered config, certificate and key.
+pub(super) fn node_files(
+    rendered: vaultops_config::Rendered,
+    cert: vaultops_tls::NodeCert,
+) -> NodeFiles {
+    use secrecy::ExposeSecret;
+    NodeFiles {
+        config: rendered.hcl.into_bytes(),
+        cert: cert.cert_pem.into_bytes(),
+        key: zeroize::Zeroizing::new(cert.key_pem.expose_secret().as_bytes().to_vec()),
+    }
+}
+
+/// The static seal key's directory (0700) and file (0600) in a node container.
+pub(super) fn static_key_upload(key: &StaticKey) -> [UploadEntry; 2] {
+    [
+        UploadEntry {
+            path: crate::seal::STATIC_KEY_DIR
+                .trim_start_matches('/')
+                .to_owned(),
+            mode: 0o700,
+            data: None,
+        },
+        file(crate::seal::STATIC_KEY_FILE, 0o600, key.expose()),
+    ]
 }
 
 pub(super) fn dir(path: &str) -> UploadEntry {
@@ -329,14 +362,7 @@ pub(super) async fn create_nodes(
             create_container(docker, name, &n.container, body).await?;
             let mut entries = server_upload(&material.ca_pem, f);
             if let Some(key) = &material.static_key {
-                entries.push(UploadEntry {
-                    path: crate::seal::STATIC_KEY_DIR
-                        .trim_start_matches('/')
-                        .to_owned(),
-                    mode: 0o700,
-                    data: None,
-                });
-                entries.push(file(crate::seal::STATIC_KEY_FILE, 0o600, key.expose()));
+                entries.extend(static_key_upload(key));
             }
             dk::upload(docker, &n.container, &entries).await
         });

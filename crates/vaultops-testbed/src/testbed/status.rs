@@ -151,7 +151,7 @@ impl Testbed {
     /// node_id → voter, asked of the active node with the root token.
     async fn voters(&self, api: &[NodeStatus]) -> Option<HashMap<String, bool>> {
         let i = api.iter().position(|s| s.role == Some(NodeRole::Active))?;
-        let client = self.root_client(NodeId::from_index(i).ok()?);
+        let client = self.root_client(self.nodes.get(i)?.id);
         client.token()?;
         let cfg = client.raft_configuration().await.ok()?;
         Some(

@@ -14,7 +14,6 @@ use super::*;
 use crate::docker::{self as dk};
 use crate::error::TestbedError;
 use crate::image::{ensure_image, openbao_release};
-use crate::names::NodeId;
 use crate::plan::{check_ports_free, host_ports_with_unsealer, Plan};
 use crate::progress::{Progress, Step};
 use crate::render::ServerSpec;
@@ -359,7 +358,7 @@ impl Testbed {
             .await
             .or_fail(&tb, "waiting for an active node")
             .await?;
-        let active = tb.root_client(NodeId::from_index(active)?);
+        let active = tb.root_client(tb.nodes[active].id);
         vaultops_bootstrap::wait_voters(&active, tb.nodes.len(), opts.deadline)
             .await
             .or_fail(&tb, "waiting for every node to be a raft voter")
