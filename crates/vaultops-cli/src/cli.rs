@@ -127,6 +127,10 @@ pub enum Command {
     /// changes that would lose quorum; docs/runbooks/membership.md).
     #[command(subcommand)]
     Raft(crate::raft_args::RaftCommand),
+    /// Seal migration: `vaultops seal migrate plan|next|step|check|bundle|policy --to SEAL`
+    /// (grammar in seal_args.rs; docs/runbooks/seal-migration.md).
+    #[command(subcommand)]
+    Seal(crate::seal_args::SealCommand),
 }
 
 // ---- vaultops upgrade (one block: grammar of upgrade_cmd.rs) ----
