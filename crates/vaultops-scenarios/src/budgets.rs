@@ -59,6 +59,8 @@ pub fn budget(scenario: Scenario) -> Budget {
         Scenario::RollbackControl => (None, s(31_500)),
         // Measured alone (`scenario upgrade --repeat 10`), not yet in docs/scenario-figures.md.
         Scenario::Upgrade => (Some(s(1_500)), s(34_000)),
+        // Provisional until measured (`scenario seal-migration --repeat 3`).
+        Scenario::SealMigration => (Some(s(15_000)), s(90_000)),
     };
 
     Budget {

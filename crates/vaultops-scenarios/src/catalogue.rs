@@ -45,6 +45,11 @@ pub enum Scenario {
     /// (standbys, step-down, the old active), each node checked before the next. Runs on its
     /// own testbed (started on 2.6.2).
     Upgrade,
+    /// Seal migration Shamir → static under load, in the order `vaultops seal migrate next`
+    /// gives (each standby reconfigured, restarted and unsealed with migrate; the step-down;
+    /// the old active), then every node restarted at once: back with no operator input. Runs
+    /// on its own testbed (Shamir).
+    SealMigration,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -81,7 +86,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -97,6 +102,7 @@ impl Scenario {
         Scenario::StaleReadsControl,
         Scenario::StaleReadsForwarded,
         Scenario::Upgrade,
+        Scenario::SealMigration,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -118,6 +124,7 @@ impl Scenario {
             Scenario::StaleReadsControl => "stale-reads-control",
             Scenario::StaleReadsForwarded => "stale-reads-forwarded",
             Scenario::Upgrade => "upgrade",
+            Scenario::SealMigration => "seal-migration",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -150,6 +157,8 @@ impl Scenario {
                 openbao_version: Some(UPGRADE_FROM),
                 ..TestbedVariant::default()
             }),
+            // It changes the seal of every node: its own testbed, removed right after.
+            Scenario::SealMigration => Some(TestbedVariant::default()),
             _ => None,
         }
     }

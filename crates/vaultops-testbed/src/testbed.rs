@@ -18,6 +18,7 @@ mod attach;
 mod bootstrap;
 mod ops;
 mod resources;
+mod seal_change;
 mod status;
 mod swap;
 mod unsealer;

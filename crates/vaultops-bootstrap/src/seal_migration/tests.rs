@@ -87,6 +87,15 @@ fn shamir_to_static_goes_standby_by_standby_then_step_down_then_the_old_active()
     assert!(
         matches!(next_seal_action(&v, to), SealAction::Reconfigure { node, remaining: 2, .. } if node == "c")
     );
+    // A migrated standby may also answer as an unsealed standby on the new seal.
+    let v = healthy(vec![
+        unsealed("a", "shamir", Active),
+        unsealed("b", "static", Standby),
+        unsealed("c", "shamir", Standby),
+    ]);
+    assert!(
+        matches!(next_seal_action(&v, to), SealAction::Reconfigure { node, .. } if node == "c")
+    );
     // Every standby migrated: the step-down.
     let v = healthy(vec![
         unsealed("a", "shamir", Active),

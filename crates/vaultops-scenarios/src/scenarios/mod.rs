@@ -10,6 +10,7 @@ mod reads;
 mod restarts;
 mod rollback;
 mod seal;
+mod seal_migration;
 mod upgrade;
 
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::StaleReadsForwarded => reads::stale_reads(run, true).await,
         Scenario::RollbackControl => rollback::rollback(run).await,
         Scenario::Upgrade => upgrade::upgrade(run).await,
+        Scenario::SealMigration => seal_migration::seal_migration(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
