@@ -133,6 +133,8 @@ pub enum Command {
     Seal(crate::seal_args::SealCommand),
 }
 
+pub use crate::unseal_args::UnsealArgs;
+
 // ---- vaultops upgrade (one block: grammar of upgrade_cmd.rs) ----
 
 /// `vaultops upgrade …`. Every command reads the cluster afresh: re-run it after any
@@ -416,23 +418,6 @@ pub struct InitArgs {
     /// terminal or its scrollback can then unseal the cluster.
     #[arg(long)]
     pub insecure_print: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UnsealArgs {
-    /// The init bundle.
-    #[arg(long, value_name = "FILE", required_unless_present = "prompt")]
-    pub bundle: Option<std::path::PathBuf>,
-    /// age identity file (AGE-SECRET-KEY-1…); repeat for several holders' files. PGP
-    /// shares are decrypted with the local gpg keyring instead.
-    #[arg(long = "identity", value_name = "FILE")]
-    pub identities: Vec<std::path::PathBuf>,
-    /// Type shares at a prompt (no echo), one per line, empty line to finish.
-    #[arg(long)]
-    pub prompt: bool,
-    /// How long to wait for a node that has not joined the cluster yet (seconds).
-    #[arg(long, default_value_t = 60)]
-    pub wait: u64,
 }
 
 /// `vaultops rekey`.

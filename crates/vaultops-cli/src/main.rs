@@ -25,6 +25,7 @@ mod status_cmd;
 mod tls_cmd;
 mod tls_rotate_args;
 mod tls_rotate_cmd;
+mod unseal_args;
 mod unseal_cmd;
 mod upgrade_cmd;
 

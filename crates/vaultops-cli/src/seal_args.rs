@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::UnsealArgs;
+use crate::unseal_args::UnsealArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum SealCommand {
