@@ -244,6 +244,28 @@ impl NodeClient {
         .await
     }
 
+    /// `PUT sys/unseal` with one key share and `migrate: true`: unseals a node restarted with a
+    /// new seal configuration (seal migration; `sys/seal-status` shows `migration: true`). The
+    /// shares are the OLD seal's: the unseal keys when leaving Shamir, the recovery keys when
+    /// leaving an auto-unseal seal. Needs no token.
+    pub async fn unseal_migrate(&self, key: &UnsealKey) -> Result<SealStatus, ApiError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            key: &'a str,
+            migrate: bool,
+        }
+        self.call(
+            "unseal (migrate)",
+            Method::PUT,
+            "sys/unseal",
+            Some(&Body {
+                key: key.expose(),
+                migrate: true,
+            }),
+        )
+        .await
+    }
+
     /// `PUT sys/unseal` with `reset`: discards the shares given so far.
     pub async fn unseal_reset(&self) -> Result<SealStatus, ApiError> {
         self.call(

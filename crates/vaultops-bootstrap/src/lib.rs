@@ -9,7 +9,8 @@
 //! which certificate each node serves; [`plan_member`]/[`change_member`] and
 //! [`plan_autopilot_change`]/[`apply_autopilot`] change the raft peer set and autopilot
 //! safely; [`apply_baseline`] applies the shipped example rollout through [`apply()`];
-//! [`next_action`] and its siblings drive a rolling upgrade.
+//! [`next_action`] and its siblings drive a rolling upgrade; [`next_seal_action`] and its
+//! siblings drive a seal migration.
 //!
 //! Invariant: this crate never depends on the testbed runtime (Docker) or on the test
 //! harness; it sees nodes only as HTTP endpoints.
@@ -26,6 +27,7 @@ mod nodes;
 mod raft;
 mod rekey;
 mod root;
+mod seal_migration;
 mod served;
 mod status;
 mod transit;
@@ -68,12 +70,17 @@ pub use rekey::{
     REKEY_POLICY, ROTATE_ENCRYPTION_KEY_POLICY,
 };
 pub use root::generate_root;
+pub use seal_migration::{
+    check_seal_migration, next_seal_action, observe_seal, plan_seal_migration, seal_migration_step,
+    NodeSeal, SealAction, SealKind, SealMigrationError, SealNodeView, SealPlanStep, SealView,
+    UnknownSeal, SEAL_MIGRATION_POLICY,
+};
 pub use served::{served_certificates, wait_served, ServedCertError};
 pub use status::{cluster_status, judge, node_status, ClusterStatus, NodeStatus};
 pub use transit::{
     prepare_unsealer, transit_policy, TRANSIT_KEY, TRANSIT_MOUNT, TRANSIT_TOKEN_PERIOD,
 };
-pub use unseal::{submit_shares, unseal_node, ShareProgress, UnsealOutcome};
+pub use unseal::{migrate_unseal_node, submit_shares, unseal_node, ShareProgress, UnsealOutcome};
 pub use upgrade::{
     check_upgrade, downgrade_reasons, next_action, observe_upgrade, plan_steps, problems,
     step_down_for_upgrade, Action as UpgradeAction, AutopilotView, InvalidVersion, PlanStep,

@@ -2,7 +2,8 @@
 //!
 //! Two entry points share one submission loop: [`unseal_node`] (automation: it has the
 //! whole threshold, so it resets a stale attempt first) and [`submit_shares`] (key
-//! ceremonies: each holder brings part of the threshold, so others' progress is kept).
+//! ceremonies: each holder brings part of the threshold, so others' progress is kept);
+//! [`migrate_unseal_node`] is [`unseal_node`] with `migrate: true` (seal migration).
 
 use crate::error::BootstrapError;
 use crate::wait;
@@ -54,7 +55,7 @@ pub async fn unseal_node(
         node.unseal_reset().await.map_err(|e| fail(node, e))?;
     }
     let distinct = distinct(keys);
-    match submit(node, &distinct).await? {
+    match submit(node, &distinct, Mode::Plain).await? {
         Submitted::Opened { shares_used } => Ok(UnsealOutcome::Unsealed { shares_used }),
         Submitted::Pending(_) => Err(BootstrapError::UnsealNotEnoughKeys {
             node: node.addr().to_owned(),
@@ -74,7 +75,7 @@ pub async fn submit_shares(
     let Some(status) = sealed_status(node).await? else {
         return Ok(ShareProgress::AlreadyUnsealed);
     };
-    Ok(match submit(node, &distinct(keys)).await? {
+    Ok(match submit(node, &distinct(keys), Mode::Plain).await? {
         Submitted::Opened { .. } => ShareProgress::Unsealed,
         Submitted::Pending(last) => {
             let last = last.unwrap_or(status);
@@ -84,6 +85,37 @@ pub async fn submit_shares(
             }
         }
     })
+}
+
+/// Unseals `node`, restarted with a new seal configuration (`sys/seal-status` shows
+/// `migration: true`), with the OLD seal's shares and `migrate: true` (seal migration). Like
+/// [`unseal_node`]: skips an unsealed node, resets a half-finished attempt, names wrong keys.
+pub async fn migrate_unseal_node(
+    node: &NodeClient,
+    keys: &[UnsealKey],
+) -> Result<UnsealOutcome, BootstrapError> {
+    let Some(status) = sealed_status(node).await? else {
+        return Ok(UnsealOutcome::AlreadyUnsealed);
+    };
+    if status.progress > 0 {
+        node.unseal_reset().await.map_err(|e| fail(node, e))?;
+    }
+    let distinct = distinct(keys);
+    match submit(node, &distinct, Mode::Migrate).await? {
+        Submitted::Opened { shares_used } => Ok(UnsealOutcome::Unsealed { shares_used }),
+        Submitted::Pending(_) => Err(BootstrapError::UnsealNotEnoughKeys {
+            node: node.addr().to_owned(),
+            given: distinct.len(),
+            threshold: status.t,
+        }),
+    }
+}
+
+/// A plain unseal, or one with `migrate: true`.
+#[derive(Clone, Copy)]
+enum Mode {
+    Plain,
+    Migrate,
 }
 
 fn fail(node: &NodeClient, source: vaultops_api::ApiError) -> BootstrapError {
@@ -124,10 +156,18 @@ enum Submitted {
 }
 
 /// Sends shares one by one until the node opens.
-async fn submit(node: &NodeClient, keys: &[&UnsealKey]) -> Result<Submitted, BootstrapError> {
+async fn submit(
+    node: &NodeClient,
+    keys: &[&UnsealKey],
+    mode: Mode,
+) -> Result<Submitted, BootstrapError> {
     let mut last = None;
     for (i, key) in keys.iter().enumerate() {
-        match node.unseal(key).await {
+        let sent = match mode {
+            Mode::Plain => node.unseal(key).await,
+            Mode::Migrate => node.unseal_migrate(key).await,
+        };
+        match sent {
             Ok(s) if !s.sealed => return Ok(Submitted::Opened { shares_used: i + 1 }),
             // The threshold was reached (progress went back to 0 without an error) but the
             // node is still finishing: a raft node that (re)joins answers `sealed: true`
@@ -159,10 +199,12 @@ async fn wait_unsealed(node: &NodeClient, deadline: Duration) -> Result<(), Boot
         "the node to finish unsealing after the threshold was reached",
         deadline,
         crate::nodes::POLL,
+        // Health, not seal-status: a standby unsealed with `migrate` answers seal-status
+        // with HTTP 500 until the migration completes on the active node.
         || async {
-            match node.seal_status().await {
-                Ok(s) if !s.sealed => Ok(Some(())),
-                Ok(s) => Err(format!("sealed, progress {}/{}", s.progress, s.t)),
+            match node.health().await {
+                Ok(h) if !h.body.sealed => Ok(Some(())),
+                Ok(h) => Err(format!("sealed ({})", h.role)),
                 Err(e) => Err(e.kind.to_string()),
             }
         },

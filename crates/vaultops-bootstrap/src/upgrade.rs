@@ -13,6 +13,7 @@
 
 mod observe;
 
+pub(crate) use observe::read_autopilot;
 pub use observe::{check_upgrade, observe_upgrade, step_down_for_upgrade, UpgradeError};
 
 use std::fmt;

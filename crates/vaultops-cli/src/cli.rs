@@ -127,7 +127,13 @@ pub enum Command {
     /// changes that would lose quorum; docs/runbooks/membership.md).
     #[command(subcommand)]
     Raft(crate::raft_args::RaftCommand),
+    /// Seal migration: `vaultops seal migrate plan|next|step|check|bundle|policy --to SEAL`
+    /// (grammar in seal_args.rs; docs/runbooks/seal-migration.md).
+    #[command(subcommand)]
+    Seal(crate::seal_args::SealCommand),
 }
+
+pub use crate::unseal_args::UnsealArgs;
 
 // ---- vaultops upgrade (one block: grammar of upgrade_cmd.rs) ----
 
@@ -412,23 +418,6 @@ pub struct InitArgs {
     /// terminal or its scrollback can then unseal the cluster.
     #[arg(long)]
     pub insecure_print: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UnsealArgs {
-    /// The init bundle.
-    #[arg(long, value_name = "FILE", required_unless_present = "prompt")]
-    pub bundle: Option<std::path::PathBuf>,
-    /// age identity file (AGE-SECRET-KEY-1…); repeat for several holders' files. PGP
-    /// shares are decrypted with the local gpg keyring instead.
-    #[arg(long = "identity", value_name = "FILE")]
-    pub identities: Vec<std::path::PathBuf>,
-    /// Type shares at a prompt (no echo), one per line, empty line to finish.
-    #[arg(long)]
-    pub prompt: bool,
-    /// How long to wait for a node that has not joined the cluster yet (seconds).
-    #[arg(long, default_value_t = 60)]
-    pub wait: u64,
 }
 
 /// `vaultops rekey`.

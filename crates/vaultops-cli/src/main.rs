@@ -19,10 +19,13 @@ mod rekey_cmd;
 mod render_cmd;
 mod restore_cmd;
 mod root_cmd;
+mod seal_args;
+mod seal_cmd;
 mod status_cmd;
 mod tls_cmd;
 mod tls_rotate_args;
 mod tls_rotate_cmd;
+mod unseal_args;
 mod unseal_cmd;
 mod upgrade_cmd;
 
@@ -81,5 +84,7 @@ async fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Upgrade(cmd) => upgrade_cmd::run(&args.global, cmd).await,
         // Raft membership (issue 14 item 5).
         cli::Command::Raft(cmd) => raft_cmd::run(&args.global, cmd).await,
+        // Seal migration (issue 14 item 4).
+        cli::Command::Seal(cmd) => seal_cmd::run(&args.global, cmd).await,
     }
 }

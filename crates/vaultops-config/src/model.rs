@@ -35,6 +35,11 @@ pub struct NodeConfig {
     pub storage: Storage,
     /// [`Seal::Shamir`] (the default) renders no `seal` stanza.
     pub seal: Seal,
+    /// Seal migration: the seal being migrated away from, rendered as a second `seal` stanza
+    /// with `disabled = "true"` (auto-unseal → Shamir, or auto → auto). `None` (the default)
+    /// outside a migration; [`Seal::Shamir`] is refused (Shamir has no stanza to disable: a
+    /// Shamir → auto migration needs only the new [`NodeConfig::seal`]).
+    pub disabled_seal: Option<Seal>,
     /// Audit devices. OpenBao: declared in the file (it refuses API-created ones by default).
     /// Vault: not rendered, returned in [`Rendered::api_managed_audit`] to be enabled via the API.
     pub audit: Vec<AuditDevice>,
@@ -92,6 +97,7 @@ impl NodeConfig {
             metrics_listener: None,
             storage,
             seal: Seal::Shamir,
+            disabled_seal: None,
             audit: Vec::new(),
             telemetry: Telemetry::default(),
             ui: false,

@@ -125,6 +125,24 @@ impl InitBundle {
         Ok(b)
     }
 
+    /// The bundle after a seal migration to `seal_type` (`shamir`, `static`, `transit`, …): the
+    /// SAME encrypted shares (a migration keeps the shares: Shamir unseal keys become the
+    /// recovery keys of an auto-unseal seal, and back), now of [`KeyKind::Recovery`] for an
+    /// auto-unseal seal or [`KeyKind::Unseal`] for Shamir, created `now`, the digest reset.
+    /// Nothing is decrypted.
+    pub fn after_seal_migration(&self, seal_type: &str, now: String) -> InitBundle {
+        let mut b = self.clone();
+        b.seal_type = seal_type.to_owned();
+        b.key_kind = if seal_type == "shamir" {
+            KeyKind::Unseal
+        } else {
+            KeyKind::Recovery
+        };
+        b.created_at = now;
+        b.seal_integrity();
+        b
+    }
+
     /// Pretty JSON with the digest set.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("bundle serializes")
@@ -167,6 +185,20 @@ pub(crate) fn sample() -> InitBundle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migrated_bundle_keeps_the_shares_and_changes_the_kind() {
+        let old = sample();
+        let new = old.after_seal_migration("static", "2026-12-03T20:00:00Z".into());
+        assert_eq!(new.encrypted_shares, old.encrypted_shares);
+        assert_eq!(
+            (new.seal_type.as_str(), new.key_kind),
+            ("static", KeyKind::Recovery)
+        );
+        assert_eq!(InitBundle::from_json(&new.to_json()).expect("valid"), new);
+        let back = new.after_seal_migration("shamir", "2026-12-03T21:00:00Z".into());
+        assert_eq!(back.key_kind, KeyKind::Unseal);
+    }
 
     #[test]
     fn round_trip_keeps_integrity() {

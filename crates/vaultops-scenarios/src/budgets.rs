@@ -83,6 +83,11 @@ pub fn budget(scenario: Scenario) -> Budget {
         // and day): unavailability median 0.18 s, p95 0.44 s; wall time median 25.8 s, p95
         // 38.3 s.
         Scenario::ScaleOutIn => (Some(s(1_000)), s(57_500)),
+        // Measured alone, `cargo xtask testbed scenario seal-migration --repeat 3 --summary
+        // /tmp/seal-migration-summary.md` (2026-12-03, 2 cores, load ~6): unavailability p95
+        // 5.41 s (median 5.35), wall time p95 27.7 s (median 26.4); × 1.5, rounded up to 0.5 s.
+        // Not yet in docs/scenario-figures.md.
+        Scenario::SealMigration => (Some(s(8_500)), s(42_000)),
     };
 
     Budget {

@@ -66,6 +66,11 @@ pub enum Scenario {
     /// caught up, then promoted) → 3 (demote, remove-peer, node removed), with autopilot's
     /// dead-server cleanup and a safe `min_quorum`. Runs on its own testbed.
     ScaleOutIn,
+    /// Seal migration Shamir → static under load, in the order `vaultops seal migrate next`
+    /// gives (each standby reconfigured, restarted and unsealed with migrate; the step-down;
+    /// the old active), then every node restarted at once: back with no operator input. Runs
+    /// on its own testbed (Shamir).
+    SealMigration,
     /// Snapshot, destroy the cluster, fresh cluster, forced restore, unseal with the old keys.
     BackupRestore,
     /// Positive control: under load, a snapshot, more writes, then the snapshot restored with
@@ -102,7 +107,7 @@ impl Default for TestbedVariant {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 22] = [
+    pub const ALL: [Scenario; 23] = [
         Scenario::KillActive,
         Scenario::StopActive,
         Scenario::KillStandby,
@@ -123,6 +128,7 @@ impl Scenario {
         Scenario::Rekey,
         Scenario::ReplaceNode,
         Scenario::ScaleOutIn,
+        Scenario::SealMigration,
         Scenario::BackupRestore,
         Scenario::RollbackControl,
     ];
@@ -149,6 +155,7 @@ impl Scenario {
             Scenario::Rekey => "rekey",
             Scenario::ReplaceNode => "replace-node",
             Scenario::ScaleOutIn => "scale-out-in",
+            Scenario::SealMigration => "seal-migration",
             Scenario::BackupRestore => "backup-restore",
             Scenario::RollbackControl => "rollback-control",
         }
@@ -188,6 +195,8 @@ impl Scenario {
             // Their node set changes (node2 → node4; node4 and node5 come and go): the
             // shared testbed keeps node1..node3 for the scenarios after them.
             Scenario::ReplaceNode | Scenario::ScaleOutIn => Some(TestbedVariant::default()),
+            // It changes the seal of every node: its own testbed, removed right after.
+            Scenario::SealMigration => Some(TestbedVariant::default()),
             _ => None,
         }
     }

@@ -81,6 +81,14 @@ pub enum ScenarioError {
     },
     #[error("membership: {reason}")]
     Membership { reason: String },
+    #[error("seal migration: {step}")]
+    SealMigrationStep {
+        step: &'static str,
+        #[source]
+        source: Box<vaultops_bootstrap::SealMigrationError>,
+    },
+    #[error("seal migration: {reason}")]
+    SealMigration { reason: String },
     #[error("the active node's sys/leader gave no raft_committed_index: convergence cannot be checked (raft storage is required)")]
     NoRaftIndex,
     #[error("creating a client for {node}")]

@@ -15,8 +15,8 @@
 //!   remove one with its volume), `ops` (node operations for scenarios: stop, kill, pause,
 //!   partition, logs, …), `swap` (a node on another pinned release), `tls` (TLS files of
 //!   running nodes, for certificate rotations), `rekey` (the recorded unseal keys replaced
-//!   after a rekey) and `unsealer` (the transit unsealer of a `--seal transit` testbed);
-//!   [`down`];
+//!   after a rekey), `seal_change` (a node reconfigured with another seal: seal migration)
+//!   and `unsealer` (the transit unsealer of a `--seal transit` testbed); [`down`];
 //! - `progress`: step reporting for the caller's display;
 //! - `error`: [`TestbedError`] and the opaque [`DockerError`].
 //!

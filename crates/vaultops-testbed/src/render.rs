@@ -85,6 +85,19 @@ pub fn node_config(
     sink: Option<&str>,
     seal: &Seal,
 ) -> Result<Rendered, RenderError> {
+    node_config_with(plan, node, engine, sink, seal, None)
+}
+
+/// [`node_config`] during a seal migration: `disabled_seal` is the seal being left, rendered
+/// as a second stanza with `disabled = "true"` (see `vaultops_config::NodeConfig::disabled_seal`).
+pub fn node_config_with(
+    plan: &Plan,
+    node: &NodePlan,
+    engine: Engine,
+    sink: Option<&str>,
+    seal: &Seal,
+    disabled_seal: Option<Seal>,
+) -> Result<Rendered, RenderError> {
     let mut raft = RaftStorage::new(DATA_DIR);
     raft.performance_multiplier = Some(1);
     raft.autopilot_reconcile_interval = Some("1s".into());
@@ -110,6 +123,7 @@ pub fn node_config(
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
     cfg.seal = seal.clone();
+    cfg.disabled_seal = disabled_seal;
     if plan.disable_standby_reads {
         cfg.disable_standby_reads = Some(true);
     }

@@ -15,7 +15,9 @@
 //! volume), `swap` (a node's container replaced by another pinned release's: a rolling
 //! upgrade's binary swap), `tls` (a running node's TLS files read and replaced, the server
 //! process's identity, the CA this handle's clients trust: certificate rotations), `rekey`
-//! (the recorded unseal keys replaced after a rekey) and `unsealer` (the transit unsealer).
+//! (the recorded unseal keys replaced after a rekey), `seal_change` (a node reconfigured with
+//! another seal and restarted: a seal migration's operator step) and `unsealer` (the transit
+//! unsealer).
 
 mod attach;
 mod bootstrap;
@@ -23,6 +25,7 @@ mod membership;
 mod ops;
 mod rekey;
 mod resources;
+mod seal_change;
 mod status;
 mod swap;
 mod tls;

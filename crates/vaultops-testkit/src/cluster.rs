@@ -125,15 +125,15 @@ pub struct Cluster {
     ca_pem: String,
     init: Option<InitResponse>,
     client_config: ClientConfig,
-    seal: TestSeal,
+    pub(crate) seal: TestSeal,
     /// Environment for every node process (the transit token), re-applied on restarts.
-    seal_env: Option<(&'static str, Token)>,
+    pub(crate) seal_env: Option<(&'static str, Token)>,
     /// See [`ClusterOptions::syslog_dir`]: the nodes then run in their own mount namespace.
     syslog_dir: Option<PathBuf>,
     /// What the nodes were rendered with, for nodes added later (`membership`).
     pub(crate) render: (ClusterOptions, vaultops_config::Seal),
     /// The transit unsealer; declared last so it outlives the nodes while they drop.
-    unsealer: Option<Box<Cluster>>,
+    pub(crate) unsealer: Option<Box<Cluster>>,
 }
 
 impl Cluster {
@@ -220,6 +220,7 @@ impl Cluster {
                 },
                 &opts,
                 &seal,
+                None,
             );
             vaultops_fs::write_atomic(
                 &node.config_path,
@@ -295,7 +296,8 @@ impl Cluster {
         self.init = Some(up.init);
     }
 
-    pub(crate) fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {
+    /// Panics naming `step` and `err`, with every node's log tail (and the unsealer's).
+    pub fn fail(&self, step: &str, err: &dyn std::fmt::Display) -> ! {
         let mut logs = String::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let text = std::fs::read_to_string(&n.log_path).unwrap_or_default();
@@ -577,6 +579,7 @@ pub(crate) fn render_node(
     paths: &NodePaths<'_>,
     opts: &ClusterOptions,
     seal: &vaultops_config::Seal,
+    disabled_seal: Option<vaultops_config::Seal>,
 ) -> String {
     let performance_multiplier = opts.performance_multiplier;
     let NodePaths {
@@ -615,6 +618,7 @@ pub(crate) fn render_node(
     );
     cfg.telemetry = Telemetry::prometheus_unauthenticated();
     cfg.seal = seal.clone();
+    cfg.disabled_seal = disabled_seal;
     if opts.disable_standby_reads {
         cfg.disable_standby_reads = Some(true);
     }
@@ -637,7 +641,7 @@ pub(crate) fn render_node(
 
 /// A fresh 32-byte static seal key in `dir/static-keys/` (mode 0600, written through
 /// `vaultops-fs`) and the stanza referencing it.
-fn static_seal(dir: &Path) -> vaultops_config::Seal {
+pub(crate) fn static_seal(dir: &Path) -> vaultops_config::Seal {
     use std::io::Read;
     let keys = dir.join("static-keys");
     std::fs::create_dir_all(&keys).expect("creating the static key dir");
@@ -646,12 +650,15 @@ fn static_seal(dir: &Path) -> vaultops_config::Seal {
         .and_then(|mut f| f.read_exact(&mut key))
         .expect("reading 32 random bytes");
     let path = keys.join("unseal-testkit-1.key");
-    vaultops_fs::write_atomic(
-        &path,
-        &key,
-        vaultops_fs::WriteOptions::private().refuse_existing(),
-    )
-    .expect("writing the static key");
+    // A second call (a seal migration back to static) reuses the key.
+    if !path.exists() {
+        vaultops_fs::write_atomic(
+            &path,
+            &key,
+            vaultops_fs::WriteOptions::private().refuse_existing(),
+        )
+        .expect("writing the static key");
+    }
     vaultops_config::Seal::Static(vaultops_config::StaticSeal {
         current_key_id: "testkit-1".into(),
         current_key: format!("file://{}", path.display()),
@@ -660,7 +667,7 @@ fn static_seal(dir: &Path) -> vaultops_config::Seal {
 
 /// Starts the transit unsealer (one TLS node, Shamir 1/1) and prepares it the operator's
 /// way (`vaultops_bootstrap::transit`); returns it and the nodes' token.
-async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
+pub(crate) async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
     let unsealer = Box::pin(Cluster::start(ClusterOptions {
         nodes: 1,
         split: KeySplit::new(1, 1).expect("1/1 is valid"),
@@ -676,7 +683,7 @@ async fn start_transit_unsealer(deadline: Duration) -> (Cluster, Token) {
 }
 
 /// An error and its causes, `: `-separated, for a panic message.
-struct ErrorChain<'a>(&'a dyn std::error::Error);
+pub(crate) struct ErrorChain<'a>(pub(crate) &'a dyn std::error::Error);
 
 impl std::fmt::Display for ErrorChain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

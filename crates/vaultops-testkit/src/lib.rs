@@ -10,6 +10,8 @@
 //!   its own mount namespace, root only).
 //! - Membership (module `membership`): [`Cluster::wipe_node`] loses a node's volume,
 //!   [`Cluster::add_node`] adds a fresh node with a new identity ([`JoinMode`]).
+//! - Seal migration (module `seal`): [`Cluster::migrate_node_config`] changes one node's seal
+//!   stanza and restarts it, [`Cluster::finish_seal_migration`] records the new seal.
 //! - [`TlsListeners`]: one uninitialised node (in-memory storage) with a TLS listener per
 //!   certificate given: for expired, not-yet-valid, wrong-name and foreign-CA certificates.
 //!
@@ -22,6 +24,7 @@ mod cluster;
 mod listeners;
 mod membership;
 mod process;
+mod seal;
 
 mod dev;
 pub use cluster::{Cluster, ClusterOptions, TestSeal, SYSLOG_TAG};

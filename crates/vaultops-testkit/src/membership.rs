@@ -100,6 +100,7 @@ impl Cluster {
             },
             &opts,
             &seal,
+            None,
         );
         vaultops_fs::write_atomic(
             &node.config_path,

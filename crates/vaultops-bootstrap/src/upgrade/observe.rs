@@ -56,34 +56,42 @@ pub async fn observe_upgrade(nodes: &NodeSet) -> UpgradeView {
         .map(|(i, _)| i)
         .collect();
     let (autopilot, autopilot_error) = match active[..] {
-        [i] => match nodes.nodes()[i].autopilot_state().await {
-            Ok(state) => (
-                Some(AutopilotView {
-                    healthy: state.healthy,
-                    failure_tolerance: state.failure_tolerance,
-                    voters: state.voters.len(),
-                    unhealthy: state
-                        .servers
-                        .values()
-                        .filter(|s| !s.healthy)
-                        .map(|s| s.id.clone())
-                        .collect(),
-                }),
-                None,
-            ),
-            Err(e) => (
-                None,
-                Some(format!(
-                    "{e} (the token needs read on sys/storage/raft/autopilot/state)"
-                )),
-            ),
-        },
+        [i] => read_autopilot(&nodes.nodes()[i]).await,
         _ => (None, Some("no single active node to ask".to_owned())),
     };
     UpgradeView {
         nodes: status.nodes,
         autopilot,
         autopilot_error,
+    }
+}
+
+/// Autopilot's state from `active` as the upgrade and the seal migration judge it, or why it
+/// could not be read (the token needs read on `sys/storage/raft/autopilot/state`).
+pub(crate) async fn read_autopilot(
+    active: &vaultops_api::NodeClient,
+) -> (Option<AutopilotView>, Option<String>) {
+    match active.autopilot_state().await {
+        Ok(state) => (
+            Some(AutopilotView {
+                healthy: state.healthy,
+                failure_tolerance: state.failure_tolerance,
+                voters: state.voters.len(),
+                unhealthy: state
+                    .servers
+                    .values()
+                    .filter(|s| !s.healthy)
+                    .map(|s| s.id.clone())
+                    .collect(),
+            }),
+            None,
+        ),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{e} (the token needs read on sys/storage/raft/autopilot/state)"
+            )),
+        ),
     }
 }
 

@@ -56,10 +56,12 @@ impl Ctx<'_> {
                          (integrated storage)",
                     ));
                 }
-                if matches!(
-                    n.seal,
-                    Seal::AwsKms(_) | Seal::GcpCkms(_) | Seal::AzureKeyVault(_)
-                ) {
+                if std::iter::once(&n.seal).chain(&n.disabled_seal).any(|s| {
+                    matches!(
+                        s,
+                        Seal::AwsKms(_) | Seal::GcpCkms(_) | Seal::AzureKeyVault(_)
+                    )
+                }) {
                     return Err(self.unsupported(
                         "cloud KMS seals (awskms, gcpckms, azurekeyvault)",
                         "they are external KMS plugins in OpenBao, not built in (2.7.2 reports \
@@ -75,7 +77,10 @@ impl Ctx<'_> {
                 }
             }
             Engine::Vault => {
-                if matches!(n.seal, Seal::Static(_)) {
+                if std::iter::once(&n.seal)
+                    .chain(&n.disabled_seal)
+                    .any(|s| matches!(s, Seal::Static(_)))
+                {
                     return Err(self.unsupported(
                         "the static seal",
                         "it is OpenBao-only; use transit or a cloud KMS seal with Vault",
@@ -149,7 +154,24 @@ impl Ctx<'_> {
             self.check_metrics_listener(m)?;
         }
 
-        self.check_seal(api_schemes)?;
+        self.check_seal(&self.node.seal, api_schemes)?;
+        if let Some(old) = &self.node.disabled_seal {
+            if matches!(old, Seal::Shamir) {
+                return Err(self.invalid(
+                    "disabled_seal",
+                    "shamir",
+                    "Shamir has no stanza to disable; a Shamir → auto-unseal migration needs only the new seal",
+                ));
+            }
+            if std::mem::discriminant(old) == std::mem::discriminant(&self.node.seal) {
+                return Err(self.invalid(
+                    "disabled_seal",
+                    "the same kind as seal",
+                    "a migration between two seals of one kind is a key rotation, not a seal migration",
+                ));
+            }
+            self.check_seal(old, api_schemes)?;
+        }
 
         if let Some(t) = &n.telemetry.prometheus_retention_time {
             self.duration("telemetry.prometheus_retention_time", t)?;
@@ -264,8 +286,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn check_seal(&self, schemes: &[&str]) -> Result<(), RenderError> {
-        match &self.node.seal {
+    fn check_seal(&self, seal: &Seal, schemes: &[&str]) -> Result<(), RenderError> {
+        match seal {
             Seal::Shamir => {}
             Seal::Transit(t) => {
                 self.url("seal.transit.address", &t.address, schemes)?;

@@ -58,9 +58,18 @@ pub fn render(node: &NodeConfig) -> Result<Rendered, RenderError> {
             .comment(&metrics_listener_comment(node.engine))
             .block(metrics_listener_block(node, metrics));
     }
-    let (seal, contains_secrets) = seal_block(&node.seal);
+    let (seal, mut contains_secrets) = seal_block(&node.seal, false);
     if let Some(seal) = seal {
         top.blank().block(seal);
+    }
+    if let Some(old) = &node.disabled_seal {
+        let (seal, secret) = seal_block(old, true);
+        contains_secrets |= secret;
+        if let Some(seal) = seal {
+            top.blank()
+                .comment("The seal being migrated away from (seal migration).")
+                .block(seal);
+        }
     }
     if node.telemetry.has_stanza() {
         let mut body = Body::default();
@@ -225,9 +234,13 @@ fn listener_block(node: &NodeConfig) -> Block {
     Block::new("listener", &["tcp"], body)
 }
 
-/// The seal stanza (none for Shamir) and whether it holds a secret.
-fn seal_block(seal: &Seal) -> (Option<Block>, bool) {
+/// The seal stanza (none for Shamir) and whether it holds a secret; `disabled` marks the old
+/// seal of a seal migration (`disabled = "true"`, first in the stanza).
+fn seal_block(seal: &Seal, disabled: bool) -> (Option<Block>, bool) {
     let mut body = Body::default();
+    if disabled {
+        body.str("disabled", "true");
+    }
     let (kind, secret) = match seal {
         Seal::Shamir => return (None, false),
         Seal::Transit(t) => {

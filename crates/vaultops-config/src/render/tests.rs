@@ -409,3 +409,57 @@ fn metrics_listener_mistakes_are_refused() {
     );
     assert!(msg.contains("token"), "{msg}");
 }
+
+fn static_k1() -> Seal {
+    Seal::Static(StaticSeal {
+        current_key_id: "k1".into(),
+        current_key: "file:///k".into(),
+    })
+}
+
+#[test]
+fn the_old_seal_of_a_migration_is_rendered_disabled_after_the_new_one() {
+    // Auto-unseal → Shamir: no new stanza, the old one disabled.
+    let mut n = openbao_node();
+    n.disabled_seal = Some(static_k1());
+    let hcl = render(&n).expect("renders").hcl;
+    assert!(
+        hcl.contains(
+            "seal \"static\" {\n  disabled       = \"true\"\n  current_key_id = \"k1\"\n  \
+             current_key    = \"file:///k\"\n}"
+        ),
+        "{hcl}"
+    );
+    // Static → transit: the new stanza first, then the disabled old one.
+    n.seal = Seal::Transit(TransitSeal::new("https://u:8200", "autounseal", None));
+    let hcl = render(&n).expect("renders").hcl;
+    let new = hcl
+        .find("seal \"transit\" {\n  address ")
+        .expect("new stanza");
+    let old = hcl
+        .find("seal \"static\" {\n  disabled ")
+        .expect("old stanza");
+    assert!(new < old, "{hcl}");
+}
+
+#[test]
+fn a_disabled_shamir_or_same_kind_seal_is_refused() {
+    let mut n = openbao_node();
+    n.disabled_seal = Some(Seal::Shamir);
+    let Err(e) = render(&n) else {
+        panic!("not refused")
+    };
+    let msg = e.to_string();
+    assert!(msg.contains("disabled_seal"), "{msg}");
+    n.seal = static_k1();
+    n.disabled_seal = Some(static_k1());
+    let Err(e) = render(&n) else {
+        panic!("not refused")
+    };
+    let msg = e.to_string();
+    assert!(msg.contains("disabled_seal"), "{msg}");
+    // The engine check covers the old seal too.
+    let mut v = vault_node();
+    v.disabled_seal = Some(static_k1());
+    assert_unsupported(render(&v), Engine::Vault, "static");
+}

@@ -14,6 +14,7 @@ mod rekey;
 mod restarts;
 mod rollback;
 mod seal;
+mod seal_migration;
 mod upgrade;
 
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub(crate) async fn run_fault_scenario(run: &mut Run<'_>) -> Result<(), Scenario
         Scenario::Rekey => rekey::rekey(run).await,
         Scenario::ReplaceNode => membership::replace_node(run).await,
         Scenario::ScaleOutIn => membership::scale_out_in(run).await,
+        Scenario::SealMigration => seal_migration::seal_migration(run).await,
         Scenario::BackupRestore => Err(ScenarioError::NotAFault {
             scenario: Scenario::BackupRestore.to_string(),
         }),
