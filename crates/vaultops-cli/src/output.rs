@@ -17,6 +17,23 @@ pub fn emit<T: Serialize>(
     Ok(())
 }
 
+/// The autopilot line under a day-2 command's node table (upgrade, seal migration): healthy or
+/// not with voters and failure tolerance, or why it could not be read.
+pub fn autopilot_line(
+    autopilot: Option<&vaultops_bootstrap::AutopilotView>,
+    error: Option<&str>,
+) -> String {
+    match autopilot {
+        Some(a) => format!(
+            "autopilot: {} ({} voters, failure tolerance {})\n",
+            if a.healthy { "healthy" } else { "UNHEALTHY" },
+            a.voters,
+            a.failure_tolerance
+        ),
+        None => format!("autopilot: unreadable ({})\n", error.unwrap_or("unknown")),
+    }
+}
+
 /// Renders rows as left-aligned columns separated by two spaces.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -45,6 +62,34 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn autopilot_line_says_unhealthy_and_why_it_is_unreadable() {
+        let a = vaultops_bootstrap::AutopilotView {
+            healthy: false,
+            failure_tolerance: 0,
+            voters: 2,
+            unhealthy: vec!["node3".into()],
+        };
+        assert_eq!(
+            super::autopilot_line(Some(&a), None),
+            "autopilot: UNHEALTHY (2 voters, failure tolerance 0)\n"
+        );
+        let a = vaultops_bootstrap::AutopilotView {
+            healthy: true,
+            failure_tolerance: 1,
+            voters: 3,
+            unhealthy: vec![],
+        };
+        assert_eq!(
+            super::autopilot_line(Some(&a), None),
+            "autopilot: healthy (3 voters, failure tolerance 1)\n"
+        );
+        assert_eq!(
+            super::autopilot_line(None, Some("403 permission denied")),
+            "autopilot: unreadable (403 permission denied)\n"
+        );
+    }
     #[test]
     fn table_aligns_columns() {
         let t = super::table(&["A", "BB"], &[vec!["xxx".into(), "y".into()]]);

@@ -18,7 +18,7 @@ use vaultops_bootstrap::{
 };
 
 use crate::cli::{Format, Global};
-use crate::output::{emit, table};
+use crate::output::{autopilot_line, emit, table};
 use crate::seal_args::{BundleArgs, MigrateCommand, SealCommand, SealTarget, StepArgs};
 
 const BLOCKED: u8 = 2;
@@ -140,18 +140,10 @@ fn nodes_table(view: &SealView) -> String {
         })
         .collect();
     let mut t = table(&["NODE", "STATE", "CONFIGURED SEAL"], &rows);
-    match &view.autopilot {
-        Some(a) => t.push_str(&format!(
-            "autopilot: {} ({} voters, failure tolerance {})\n",
-            if a.healthy { "healthy" } else { "UNHEALTHY" },
-            a.voters,
-            a.failure_tolerance
-        )),
-        None => t.push_str(&format!(
-            "autopilot: unreadable ({})\n",
-            view.autopilot_error.as_deref().unwrap_or("unknown")
-        )),
-    }
+    t.push_str(&autopilot_line(
+        view.autopilot.as_ref(),
+        view.autopilot_error.as_deref(),
+    ));
     t
 }
 

@@ -15,7 +15,7 @@ use vaultops_bootstrap::{
 };
 
 use crate::cli::{Format, Global, UpgradeCommand, UpgradeTarget};
-use crate::output::{emit, table};
+use crate::output::{autopilot_line, emit, table};
 
 const BLOCKED: u8 = 2;
 const REFUSED: u8 = 3;
@@ -104,18 +104,10 @@ fn nodes_table(view: &UpgradeView) -> String {
         })
         .collect();
     let mut t = table(&["NODE", "ROLE", "VERSION", "APPLIED_INDEX"], &rows);
-    match &view.autopilot {
-        Some(a) => t.push_str(&format!(
-            "autopilot: {} ({} voters, failure tolerance {})\n",
-            if a.healthy { "healthy" } else { "UNHEALTHY" },
-            a.voters,
-            a.failure_tolerance
-        )),
-        None => t.push_str(&format!(
-            "autopilot: unreadable ({})\n",
-            view.autopilot_error.as_deref().unwrap_or("unknown")
-        )),
-    }
+    t.push_str(&autopilot_line(
+        view.autopilot.as_ref(),
+        view.autopilot_error.as_deref(),
+    ));
     t
 }
 
