@@ -33,7 +33,8 @@ pub struct BringUpOptions {
     /// The unseal key split (Shamir) or the recovery share split (auto-unseal).
     pub split: KeySplit,
     /// Join every follower to this leader with an explicit `sys/storage/raft/join` as soon
-    /// as its `retry_join` fetched a challenge (see [`join_followers`] for why). `None`:
+    /// as its `retry_join` fetched a challenge (see [`join_followers`] for why; Shamir only,
+    /// ignored with auto-unseal). `None`:
     /// `retry_join` alone.
     pub explicit_join: Option<RaftJoinRequest>,
     /// Set autopilot's server stabilization time once the first node is active, before the
@@ -199,7 +200,11 @@ pub async fn bring_up<H: BringUpHooks>(
     })?;
     active.map_err(at("unsealing the first node and tuning autopilot"))?;
 
-    if let Some(req) = &opts.explicit_join {
+    // Auto-unseal: no explicit join. `retry_join` answers the challenge in the same round it
+    // fetches it, so an explicit join gains nothing, and sent while that loop runs it raced it:
+    // once (CI, transit testbed) the leader added node2 as a non-voter while node2 stayed
+    // uninitialised, its cluster listener without raft TLS, and bring-up timed out.
+    if let (Some(req), false) = (&opts.explicit_join, keys.is_empty()) {
         join_followers(nodes, req, &keys, deadline)
             .await
             .map_err(at("joining and unsealing the other nodes"))?;
@@ -236,7 +241,7 @@ pub async fn bring_up<H: BringUpHooks>(
 }
 
 /// Joins every node but the first (active by now) with an explicit `sys/storage/raft/join`,
-/// then (Shamir) unseals it, all nodes at once.
+/// then unseals it, all nodes at once (Shamir only).
 ///
 /// Why not leave it to `retry_join` alone: its loop only acts every 2 s. With Shamir a
 /// node's loop fetches the leader's challenge, then needs the unseal keys to answer it, and
@@ -244,9 +249,9 @@ pub async fn bring_up<H: BringUpHooks>(
 /// an explicit join the unseal request answers the challenge itself. The join is sent once
 /// the node reports `initialized` (its loop just fetched a challenge), so the loop's next
 /// round, which would replace the challenge on the leader, is ~2 s away; if it still
-/// interferes, the unseal fails and is retried the `retry_join` way. With auto-unseal the
-/// join answers the challenge at once. Join errors are only logged: `retry_join` stays the
-/// fallback.
+/// interferes, the unseal fails and is retried the `retry_join` way. With auto-unseal
+/// bring-up leaves joining to `retry_join` (see there). Join errors are only logged:
+/// `retry_join` stays the fallback.
 async fn join_followers(
     nodes: &NodeSet,
     req: &RaftJoinRequest,
@@ -259,7 +264,7 @@ async fn join_followers(
             match client.seal_status().await {
                 Ok(s) if !s.sealed => Ok(Some(true)),
                 // Shamir: wait for retry_join's challenge (see above).
-                Ok(s) if s.initialized || keys.is_empty() => Ok(Some(false)),
+                Ok(s) if s.initialized => Ok(Some(false)),
                 Ok(_) => Err("not initialized yet".to_owned()),
                 Err(e) => Err(e.kind.to_string()),
             }
@@ -274,9 +279,6 @@ async fn join_followers(
         }
         if let Err(e) = client.raft_join(req).await {
             tracing::debug!(node = client.addr(), error = %e, "explicit raft join failed; retry_join continues");
-        }
-        if keys.is_empty() {
-            return Ok(());
         }
         match crate::unseal_node(client, keys).await {
             Ok(_) => Ok(()),
